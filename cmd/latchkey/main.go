@@ -1,0 +1,22 @@
+// Command latchkey is the single Latchkey binary: the GitOps controller and
+// the command-line workflows around it (scan, render, seal, dev).
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if err := newRootCommand().Execute(); err != nil {
+		var ec exitCoder
+		if asExitCoder(err, &ec) {
+			if msg := err.Error(); msg != "" {
+				fmt.Fprintln(os.Stderr, "latchkey:", msg)
+			}
+			os.Exit(ec.ExitCode())
+		}
+		fmt.Fprintln(os.Stderr, "latchkey:", err)
+		os.Exit(2)
+	}
+}

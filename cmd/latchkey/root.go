@@ -1,0 +1,34 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+)
+
+// newRootCommand assembles the latchkey command tree. Each subcommand lives in
+// its own file and registers here, so `latchkey --help` lists exactly what exists.
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "latchkey",
+		Short: "GitOps with secrets kept out of Git",
+		Long: `Latchkey keeps a GitOps repository reference-only while the cluster receives the full state:
+Git holds Vault references and SealedSecret ciphertext, the controller resolves them at apply time,
+and the scanner rejects any commit that would put a plaintext secret into the repository.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newVersionCommand())
+	return root
+}
+
+// exitCoder is an error that carries the process exit code it stands for
+// (for example `scan` exits 1 on findings, 2 on usage or I/O errors).
+type exitCoder interface {
+	error
+	ExitCode() int
+}
+
+func asExitCoder(err error, target *exitCoder) bool {
+	return errors.As(err, target)
+}
