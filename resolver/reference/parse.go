@@ -55,6 +55,23 @@ func ParseWithGeneric(s string) ([]Ref, error) {
 	return scan(s, true)
 }
 
+// Options select the optional parts of the grammar.
+type Options struct {
+	// Generic accepts <KEY> placeholders, which only mean something on an
+	// object annotated with avp.kubernetes.io/path.
+	Generic bool
+	// AnyVersion accepts a non-numeric VERSION in <path:PATH#KEY#VERSION>, as
+	// argocd-vault-plugin does (its own fixtures pin "#version" on a KV v1
+	// mount, where versions are ignored). The resolver still rejects such a
+	// version wherever it would be sent to a versioned KV v2 mount.
+	AnyVersion bool
+}
+
+// ParseWith is Parse with the optional parts of the grammar chosen by o.
+func ParseWith(s string, o Options) ([]Ref, error) {
+	return scanWith(s, o)
+}
+
 // IsGeneric reports whether s, ignoring surrounding spaces, is exactly one
 // generic <KEY> placeholder (optionally with modifiers).
 func IsGeneric(s string) bool {
@@ -62,11 +79,16 @@ func IsGeneric(s string) bool {
 	if len(t) < 3 || t[0] != '<' {
 		return false
 	}
-	ref, end, err := readAngle(t, 0, true)
+	ref, end, err := readAngle(t, 0, true, false)
 	return err == nil && end == len(t) && ref.Kind == AVPGeneric
 }
 
 func scan(s string, generic bool) ([]Ref, error) {
+	return scanWith(s, Options{Generic: generic})
+}
+
+func scanWith(s string, o Options) ([]Ref, error) {
+	generic := o.Generic
 	var (
 		refs     []Ref
 		firstErr error
@@ -79,7 +101,7 @@ func scan(s string, generic bool) ([]Ref, error) {
 		)
 		switch {
 		case s[i] == '<' && (generic || strings.HasPrefix(s[i:], avpOpen)):
-			ref, end, err = readAngle(s, i, generic)
+			ref, end, err = readAngle(s, i, generic, o.AnyVersion)
 		case s[i] == 'r' && strings.HasPrefix(s[i:], valsOpen):
 			ref, end, err = readVals(s, i)
 		default:
@@ -104,7 +126,7 @@ func scan(s string, generic bool) ([]Ref, error) {
 }
 
 // readAngle reads a <path:...> or (when generic) <KEY> placeholder at s[start].
-func readAngle(s string, start int, generic bool) (Ref, int, error) {
+func readAngle(s string, start int, generic, anyVersion bool) (Ref, int, error) {
 	isPath := strings.HasPrefix(s[start:], avpOpen)
 	closing := -1
 	for j := start + 1; j < len(s) && j-start <= maxPlaceholder; j++ {
@@ -143,7 +165,10 @@ func readAngle(s string, start int, generic bool) (Ref, int, error) {
 		}
 		if len(parts) == 3 {
 			ref.Version = strings.TrimSpace(parts[2])
-			if err := checkVersion(ref.Version); err != nil {
+			if ref.Version == "" {
+				return Ref{}, 0, syntaxErr(s, start, "empty version after the second '#'")
+			}
+			if err := checkVersion(ref.Version); err != nil && !anyVersion {
 				return Ref{}, 0, syntaxErr(s, start, err.Error())
 			}
 		}
@@ -155,8 +180,12 @@ func readAngle(s string, start int, generic bool) (Ref, int, error) {
 	}
 
 	// A generic placeholder: <KEY> where KEY is one token. Anything else between
-	// angle brackets (HTML, "<none>", prose) is not a reference.
-	if head == "" || inner[0] == ' ' || strings.ContainsAny(head, " \t\"'=/:") || modErr != nil {
+	// angle brackets (HTML, "<none>", prose) is not a reference. Spaces around
+	// the key are accepted only before a modifier pipeline, as in
+	// argocd-vault-plugin's "<  data | jsonPath {.a} | jsonParse >": a pipeline
+	// of known modifiers does not occur in prose, while "a < b > c" does.
+	padded := inner[0] == ' ' || inner[0] == '\t'
+	if head == "" || (padded && len(stages) == 1) || strings.ContainsAny(head, " \t\"'=/:") || modErr != nil {
 		return Ref{}, 0, errNotGeneric
 	}
 	return Ref{Kind: AVPGeneric, Key: head, Modifiers: mods, Start: start, End: closing + 1}, closing + 1, nil

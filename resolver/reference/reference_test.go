@@ -153,3 +153,39 @@ func TestWhole(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestParseWithOptions(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		opts    Options
+		want    []Ref
+		wantErr string
+	}{
+		{"AVP's non-numeric version is accepted when asked", "<path:secret/testing#k#version>", Options{AnyVersion: true},
+			[]Ref{{Kind: AVPPath, Path: "secret/testing", Key: "k", Version: "version", Start: 0, End: 31}}, ""},
+		{"and rejected by default", "<path:secret/testing#k#version>", Options{}, nil, "not a non-negative integer"},
+		{"an empty version is never accepted", "<path:s/p#k#>", Options{AnyVersion: true}, nil, "empty version"},
+		{"padded generic key before a pipeline", "<  data |jsonPath  {.a.b}|  jsonParse >", Options{Generic: true},
+			[]Ref{{Kind: AVPGeneric, Key: "data", Modifiers: []Modifier{{Name: "jsonPath", Args: []string{"{.a.b}"}}, {Name: "jsonParse"}}, Start: 0, End: 39}}, ""},
+		{"padded text without a pipeline is prose", "if a < b > c", Options{Generic: true}, nil, ""},
+		{"padded text with an unknown pipeline is prose", "a < b | c > d", Options{Generic: true}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseWith(tt.in, tt.opts)
+			if tt.wantErr != "" {
+				if err == nil || !contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ParseWith(%q) error = %v, want %q", tt.in, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseWith(%q): %v", tt.in, err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("ParseWith(%q)\n got %+v\nwant %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
