@@ -1,0 +1,70 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/yaml"
+)
+
+// The upstream kubeseal seals with the controller's certificate and the
+// upstream controller, running against the real API server, unseals it.
+func TestSealedSecretsRoundTrip(t *testing.T) {
+	k := StartKube(t)
+	ss := StartSealedSecrets(t, k)
+	ns := k.CreateNamespace(t, "app")
+
+	certFile := filepath.Join(t.TempDir(), "cert.pem")
+	if err := os.WriteFile(certFile, ss.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte(`apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: app}
+stringData: {password: testenv-sealed-value}
+`)
+	cmd := exec.Command(ss.Kubeseal, "--cert", certFile, "--format", "yaml")
+	cmd.Stdin = bytes.NewReader(secret)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	sealed, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubeseal: %v: %s", err, stderr.String())
+	}
+	if bytes.Contains(sealed, []byte("testenv-sealed-value")) {
+		t.Fatalf("kubeseal output contains the plaintext")
+	}
+
+	var obj unstructured.Unstructured
+	if err := yaml.Unmarshal(sealed, &obj.Object); err != nil {
+		t.Fatalf("parsing kubeseal output: %v", err)
+	}
+	ctx := context.Background()
+	if err := k.Client.Create(ctx, &obj); err != nil {
+		t.Fatalf("creating SealedSecret: %v", err)
+	}
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var got corev1.Secret
+		err := k.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "db"}, &got)
+		if err == nil {
+			if string(got.Data["password"]) != "testenv-sealed-value" {
+				t.Fatalf("controller unsealed password = %q", got.Data["password"])
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the controller did not create Secret app/db within 30s (%v); controller logs:\n%s", err, ss.Logs())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
