@@ -1,0 +1,166 @@
+package scanner
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/latchkey-dev/latchkey/scanner/rules"
+)
+
+// fileScan is the state of scanning one file: its text, a line index for
+// turning offsets into positions, and the findings so far.
+type fileScan struct {
+	sc         *Scanner
+	file       *File
+	data       []byte
+	lineStarts []int // byte offset of the start of each line
+	out        []Finding
+	sibling    func(name string) ([]byte, error)
+}
+
+func newFileScan(sc *Scanner, f *File, data []byte) *fileScan {
+	return &fileScan{sc: sc, file: f, data: data}
+}
+
+func (f *fileScan) index() {
+	if f.lineStarts != nil {
+		return
+	}
+	f.lineStarts = make([]int, 1, bytes.Count(f.data, []byte{'\n'})+1)
+	for i, c := range f.data {
+		if c == '\n' {
+			f.lineStarts = append(f.lineStarts, i+1)
+		}
+	}
+}
+
+// pos turns a byte offset into a 1-based line and a 1-based column counted in
+// characters, as YAML node positions are.
+func (f *fileScan) pos(off int) (int, int) {
+	f.index()
+	i := sort.Search(len(f.lineStarts), func(i int) bool { return f.lineStarts[i] > off }) - 1
+	return i + 1, utf8.RuneCount(f.data[f.lineStarts[i]:off]) + 1
+}
+
+// lineSpan returns the byte span of 1-based line n, without its newline.
+func (f *fileScan) lineSpan(n int) (int, int) {
+	f.index()
+	if n < 1 || n > len(f.lineStarts) {
+		return 0, 0
+	}
+	start := f.lineStarts[n-1]
+	end := len(f.data)
+	if n < len(f.lineStarts) {
+		end = f.lineStarts[n] - 1
+	}
+	if end > start && f.data[end-1] == '\r' {
+		end--
+	}
+	return start, end
+}
+
+// offset turns a 1-based line and character column back into a byte offset.
+func (f *fileScan) offset(line, col int) int {
+	start, end := f.lineSpan(line)
+	off := start
+	for c := 1; c < col && off < end; c++ {
+		_, size := utf8.DecodeRune(f.data[off:end])
+		off += size
+	}
+	return off
+}
+
+func (f *fileScan) allowed(line int) bool {
+	start, end := f.lineSpan(line)
+	return bytes.Contains(f.data[start:end], []byte("latchkey:allow"))
+}
+
+// finding describes one detection before it becomes a Finding.
+type finding struct {
+	check   check
+	ruleID  string // overrides check.id (generic rules)
+	fix     string // overrides the check's fix
+	why     string
+	line    int
+	col     int
+	keyLine int // the line of the key, also honoured for latchkey:allow
+	secret  string
+	object  string // name used in fix hints
+	key     string // key used in fix hints
+}
+
+func (f *fileScan) report(d finding) {
+	if d.line < 1 || f.allowed(d.line) || (d.keyLine > 0 && d.keyLine != d.line && f.allowed(d.keyLine)) {
+		return
+	}
+	id := d.ruleID
+	if id == "" {
+		id = d.check.id
+	}
+	fix := d.fix
+	if fix == "" {
+		obj, key := d.object, d.key
+		if obj == "" {
+			obj = appName(f.file.Path)
+		}
+		if key == "" {
+			key = "value"
+		}
+		fix = fmt.Sprintf(d.check.fix, obj, hintKey(key))
+	}
+	if f.sc.disabled[id] {
+		return
+	}
+	f.out = append(f.out, Finding{
+		RuleID:      id,
+		Description: d.why,
+		Fix:         fix,
+		File:        f.file.Path,
+		Line:        d.line,
+		Column:      d.col,
+		Commit:      f.file.Commit,
+		Secret:      Mask(d.secret),
+		Fingerprint: f.sc.fingerprints.Sum(id, f.file.Path, d.secret),
+		Length:      utf8.RuneCountInString(d.secret),
+		priority:    d.check.priority,
+	})
+}
+
+// appName guesses a Vault path component for fix hints from the file's
+// directory ("apps/billing/secret.yaml" → "billing").
+func appName(p string) string {
+	dir := path.Base(path.Dir(p))
+	if dir == "." || dir == "/" || dir == "templates" || dir == "base" || strings.HasPrefix(dir, "overlay") {
+		return "APP"
+	}
+	return dir
+}
+
+// hintKey keeps fix hints copy-pasteable: Vault keys are path segments.
+func hintKey(k string) string {
+	k = strings.Trim(k, " \"'")
+	if k == "" || len(k) > 64 || strings.ContainsAny(k, " #<>/") {
+		return "KEY"
+	}
+	return k
+}
+
+// generic runs the shape rules over the whole file.
+func (f *fileScan) generic() {
+	f.sc.rules.Scan(f.data, func(m rules.Match) bool {
+		line, col := f.pos(m.Start)
+		f.report(finding{
+			check:  check{priority: 1},
+			ruleID: m.Rule.ID,
+			fix:    m.Rule.Fix,
+			why:    m.Rule.Description,
+			line:   line, col: col,
+			secret: string(f.data[m.Start:m.End]),
+		})
+		return true
+	})
+}

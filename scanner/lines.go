@@ -1,0 +1,276 @@
+package scanner
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/latchkey-dev/latchkey/scanner/rules"
+)
+
+// nameKeywords prefilter the line scan: an assignment can only have a
+// secret-like name if the line contains one of these.
+var nameKeywords = rules.NewAutomaton([]string{
+	"pass", "pwd", "token", "secret", "key", "credential", "creds", "auth", "dsn", "jwt", "bearer", "connection", "connstr", "sas",
+})
+
+// lineContext says how to read the lines of a region.
+type lineContext struct {
+	check check
+	// secretContext: every name that is not known to be public is a secret
+	// (a kustomize secretGenerator env file).
+	secretContext bool
+}
+
+// scanLines scans the byte region [from, to) line by line for assignments
+// ("name: value", "NAME=value", "--name=value", `"name": "value"`) whose name
+// says secret, and for "- name: X_PASSWORD" followed by "value: literal".
+// It is how Helm templates, .env and properties files, and multi-line
+// strings embedded in manifests are read.
+func (f *fileScan) scanLines(from, to int, lc lineContext) {
+	region := f.data[from:to]
+	if lc.secretContext {
+		f.allLines(from, to, lc)
+		return
+	}
+	done := -1 // start of the last key token handled, to visit each once
+	nameKeywords.Scan(region, func(_, end int) bool {
+		hit := from + end - 1
+		start := tokenStart(f.data, hit)
+		if start <= done {
+			return true
+		}
+		done = start
+		f.assignment(start, lc)
+		return true
+	})
+}
+
+// allLines treats every assignment of the region as a candidate.
+func (f *fileScan) allLines(from, to int, lc lineContext) {
+	for off := from; off < to; {
+		end := bytes.IndexByte(f.data[off:to], '\n')
+		if end < 0 {
+			end = to - off
+		}
+		line := f.data[off : off+end]
+		if i := firstNonSpace(line); i >= 0 && line[i] != '#' {
+			f.assignment(off+i, lc)
+		}
+		off += end + 1
+	}
+}
+
+func tokenStart(data []byte, i int) int {
+	for i > 0 && isTokenByte(data[i-1]) {
+		i--
+	}
+	return i
+}
+
+func isTokenByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.' || c == '/'
+}
+
+// assignment reads "name <sep> value" starting at the key token at start.
+func (f *fileScan) assignment(start int, lc lineContext) {
+	data := f.data
+	end := start
+	for end < len(data) && isTokenByte(data[end]) {
+		end++
+	}
+	name := string(data[start:end])
+	i := end
+	if i < len(data) && (data[i] == '"' || data[i] == '\'') {
+		i++ // "name": value
+	}
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t') {
+		i++
+	}
+	if i >= len(data) {
+		return
+	}
+	sep := data[i]
+	switch {
+	case sep == ':' && i+1 < len(data) && data[i+1] == '=':
+		i += 2
+	case sep == ':' && (i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\t' || data[i+1] == '"' || data[i+1] == '\'' || data[i+1] == '\n' || data[i+1] == '\r'):
+		i++
+	case sep == '=' && (i+1 == len(data) || data[i+1] != '=' && data[i+1] != '>' && data[i+1] != '~'):
+		if i > 0 && (data[i-1] == '!' || data[i-1] == '<' || data[i-1] == '>') {
+			return
+		}
+		i++
+	default:
+		return
+	}
+	if name == "name" || name == "-name" {
+		f.namedValue(start, i)
+		return
+	}
+	vs, ve, ok := readValue(data, i, sep)
+	if !ok {
+		return
+	}
+	f.judgeAssignment(name, start, vs, ve, lc)
+}
+
+// judgeAssignment decides about name=value where the value is data[vs:ve].
+func (f *fileScan) judgeAssignment(name string, keyOff, vs, ve int, lc lineContext) {
+	value := string(f.data[vs:ve])
+	class := rules.ClassifyName(name)
+	switch class {
+	case rules.NameSecret:
+	case rules.NameWeakSecret:
+		if rules.ObjectName(value) {
+			return
+		}
+	case rules.NameOther:
+		if !lc.secretContext {
+			return
+		}
+	default:
+		return
+	}
+	if !rules.Literal(value) || rules.Hexish(value) && class != rules.NameSecret {
+		return
+	}
+	line, col := f.pos(vs)
+	keyLine, _ := f.pos(keyOff)
+	f.report(finding{
+		check: lc.check,
+		why:   fmt.Sprintf("%q is assigned a literal value; its name says it is a secret", name),
+		line:  line, col: col, keyLine: keyLine,
+		secret: value,
+		key:    name,
+	})
+}
+
+// namedValue handles "name: X" (an env entry, a Helm parameter) whose value
+// sits on one of the next lines as "value: literal".
+func (f *fileScan) namedValue(keyStart, valStart int) {
+	data := f.data
+	vs, ve, ok := readValue(data, valStart, ':')
+	if !ok {
+		return
+	}
+	name := string(data[vs:ve])
+	class := rules.ClassifyName(name)
+	if class != rules.NameSecret && class != rules.NameWeakSecret {
+		return
+	}
+	// Same line (flow style): name: X, value: Y
+	lineEnd := bytes.IndexByte(data[ve:], '\n')
+	if lineEnd < 0 {
+		lineEnd = len(data) - ve
+	}
+	search := data[ve : ve+lineEnd]
+	base := ve
+	if bytes.Contains(search, []byte("value")) {
+		f.valueKey(name, class, keyStart, base, search)
+		return
+	}
+	// The next lines, up to the next list item or three lines on.
+	off := ve + lineEnd + 1
+	for n := 0; n < 3 && off < len(data); n++ {
+		e := bytes.IndexByte(data[off:], '\n')
+		if e < 0 {
+			e = len(data) - off
+		}
+		line := data[off : off+e]
+		t := bytes.TrimLeft(line, " \t")
+		if bytes.HasPrefix(t, []byte("- ")) || bytes.HasPrefix(t, []byte("{{")) && bytes.Contains(t, []byte("end")) {
+			return
+		}
+		if bytes.HasPrefix(t, []byte("value:")) || bytes.HasPrefix(t, []byte(`"value":`)) {
+			f.valueKey(name, class, keyStart, off, line)
+			return
+		}
+		off += e + 1
+	}
+}
+
+func (f *fileScan) valueKey(name string, class rules.NameClass, keyStart, base int, line []byte) {
+	i := bytes.Index(line, []byte("value"))
+	j := i + len("value")
+	if j < len(line) && line[j] == '"' {
+		j++
+	}
+	for j < len(line) && line[j] == ' ' {
+		j++
+	}
+	if j >= len(line) || line[j] != ':' {
+		return
+	}
+	vs, ve, ok := readValue(f.data, base+j+1, ':')
+	if !ok {
+		return
+	}
+	value := string(f.data[vs:ve])
+	if !rules.Literal(value) || class == rules.NameWeakSecret && rules.ObjectName(value) {
+		return
+	}
+	line1, col := f.pos(vs)
+	keyLine, _ := f.pos(keyStart)
+	f.report(finding{
+		check: checkEnv,
+		why:   fmt.Sprintf("env/parameter %q has a literal value; its name says it is a secret", name),
+		line:  line1, col: col, keyLine: keyLine,
+		secret: value,
+		object: "APP", key: name,
+	})
+}
+
+// readValue reads the value after a separator: quoted (to the closing quote),
+// or bare (to the end of the line, or to whitespace after '=', without a
+// trailing comment or JSON comma). Block indicators, anchors and nested
+// structures are not values.
+func readValue(data []byte, i int, sep byte) (int, int, bool) {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t') {
+		i++
+	}
+	if i >= len(data) || data[i] == '\n' || data[i] == '\r' {
+		return 0, 0, false
+	}
+	switch c := data[i]; c {
+	case '"', '\'', '`':
+		j := i + 1
+		for j < len(data) && data[j] != c && data[j] != '\n' {
+			if data[j] == '\\' && c == '"' {
+				j++
+			}
+			j++
+		}
+		if j > len(data) {
+			j = len(data)
+		}
+		return i + 1, j, j > i+1
+	case '|', '>', '&', '*', '{', '[', '!':
+		if c == '{' && i+1 < len(data) && data[i+1] == '{' {
+			return 0, 0, false // a template expression
+		}
+		return 0, 0, false
+	}
+	j := i
+	for j < len(data) && data[j] != '\n' && data[j] != '\r' {
+		if sep == '=' && (data[j] == ' ' || data[j] == '\t' || data[j] == ';') {
+			break
+		}
+		if data[j] == '#' && j > i && (data[j-1] == ' ' || data[j-1] == '\t') {
+			break
+		}
+		j++
+	}
+	for j > i && (data[j-1] == ' ' || data[j-1] == '\t' || data[j-1] == ',' || data[j-1] == '}') {
+		j--
+	}
+	return i, j, j > i
+}
+
+func firstNonSpace(b []byte) int {
+	for i, c := range b {
+		if c != ' ' && c != '\t' {
+			return i
+		}
+	}
+	return -1
+}

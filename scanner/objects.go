@@ -1,0 +1,274 @@
+package scanner
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/latchkey-dev/latchkey/scanner/manifest"
+	"github.com/latchkey-dev/latchkey/scanner/rules"
+)
+
+// object scans one parsed document: the kinds that carry secrets by design
+// are checked field by field, and every document is walked for secret-named
+// keys with literal values, env-style name/value pairs and embedded text.
+func (f *fileScan) object(root *yaml.Node) {
+	if root.Kind == yaml.SequenceNode {
+		for _, item := range root.Content {
+			if item.Kind == yaml.MappingNode {
+				f.object(item)
+			}
+		}
+		return
+	}
+	if root.Kind != yaml.MappingNode {
+		return
+	}
+	kind := manifest.Scalar(manifest.Get(root, "kind"))
+	apiVersion := manifest.Scalar(manifest.Get(root, "apiVersion"))
+	name := manifest.Scalar(manifest.GetPath(root, "metadata", "name"))
+	if strings.HasSuffix(kind, "List") {
+		if items := manifest.Get(root, "items"); items != nil && items.Kind == yaml.SequenceNode {
+			f.object(items)
+			return
+		}
+	}
+	ctx := walkContext{check: checkAssignment, object: name}
+	if base := path.Base(f.file.Path); strings.HasPrefix(base, "values") && (strings.HasSuffix(base, ".yaml") || strings.HasSuffix(base, ".yml") || strings.HasSuffix(base, ".json")) {
+		ctx.check = checkHelmValues
+	}
+	if isSOPS(root) {
+		ctx.check = checkSOPS
+		ctx.skipTop = map[string]bool{"sops": true}
+	}
+	group, _, _ := strings.Cut(apiVersion, "/")
+	switch {
+	case kind == "Secret" && !strings.Contains(apiVersion, "."):
+		f.secret(root, name)
+		ctx.skipTop = addSkip(ctx.skipTop, "data", "stringData")
+	case kind == "SealedSecret":
+		f.sealedSecret(root, name)
+		ctx.skipTop = addSkip(ctx.skipTop, "spec")
+	case kind == "ConfigMap" && !strings.Contains(apiVersion, "."):
+		ctx.check = checkConfigMap
+	case kind == "Kustomization" || manifest.Get(root, "secretGenerator") != nil && manifest.Get(root, "resources") != nil:
+		f.kustomization(root)
+		ctx.skipTop = addSkip(ctx.skipTop, "secretGenerator", "configMapGenerator")
+	case strings.HasSuffix(group, "external-secrets.io") || group == "secrets.hashicorp.com" || group == "secrets-store.csi.x-k8s.io":
+		// These kinds hold references to secrets by design ("secretKey: db-password"
+		// names a key); only the shape rules apply to them.
+		return
+	case group == "argoproj.io" && (kind == "Application" || kind == "ApplicationSet"):
+		ctx.argo = true
+	}
+	f.walk(root, ctx)
+}
+
+func addSkip(m map[string]bool, keys ...string) map[string]bool {
+	if m == nil {
+		m = map[string]bool{}
+	}
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}
+
+// walkContext is what the generic walk knows about the document.
+type walkContext struct {
+	check   check
+	object  string
+	skipTop map[string]bool
+	argo    bool
+}
+
+// walk looks at every value of a document for secret-named keys holding
+// literals, env-style name/value pairs, and multi-line text.
+func (f *fileScan) walk(root *yaml.Node, ctx walkContext) {
+	manifest.Walk(root, func(p []string, k, v *yaml.Node) bool {
+		if len(p) == 1 && ctx.skipTop[p[0]] {
+			return false
+		}
+		switch v.Kind {
+		case yaml.MappingNode:
+			f.nameValue(v, p, ctx)
+		case yaml.ScalarNode:
+			f.scalar(k, v, p, ctx)
+		}
+		return true
+	})
+}
+
+// scalar judges one scalar value by its key's name.
+func (f *fileScan) scalar(k, v *yaml.Node, p []string, ctx walkContext) {
+	if v.Tag == "!!binary" {
+		return
+	}
+	if strings.Contains(v.Value, "\n") {
+		if ctx.argo && k != nil && k.Value == "values" {
+			f.embedded(v, lineContext{check: checkHelmValues})
+			return
+		}
+		f.embedded(v, lineContext{check: ctx.check})
+		return
+	}
+	if k == nil {
+		// A list item such as an argument "--db-password=hunter2".
+		if strings.ContainsAny(v.Value, "=:") && v.Style == 0 && len(v.Value) < 4096 {
+			f.embedded(v, lineContext{check: ctx.check})
+		}
+		return
+	}
+	class := rules.ClassifyName(k.Value)
+	value := v.Value
+	switch class {
+	case rules.NameSecret:
+	case rules.NameWeakSecret:
+		if rules.ObjectName(value) || rules.Hexish(value) {
+			return
+		}
+	default:
+		return
+	}
+	if !rules.Literal(value) || numericTag(v) {
+		return
+	}
+	line, col := f.valuePos(v)
+	f.report(finding{
+		check: ctx.check,
+		why:   fmt.Sprintf("%s holds a literal value; its name says it is a secret", dotted(p)),
+		line:  line, col: col, keyLine: k.Line,
+		secret: value, object: ctx.object, key: k.Value,
+	})
+}
+
+// numericTag is true for YAML ints and floats: "token: 3600" is a setting.
+func numericTag(v *yaml.Node) bool {
+	return v.Style == 0 && (v.Tag == "!!int" || v.Tag == "!!float" || v.Tag == "!!bool" || v.Tag == "!!null")
+}
+
+// nameValue handles {name: X_PASSWORD, value: literal}: container env in any
+// pod template (Pods, Deployments, Jobs, CRDs) and Argo CD Helm parameters.
+func (f *fileScan) nameValue(m *yaml.Node, p []string, ctx walkContext) {
+	nameNode, valueNode := manifest.Get(m, "name"), manifest.Get(m, "value")
+	if nameNode == nil || valueNode == nil || nameNode.Kind != yaml.ScalarNode || valueNode.Kind != yaml.ScalarNode {
+		return
+	}
+	class := rules.ClassifyName(nameNode.Value)
+	if class != rules.NameSecret && class != rules.NameWeakSecret {
+		return
+	}
+	value := valueNode.Value
+	if !rules.Literal(value) || class == rules.NameWeakSecret && rules.ObjectName(value) || numericTag(valueNode) {
+		return
+	}
+	c, what := checkEnv, "env variable"
+	if ctx.argo || contains(p, "parameters") {
+		c, what = checkArgoParameter, "Helm parameter"
+	}
+	line, col := f.valuePos(valueNode)
+	f.report(finding{
+		check: c,
+		why:   fmt.Sprintf("%s %q has a literal value; its name says it is a secret", what, nameNode.Value),
+		line:  line, col: col, keyLine: nameNode.Line,
+		secret: value, object: ctx.object, key: nameNode.Value,
+	})
+}
+
+// embedded scans a multi-line string value. Block scalars (| and >) are
+// verbatim in the file, so their lines are scanned in place and findings keep
+// exact positions; other strings are scanned as text and reported at the value.
+func (f *fileScan) embedded(v *yaml.Node, lc lineContext) {
+	if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		if from, to := f.blockRegion(v.Line); to > from {
+			f.scanLines(from, to, lc)
+		}
+		return
+	}
+	if v.Style == 0 && !strings.Contains(v.Value, "\n") {
+		// A single-line plain scalar: it is in the file as written.
+		start := f.offset(v.Line, v.Column)
+		end := min(start+len(v.Value), len(f.data))
+		f.scanLines(start, end, lc)
+		return
+	}
+	sub := &fileScan{sc: f.sc, file: f.file, data: []byte(v.Value)}
+	sub.scanLines(0, len(sub.data), lc)
+	for _, d := range sub.out {
+		d.Line, d.Column = f.valuePos(v)
+		f.out = append(f.out, d)
+	}
+}
+
+// blockRegion is the byte span of the content of a block scalar whose
+// indicator is on line: YAML's own rule, the lines indented at least as much
+// as the first content line, blank lines included.
+func (f *fileScan) blockRegion(line int) (int, int) {
+	f.index()
+	from, _ := f.lineSpan(line + 1)
+	to, indent := from, -1
+	for n := line + 1; n <= len(f.lineStarts); n++ {
+		s, e := f.lineSpan(n)
+		i := firstNonSpace(f.data[s:e])
+		if i < 0 {
+			continue // blank lines belong to the block
+		}
+		if indent < 0 {
+			indent = i
+		} else if i < indent {
+			break
+		}
+		to = e
+	}
+	return from, to
+}
+
+// valuePos is where a scalar's text starts: inside the quotes for quoted
+// scalars, on the first content line for block scalars.
+func (f *fileScan) valuePos(v *yaml.Node) (int, int) {
+	switch {
+	case v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
+		return v.Line, v.Column + 1
+	case v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
+		start, end := f.lineSpan(v.Line + 1)
+		i := firstNonSpace(f.data[start:end])
+		if i < 0 {
+			i = 0
+		}
+		return v.Line + 1, i + 1
+	}
+	return v.Line, v.Column
+}
+
+func dotted(p []string) string {
+	var b strings.Builder
+	for _, s := range p {
+		if strings.HasPrefix(s, "[") {
+			b.WriteString(s)
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+func contains(p []string, s string) bool {
+	for _, x := range p {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// isSOPS recognises a document encrypted by SOPS: a top-level "sops" mapping
+// with its metadata.
+func isSOPS(root *yaml.Node) bool {
+	s := manifest.Get(root, "sops")
+	return s != nil && s.Kind == yaml.MappingNode && (manifest.Get(s, "mac") != nil || manifest.Get(s, "lastmodified") != nil || manifest.Get(s, "version") != nil)
+}

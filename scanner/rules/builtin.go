@@ -1,0 +1,195 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"sync"
+)
+
+const (
+	fixToken = "revoke or rotate it at the provider, store the new one in Vault and reference it, e.g. <path:secret/data/APP#KEY>"
+	fixKey   = "remove the private key, rotate it, and keep it in Vault (<path:secret/data/APP#tls.key>) or seal it: latchkey seal"
+	fixURL   = "take the password out of the URL: reference it, e.g. <path:secret/data/APP#password>, or build the URL from a secretKeyRef"
+)
+
+func token(id, desc, re string, keywords ...string) *Rule {
+	return &Rule{ID: id, Description: desc, Fix: fixToken, Keywords: keywords, Regex: regexp.MustCompile(re), SecretGroup: 1}
+}
+
+// builtin is the catalogue of shape-recognisable credentials. Each regex
+// captures the secret in group 1 and is anchored on a distinctive prefix, so
+// the keyword prefilter rejects almost every line before any regex runs.
+func builtin() []*Rule {
+	rs := []*Rule{
+		token("aws-access-key-id", "AWS access key ID", `\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b`, "akia", "asia", "abia", "acca", "a3t"),
+		token("aws-secret-access-key", "AWS secret access key", `(?i)(?:aws_?secret_?access_?key|aws_?secret_?key|secretaccesskey)["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`, "aws_secret", "awssecret", "secretaccesskey", "secret_access_key"),
+		token("github-token", "GitHub token", `\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b`, "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+		token("gitlab-token", "GitLab token", `\b((?:glpat|gldt|glrt|glcbt|glptt|gloas|glft|glimt|glagent|glsoat)-[A-Za-z0-9_\-]{20,})\b`, "glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "gloas-", "glft-", "glimt-", "glagent-", "glsoat-"),
+		token("slack-token", "Slack token", `\b(xox[abposr]-[0-9A-Za-z-]{10,}|xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+)\b`, "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xapp-"),
+		token("slack-webhook", "Slack incoming webhook URL", `(https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{20,})`, "hooks.slack.com"),
+		token("stripe-key", "Stripe secret key", `\b((?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,})\b`, "sk_live_", "sk_test_", "rk_live_", "rk_test_"),
+		token("sendgrid-api-key", "SendGrid API key", `\b(SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})\b`, "sg."),
+		token("google-api-key", "Google API key", `\b(AIza[0-9A-Za-z_\-]{35})(?:[^0-9A-Za-z_\-]|$)`, "aiza"),
+		token("google-oauth-client-secret", "Google OAuth client secret", `\b(GOCSPX-[0-9A-Za-z_\-]{28})\b`, "gocspx-"),
+		token("azure-storage-key", "Azure storage account key", `(?i)AccountKey=([A-Za-z0-9+/]{86}==)`, "accountkey="),
+		token("azure-client-secret", "Azure AD client secret", `(?:^|[^A-Za-z0-9_~.\-])([A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.\-]{31,34})(?:[^A-Za-z0-9_~.\-]|$)`, "q~"),
+		token("npm-token", "npm access token", `\b(npm_[A-Za-z0-9]{36})\b`, "npm_"),
+		token("pypi-token", "PyPI upload token", `\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,})`, "pypi-ageichlwas5vcmc"),
+		token("vault-token", "HashiCorp Vault token", `\b(hv[sb]\.[A-Za-z0-9_\-]{24,})\b`, "hvs.", "hvb."),
+		token("terraform-cloud-token", "Terraform Cloud API token", `\b([A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=\-]{60,70})\b`, "atlasv1"),
+		token("digitalocean-token", "DigitalOcean token", `\b((?:dop|doo|dor)_v1_[a-f0-9]{64})\b`, "dop_v1_", "doo_v1_", "dor_v1_"),
+		token("openai-api-key", "OpenAI API key", `\b(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}T3BlbkFJ[A-Za-z0-9_\-]{20,})\b`, "t3blbkfj"),
+		token("anthropic-api-key", "Anthropic API key", `\b(sk-ant-(?:api03|admin01)-[A-Za-z0-9_\-]{80,})`, "sk-ant-"),
+		token("dockerhub-token", "Docker Hub personal access token", `\b(dckr_pat_[A-Za-z0-9_\-]{27,})`, "dckr_pat_"),
+		token("grafana-token", "Grafana token", `\b(glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,}={0,2})`, "glsa_", "glc_"),
+		token("shopify-token", "Shopify access token", `\b(shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32})\b`, "shpat_", "shpss_", "shpca_", "shppa_"),
+		token("telegram-bot-token", "Telegram bot token", `\b(\d{8,10}:AA[0-9A-Za-z_\-]{33})\b`, ":aa"),
+		token("age-secret-key", "age secret key", `\b(AGE-SECRET-KEY-1[0-9A-Z]{58})\b`, "age-secret-key-1"),
+		token("databricks-token", "Databricks token", `\b(dapi[a-f0-9]{32}(?:-\d)?)\b`, "dapi"),
+		token("huggingface-token", "Hugging Face token", `\b(hf_[A-Za-z]{34})\b`, "hf_"),
+		token("linear-api-key", "Linear API key", `\b(lin_api_[A-Za-z0-9]{40})\b`, "lin_api_"),
+		token("new-relic-key", "New Relic key", `\b(NRAK-[A-Z0-9]{27}|NRII-[A-Za-z0-9\-]{32})\b`, "nrak-", "nrii-"),
+		token("square-token", "Square access token", `\b(EAAA[A-Za-z0-9_\-]{60})\b|\b(sq0csp-[0-9A-Za-z_\-]{43})\b`, "eaaa", "sq0csp-"),
+		{
+			ID: "jwt", Description: "JSON Web Token", Fix: fixToken, Keywords: []string{"eyj"},
+			Regex:       regexp.MustCompile(`\b(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,})`),
+			SecretGroup: 1, Check: jwtHeader,
+		},
+		{
+			ID: "private-key", Description: "private key", Fix: fixKey, Keywords: []string{"private key"},
+			Regex:       regexp.MustCompile(`(-----BEGIN[ A-Z0-9]{0,20} PRIVATE KEY(?: BLOCK)?-----)`),
+			SecretGroup: 1, Check: privateKeyBody,
+		},
+		{
+			ID: "putty-private-key", Description: "PuTTY private key", Fix: fixKey, Keywords: []string{"putty-user-key-file-"},
+			Regex:       regexp.MustCompile(`(PuTTY-User-Key-File-\d: .*)`),
+			SecretGroup: 1,
+		},
+		{
+			ID: "url-password", Description: "password inside a URL", Fix: fixURL, Keywords: []string{"://"},
+			Regex:       regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9+.\-]{1,30}://[^\s:/?#@"'<>{}\[\]\x60]{1,128}:([^\s/?#@"'<>\x60]{1,128})@[A-Za-z0-9\-_.\[\]]+`),
+			SecretGroup: 1, Literal: true, Check: urlPassword,
+		},
+		{
+			ID: "connection-string-password", Description: "password in a connection string", Fix: fixURL,
+			Keywords:    []string{"password=", "pwd="},
+			Regex:       regexp.MustCompile(`(?i)(?:^|[;"'\s])(?:password|pwd)=([^;"'\s]{3,})`),
+			SecretGroup: 1, Literal: true, Check: connectionString,
+		},
+		{
+			ID: "authorization-header", Description: "credentials in an HTTP Authorization header", Fix: fixToken,
+			Keywords:    []string{"bearer ", "basic "},
+			Regex:       regexp.MustCompile(`(?i)\b(?:authorization["']?\s*[:=]\s*["']?)?(?:bearer|basic) ([A-Za-z0-9_\-.~+/]{20,}={0,2})`),
+			SecretGroup: 1, MinEntropy: 3.5, Literal: true, Check: notDocWord,
+		},
+	}
+	return rs
+}
+
+var (
+	builtinOnce sync.Once
+	builtinSet  *Set
+)
+
+// Builtin returns the compiled built-in rule set.
+func Builtin() *Set {
+	builtinOnce.Do(func() {
+		s, err := NewSet(builtin())
+		if err != nil {
+			panic(err) // the built-in catalogue is static and tested
+		}
+		builtinSet = s
+	})
+	return builtinSet
+}
+
+// jwtHeader keeps tokens whose header decodes to JSON with an algorithm.
+func jwtHeader(data []byte, start, end int) (int, bool) {
+	tok := data[start:end]
+	dot := bytes.IndexByte(tok, '.')
+	raw, err := base64.RawURLEncoding.DecodeString(string(tok[:dot]))
+	if err != nil {
+		return end, false
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if json.Unmarshal(raw, &h) != nil || h.Alg == "" || strings.EqualFold(h.Alg, "none") {
+		return end, false
+	}
+	return end, true
+}
+
+// privateKeyBody keeps PEM private key headers followed by a real body (not
+// "..." or "<your key>"), inline or behind \n escapes, and extends the match
+// to the END line so the whole key is the secret.
+func privateKeyBody(data []byte, start, end int) (int, bool) {
+	limit := min(len(data), end+1<<16)
+	rest := data[end:limit]
+	stop := bytes.Index(rest, []byte("-----END"))
+	body := rest
+	if stop >= 0 {
+		body = rest[:stop]
+	}
+	b64 := 0
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c == '\\' && i+1 < len(body) && body[i+1] == 'n':
+			i++
+		case isLowerByte(c) || isUpper(c) || isDigit(c) || c == '+' || c == '/' || c == '=':
+			b64++
+		case c == '.' && i+2 < len(body) && body[i+1] == '.' && body[i+2] == '.':
+			return end, false // elided example
+		case c == '<' || c == '{' || c == '$':
+			if b64 < 64 {
+				return end, false // a template or placeholder instead of a body
+			}
+		}
+		if b64 >= 64 && stop < 0 {
+			break
+		}
+	}
+	if b64 < 64 {
+		return end, false
+	}
+	if stop >= 0 {
+		if e := bytes.Index(rest[stop+8:], []byte("-----")); e >= 0 {
+			return end + stop + 8 + e + 5, true
+		}
+	}
+	return end, true
+}
+
+// urlPassword drops credentials that are documentation: user:password@,
+// user:pass@, the password repeating the user.
+func urlPassword(data []byte, start, end int) (int, bool) {
+	pw := string(data[start:end])
+	switch strings.ToLower(pw) {
+	case "password", "pass", "passwd", "pwd", "secret", "pw", "xxx", "****", "changeme", "p", "token", "mypassword", "yourpassword", "user", "username", "example":
+		return end, false
+	}
+	if strings.Trim(pw, "*xX.") == "" || strings.ContainsAny(pw, "()") {
+		return end, false
+	}
+	return end, true
+}
+
+func connectionString(data []byte, start, end int) (int, bool) {
+	pw := string(data[start:end])
+	if strings.HasPrefix(pw, "{") || strings.HasPrefix(pw, "[") || strings.HasPrefix(pw, "%") || strings.EqualFold(pw, "password") {
+		return end, false
+	}
+	return urlPassword(data, start, end)
+}
+
+func notDocWord(data []byte, start, end int) (int, bool) {
+	s := string(data[start:end])
+	if strings.ContainsAny(s, "0123456789") || strings.ContainsAny(s, "_-+/=") {
+		return end, true
+	}
+	return end, false // a long word, not a token
+}

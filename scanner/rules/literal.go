@@ -1,0 +1,141 @@
+package rules
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/latchkey-dev/latchkey/resolver/reference"
+)
+
+// Spans inside a value that are resolved elsewhere, never plaintext: Flux
+// post-build substitutions, shell and Kubernetes variable expansion, Helm and
+// Go templates, SOPS ciphertext, other vals backends, generic placeholders.
+var indirection = regexp.MustCompile(`\$\{[^}]*\}|\$\([^)]*\)|\{\{.*?\}\}|ENC\[[A-Z0-9_]+,[^\]]*\]|ref\+[a-z0-9]+://\S+|<[^<>\n]{1,200}>`)
+
+// Whole values that are a variable or format placeholder: $VAR, %s, {name}.
+var variable = regexp.MustCompile(`^(?:\$[A-Za-z_][A-Za-z0-9_]*|%[sv]|%\([a-z_]+\)s|\{[A-Za-z_][A-Za-z0-9_.]*\}|@[A-Za-z_][A-Za-z0-9_]*@)$`)
+
+// Values that say "put the real secret here".
+var placeholder = regexp.MustCompile(`(?i)^(?:[x*#.?_\-=~]+|null|nil|none|n/a|tbd|todo|fixme|redacted|hidden|masked|secret|password|passwd|token|apikey|api[_-]?key|changeme|change[_-]?me|change[_-]?it|replace[_-]?me|to[_-]?be[_-]?replaced|example|sample|dummy|fake|default|empty|undefined|unset|foo|bar|baz|test)$|replace|placeholder|your[_\- ]|insert[_\- ]|enter[_\- ]|example\.com|xxxx|\*\*\*|\.\.\.|^my[_-]?(?:secret|password|token|pass|api[_-]?key)$|[^0-9]example|^(?:fill|set)[_-]?(?:me|in)`)
+
+var boolish = set("true", "false", "yes", "no", "on", "off", "y", "n", "~", "null", "nil", "none", "[]", "{}", `""`, "''")
+
+// Literal reports whether v is a literal that could be a credential: not
+// empty, not a reference of any kind (the shared reference grammar, Flux
+// ${VAR}, Helm {{ }}, SOPS ENC[...]), not a placeholder, a boolean, a short
+// number, a file path or a URL without credentials.
+func Literal(v string) bool {
+	t := strings.TrimSpace(v)
+	if t == "" || boolish[strings.ToLower(t)] || variable.MatchString(t) {
+		return false
+	}
+	if reference.Contains(t) || reference.IsGeneric(t) || strings.ContainsAny(t, "<${") || strings.Contains(t, "ENC[") || strings.Contains(t, "ref+") {
+		rest := StripIndirection(t)
+		if len(rest) == len(t) {
+			return literalShape(t)
+		}
+		// Something was a reference; what is left around it is glue
+		// ("Bearer ", "user:@host") unless it is itself a credential-shaped token.
+		return strings.TrimSpace(rest) != "" && Token(rest)
+	}
+	return literalShape(t)
+}
+
+// StripIndirection removes every reference, template, substitution and
+// placeholder span from v.
+func StripIndirection(v string) string {
+	if refs := reference.FindAll(v); len(refs) > 0 {
+		var b strings.Builder
+		prev := 0
+		for _, r := range refs {
+			b.WriteString(v[prev:r.Start])
+			prev = r.End
+		}
+		b.WriteString(v[prev:])
+		v = b.String()
+	}
+	return indirection.ReplaceAllString(v, "")
+}
+
+func literalShape(t string) bool {
+	if placeholder.MatchString(t) {
+		return false
+	}
+	if isNumber(t) && len(t) < 6 {
+		return false
+	}
+	if strings.HasPrefix(t, "/") && strings.Count(t, "/") >= 2 && !strings.ContainsAny(t, " ") {
+		return false // a file path such as /var/run/secrets/token
+	}
+	if i := strings.Index(t, "://"); i > 0 && !strings.Contains(t[i+3:], "@") {
+		return false // a URL without userinfo
+	}
+	if strings.HasPrefix(t, "-----BEGIN ") && !strings.Contains(t[:min(len(t), 60)], "PRIVATE KEY") {
+		return false // a public certificate or key
+	}
+	if strings.HasPrefix(t, "ssh-") || strings.HasPrefix(t, "ecdsa-sha2-") {
+		return false // an SSH public key
+	}
+	return true
+}
+
+// Token reports whether s contains a credential-shaped token: a provider
+// format, a private key, or a URL with a password.
+func Token(s string) bool {
+	found := false
+	Builtin().Scan([]byte(s), func(Match) bool { found = true; return false })
+	return found
+}
+
+// ObjectName reports whether v looks like the name of a Kubernetes object
+// (a DNS-1123 subdomain made of words), which is what "secret: my-app-creds"
+// usually means.
+func ObjectName(v string) bool {
+	if len(v) == 0 || len(v) > 253 || !strings.ContainsAny(v, "-.") && len(v) > 12 {
+		return false
+	}
+	letters := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case isLowerByte(c):
+			letters++
+		case isDigit(c), c == '-', c == '.':
+		default:
+			return false
+		}
+	}
+	return letters*2 > len(v) && v[0] != '-' && v[len(v)-1] != '-'
+}
+
+// Hexish reports values that are checksums, digests, UUIDs or commit IDs.
+func Hexish(v string) bool {
+	t := strings.TrimPrefix(strings.TrimPrefix(v, "sha256:"), "sha512:")
+	if uuid.MatchString(t) {
+		return true
+	}
+	if len(t) != 32 && len(t) != 40 && len(t) != 64 && len(t) != 128 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !isDigit(c) && !('a' <= c && c <= 'f') && !('A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+var uuid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+func isNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) && s[i] != '.' && s[i] != '-' && s[i] != '+' {
+			return false
+		}
+	}
+	return true
+}

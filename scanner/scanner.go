@@ -1,0 +1,306 @@
+package scanner
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/latchkey-dev/latchkey/scanner/manifest"
+	"github.com/latchkey-dev/latchkey/scanner/rules"
+)
+
+// File is one file to scan.
+type File struct {
+	// Path is slash-separated, relative to the scan root.
+	Path string
+	// Commit is the commit that introduced this content (--git mode).
+	Commit string
+	// Data is the content; when nil, Read is called (by a worker, so reads
+	// run in parallel).
+	Data []byte
+	Read func() ([]byte, error)
+	// Sibling reads another file of the same tree by root-relative path; a
+	// kustomization uses it to follow secretGenerator envs and files.
+	Sibling func(path string) ([]byte, error)
+}
+
+// Source produces the files of one scan.
+type Source interface {
+	// Files calls yield for every file; it stops at the first error.
+	Files(ctx context.Context, yield func(*File) error) error
+}
+
+// Options configure a Scanner.
+type Options struct {
+	Config *Config
+	// Fingerprints keys the fingerprints of findings; nil uses an unkeyed-repo default.
+	Fingerprints *Fingerprinter
+	// Workers is the number of files scanned in parallel (default GOMAXPROCS).
+	Workers int
+	// MaxFileSize skips larger files (default 64 MiB).
+	MaxFileSize int
+}
+
+// Scanner finds plaintext secrets. It is safe for concurrent use.
+type Scanner struct {
+	rules        *rules.Set
+	disabled     map[string]bool
+	allow        *pathSet
+	fingerprints *Fingerprinter
+	workers      int
+	maxSize      int
+}
+
+// New builds a scanner from options.
+func New(opts Options) (*Scanner, error) {
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	set := rules.Builtin()
+	custom, err := cfg.customRules()
+	if err != nil {
+		return nil, err
+	}
+	if set, err = set.With(custom); err != nil {
+		return nil, fmt.Errorf("compiling custom rules: %w", err)
+	}
+	disabled := map[string]bool{}
+	for _, id := range cfg.Disable {
+		disabled[id] = true
+	}
+	allow, err := newPathSet(cfg.Allow.Paths)
+	if err != nil {
+		return nil, fmt.Errorf("allow.paths: %w", err)
+	}
+	s := &Scanner{
+		rules:        set.Without(disabled),
+		disabled:     disabled,
+		allow:        allow,
+		fingerprints: opts.Fingerprints,
+		workers:      opts.Workers,
+		maxSize:      opts.MaxFileSize,
+	}
+	if s.fingerprints == nil {
+		s.fingerprints = NewFingerprinter("", nil)
+	}
+	if s.workers <= 0 {
+		s.workers = runtime.GOMAXPROCS(0)
+	}
+	if s.maxSize <= 0 {
+		s.maxSize = 64 << 20
+	}
+	return s, nil
+}
+
+// Result is the outcome of a scan.
+type Result struct {
+	Findings []Finding
+	// Files is the number of files scanned; Bytes their total size.
+	Files int
+	Bytes int64
+	// Skipped lists files that were not scanned and why (too large, binary,
+	// unreadable).
+	Skipped []string
+}
+
+// Run scans every file of src with a pool of workers.
+func (s *Scanner) Run(ctx context.Context, src Source) (*Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	files := make(chan *File, 2*s.workers)
+	type partial struct {
+		findings []Finding
+		files    int
+		bytes    int64
+		skipped  []string
+		err      error
+	}
+	results := make([]partial, s.workers)
+	var wg sync.WaitGroup
+	for w := 0; w < s.workers; w++ {
+		wg.Add(1)
+		go func(r *partial) {
+			defer wg.Done()
+			for f := range files {
+				data := f.Data
+				if data == nil && f.Read != nil {
+					var err error
+					if data, err = f.Read(); err != nil {
+						r.skipped = append(r.skipped, fmt.Sprintf("%s: %v", f.Path, err))
+						continue
+					}
+				}
+				switch {
+				case len(data) > s.maxSize:
+					r.skipped = append(r.skipped, fmt.Sprintf("%s: larger than %d bytes", f.Path, s.maxSize))
+					continue
+				case isBinary(data):
+					continue
+				}
+				r.files++
+				r.bytes += int64(len(data))
+				r.findings = append(r.findings, s.ScanFile(f, data)...)
+			}
+		}(&results[w])
+	}
+	err := src.Files(ctx, func(f *File) error {
+		if s.allow.match(f.Path) {
+			return nil
+		}
+		select {
+		case files <- f:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(files)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	for _, r := range results {
+		res.Findings = append(res.Findings, r.findings...)
+		res.Files += r.files
+		res.Bytes += r.bytes
+		res.Skipped = append(res.Skipped, r.skipped...)
+	}
+	kept := res.Findings[:0]
+	for _, f := range res.Findings {
+		if !s.allow.match(f.File) {
+			kept = append(kept, f)
+		}
+	}
+	res.Findings = sortFindings(kept)
+	return res, nil
+}
+
+// ScanFile scans one file's content. It never panics: a bug tripped by a
+// hostile input loses that file's manifest checks, not the scan.
+func (s *Scanner) ScanFile(f *File, data []byte) (out []Finding) {
+	fs := newFileScan(s, f, data)
+	defer func() {
+		if r := recover(); r != nil {
+			out = fs.out
+			fs.generic()
+			out = fs.out
+		}
+	}()
+	fs.generic()
+	switch classify(f.Path, data) {
+	case kindManifest:
+		if fs.needsParse() {
+			docs, err := manifest.Parse(data)
+			for _, d := range docs {
+				fs.object(d)
+			}
+			if err != nil && len(docs) == 0 {
+				// Not YAML after all (or a template without {{): read its lines.
+				fs.scanLines(0, len(data), lineContext{check: checkAssignment})
+			}
+		}
+	case kindTemplate:
+		fs.scanLines(0, len(data), lineContext{check: checkAssignment})
+	case kindEnv:
+		fs.scanLines(0, len(data), lineContext{check: checkDotenv})
+	}
+	return sortFindings(fs.out)
+}
+
+type fileKind int
+
+const (
+	kindText     fileKind = iota // generic shape rules only
+	kindManifest                 // YAML or JSON, parsed
+	kindTemplate                 // YAML with template actions, read line by line
+	kindEnv                      // .env, properties, ini and shell: assignments
+)
+
+func classify(p string, data []byte) fileKind {
+	base := path.Base(p)
+	ext := strings.ToLower(path.Ext(base))
+	switch ext {
+	case ".yaml", ".yml", ".json":
+		if strings.Contains("/"+p, "/templates/") || bytes.Contains(data, []byte("{{")) {
+			return kindTemplate
+		}
+		return kindManifest
+	case ".tpl", ".gotmpl", ".tmpl":
+		return kindTemplate
+	case ".env", ".properties", ".ini", ".cfg", ".conf", ".toml", ".sh", ".bash", ".zsh", ".envrc", ".tfvars", ".npmrc", ".pypirc", ".netrc":
+		return kindEnv
+	}
+	if base == ".env" || strings.HasPrefix(base, ".env.") || base == "Dockerfile" || strings.HasPrefix(base, "Dockerfile.") || base == ".npmrc" || base == ".pypirc" || base == ".netrc" {
+		return kindEnv
+	}
+	return kindText
+}
+
+// isBinary uses Git's rule: a NUL byte in the first 8000 bytes.
+func isBinary(data []byte) bool {
+	return bytes.IndexByte(data[:min(len(data), 8000)], 0) >= 0
+}
+
+// kindTriggers mark documents whose kind has its own checks.
+var kindTriggers = rules.NewAutomaton([]string{"secret", "configmap", "secretgenerator", "configmapgenerator", "sops", "argoproj.io"})
+
+// needsParse is the manifest prefilter: parsing is the expensive part of a
+// scan, and only documents of a checked kind, or with a secret-like name
+// next to a value, can produce a finding the shape rules have not.
+func (f *fileScan) needsParse() bool {
+	need := false
+	kindTriggers.Scan(f.data, func(kw, end int) bool {
+		switch kindTriggers.Keyword(kw) {
+		case "secret", "configmap":
+			// Only "kind: Secret", not every description that mentions one.
+			s, e := lineAround(f.data, end-1)
+			if bytes.Contains(f.data[s:e], []byte("kind")) {
+				need = true
+			}
+		default:
+			need = true
+		}
+		return !need
+	})
+	if need {
+		return true
+	}
+	nameKeywords.Scan(f.data, func(_, end int) bool {
+		s, e := lineAround(f.data, end-1)
+		line := f.data[end:e]
+		if i := bytes.IndexAny(line, ":="); i >= 0 {
+			rest := bytes.TrimLeft(line[i+1:], " \t\"'")
+			if len(rest) > 0 && !emptyValue(rest) {
+				need = true
+			}
+		}
+		// "- name: DB_PASSWORD" announces a value on the next line.
+		head := bytes.TrimLeft(f.data[s:end], " \t-{\"")
+		if bytes.HasPrefix(head, []byte("name")) {
+			need = true
+		}
+		return !need
+	})
+	return need
+}
+
+func emptyValue(rest []byte) bool {
+	rest = bytes.TrimRight(rest, " \t\r\",'")
+	return len(rest) == 0 || bytes.Equal(rest, []byte("{}")) || bytes.Equal(rest, []byte("[]")) || bytes.Equal(rest, []byte("~")) ||
+		bytes.Equal(rest, []byte("null")) || bytes.Equal(rest, []byte("true")) || bytes.Equal(rest, []byte("false"))
+}
+
+func lineAround(data []byte, i int) (int, int) {
+	s := bytes.LastIndexByte(data[:i], '\n') + 1
+	e := bytes.IndexByte(data[i:], '\n')
+	if e < 0 {
+		return s, len(data)
+	}
+	return s, i + e
+}

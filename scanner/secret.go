@@ -1,0 +1,161 @@
+package scanner
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/latchkey-dev/latchkey/scanner/manifest"
+	"github.com/latchkey-dev/latchkey/scanner/rules"
+)
+
+// secret checks a v1 Secret: every data value is base64-decoded and judged,
+// every stringData value is judged as it is. Base64 is an encoding, so a
+// Secret in Git is exactly as secret as its decoded values.
+func (f *fileScan) secret(root *yaml.Node, name string) {
+	manifest.Entries(manifest.Get(root, "data"), func(k, v *yaml.Node) {
+		if v.Kind != yaml.ScalarNode {
+			return
+		}
+		value, ok := decodeBase64(v.Value)
+		if !ok {
+			// Not base64: Kubernetes would reject it, but a literal is still a leak.
+			value = v.Value
+		}
+		f.secretValue(name, "data", k, v, value, ok)
+	})
+	manifest.Entries(manifest.Get(root, "stringData"), func(k, v *yaml.Node) {
+		if v.Kind == yaml.ScalarNode {
+			f.secretValue(name, "stringData", k, v, v.Value, false)
+		}
+	})
+}
+
+// secretValue judges one value of a Secret (or of a SealedSecret template).
+func (f *fileScan) secretValue(name, field string, k, v *yaml.Node, value string, decoded bool) {
+	key := k.Value
+	line, col := f.valuePos(v)
+	d := finding{check: checkSecret, line: line, col: col, keyLine: k.Line, secret: value, object: name, key: key}
+	if key == ".dockerconfigjson" || key == ".dockercfg" {
+		if who, bad := dockerConfigSecret(value); bad {
+			d.check = checkDockerConfig
+			d.why = fmt.Sprintf("Secret %q %s.%s holds registry credentials for %s in plaintext", name, field, key, who)
+			f.report(d)
+		}
+		return
+	}
+	if !rules.Literal(value) {
+		return
+	}
+	encoded := ""
+	if decoded {
+		encoded = " (base64 is an encoding, not encryption)"
+	}
+	switch rules.ClassifyName(key) {
+	case rules.NameNotSecret:
+		// Public by name (username, host, ca.crt); only a credential by shape counts.
+		if !rules.Token(value) {
+			return
+		}
+	case rules.NameOther:
+		if strings.Contains(value, "\n") && !isPrivateKey(value) {
+			// A configuration file in a Secret: judge its lines.
+			f.secretFile(v, value, decoded, d)
+			return
+		}
+	}
+	if !decoded && strings.Contains(value, "\n") && !isPrivateKey(value) && v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		f.secretFile(v, value, decoded, d)
+		return
+	}
+	if !utf8.ValidString(value) && decoded {
+		d.why = fmt.Sprintf("Secret %q %s.%s holds binary key material in plaintext%s", name, field, key, encoded)
+	} else {
+		d.why = fmt.Sprintf("Secret %q %s.%s is a literal value, not a reference%s", name, field, key, encoded)
+	}
+	f.report(d)
+}
+
+// secretFile judges a multi-line value of a Secret (a config file): its
+// secret-named lines are findings; a file with none is reported whole only
+// when its key says it is a credential.
+func (f *fileScan) secretFile(v *yaml.Node, value string, decoded bool, d finding) {
+	before := len(f.out)
+	if decoded {
+		sub := &fileScan{sc: f.sc, file: f.file, data: []byte(value)}
+		sub.scanLines(0, len(sub.data), lineContext{check: checkSecret})
+		sub.generic()
+		for _, x := range sub.out {
+			x.Line, x.Column = d.line, d.col
+			f.out = append(f.out, x)
+		}
+	} else {
+		f.embedded(v, lineContext{check: checkSecret})
+	}
+	if len(f.out) == before && rules.ClassifyName(d.key) == rules.NameSecret {
+		d.why = fmt.Sprintf("Secret %q key %s is a literal value, not a reference", d.object, d.key)
+		f.report(d)
+	}
+}
+
+func isPrivateKey(v string) bool {
+	return strings.Contains(v, "PRIVATE KEY-----")
+}
+
+// decodeBase64 decodes a Secret data value the way the API server does
+// (standard encoding, padding required), tolerating line breaks.
+func decodeBase64(s string) (string, bool) {
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, s)
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}
+
+// dockerConfigSecret reports whether a .dockerconfigjson/.dockercfg value
+// carries a literal credential, and for which registry.
+func dockerConfigSecret(value string) (string, bool) {
+	type entry struct {
+		Auth          string `json:"auth"`
+		Password      string `json:"password"`
+		IdentityToken string `json:"identitytoken"`
+		RegistryToken string `json:"registrytoken"`
+	}
+	var cfg struct {
+		Auths map[string]entry `json:"auths"`
+	}
+	if err := json.Unmarshal([]byte(value), &cfg); err != nil || cfg.Auths == nil {
+		var legacy map[string]entry // .dockercfg has no "auths" level
+		if err2 := json.Unmarshal([]byte(value), &legacy); err2 != nil || len(legacy) == 0 {
+			return "the registry", rules.Literal(value) && err != nil
+		}
+		cfg.Auths = legacy
+	}
+	for registry, e := range cfg.Auths {
+		if e.Auth != "" {
+			if up, ok := decodeBase64(e.Auth); ok {
+				if _, pw, found := strings.Cut(up, ":"); found && rules.Literal(pw) {
+					return registry, true
+				}
+			} else if rules.Literal(e.Auth) {
+				return registry, true
+			}
+		}
+		for _, s := range []string{e.Password, e.IdentityToken, e.RegistryToken} {
+			if rules.Literal(s) {
+				return registry, true
+			}
+		}
+	}
+	return "", false
+}
