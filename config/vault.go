@@ -1,0 +1,257 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// VaultAuthMethod is how Latchkey logs in to Vault.
+type VaultAuthMethod string
+
+const (
+	VaultAuthToken      VaultAuthMethod = "token"
+	VaultAuthAppRole    VaultAuthMethod = "approle"
+	VaultAuthKubernetes VaultAuthMethod = "kubernetes"
+)
+
+// DefaultServiceAccountTokenPath is where a pod's ServiceAccount token is
+// mounted, which Kubernetes auth presents to Vault.
+const DefaultServiceAccountTokenPath = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+// Vault is the configuration of the Vault backend.
+type Vault struct {
+	// Address is the Vault URL (VAULT_ADDR).
+	Address string
+	// Namespace is the Vault Enterprise namespace (VAULT_NAMESPACE).
+	Namespace string
+
+	// TLS: a CA bundle file or directory to trust (VAULT_CACERT,
+	// VAULT_CAPATH), a client certificate (VAULT_CLIENT_CERT,
+	// VAULT_CLIENT_KEY), the server name to verify (VAULT_TLS_SERVER_NAME).
+	// SkipVerify (VAULT_SKIP_VERIFY) turns verification off and is only
+	// honoured when set explicitly.
+	CACert, CAPath        string
+	ClientCert, ClientKey string
+	TLSServerName         string
+	SkipVerify            bool
+
+	// Timeout bounds each HTTP request (VAULT_CLIENT_TIMEOUT, default 30s).
+	Timeout time.Duration
+	// MaxRetries is how often a request failing with 429 or 5xx, or a
+	// network error, is retried with exponential backoff (VAULT_MAX_RETRIES,
+	// default 3).
+	MaxRetries int
+	// Concurrency bounds the requests in flight to Vault
+	// (LATCHKEY_VAULT_CONCURRENCY, default 8).
+	Concurrency int
+
+	Auth VaultAuth
+
+	// KVVersion (AVP_KV_VERSION: 1 or 2) is used only when the mount table
+	// cannot be read; 0 means detect.
+	KVVersion int
+	// PathValidation (AVP_PATH_VALIDATION) is a regular expression every path
+	// read must match.
+	PathValidation *regexp.Regexp
+}
+
+// VaultAuth is the login configuration.
+type VaultAuth struct {
+	Method VaultAuthMethod
+	// Token is the Vault token for the token method (VAULT_TOKEN).
+	Token Sensitive
+	// RoleID and SecretID log in with AppRole (AVP_ROLE_ID, AVP_SECRET_ID).
+	RoleID   string
+	SecretID Sensitive
+	// Role is the Vault role for Kubernetes auth (AVP_K8S_ROLE).
+	Role string
+	// TokenPath is the ServiceAccount token file for Kubernetes auth
+	// (AVP_K8S_TOKEN_PATH).
+	TokenPath string
+	// MountPath is the auth method's mount: AVP_K8S_MOUNT_PATH for
+	// Kubernetes, AVP_MOUNT_PATH for either; default "approle" or "kubernetes".
+	MountPath string
+}
+
+// Vault environment variables: Vault's own and argocd-vault-plugin's.
+const (
+	EnvVaultAddr          = "VAULT_ADDR"
+	EnvVaultToken         = "VAULT_TOKEN"
+	EnvVaultNamespace     = "VAULT_NAMESPACE"
+	EnvVaultCACert        = "VAULT_CACERT"
+	EnvVaultCAPath        = "VAULT_CAPATH"
+	EnvVaultClientCert    = "VAULT_CLIENT_CERT"
+	EnvVaultClientKey     = "VAULT_CLIENT_KEY"
+	EnvVaultTLSServerName = "VAULT_TLS_SERVER_NAME"
+	EnvVaultSkipVerify    = "VAULT_SKIP_VERIFY"
+	EnvVaultClientTimeout = "VAULT_CLIENT_TIMEOUT"
+	EnvVaultMaxRetries    = "VAULT_MAX_RETRIES"
+	EnvVaultConcurrency   = "LATCHKEY_VAULT_CONCURRENCY"
+
+	EnvAVPType           = "AVP_TYPE"
+	EnvAVPAuthType       = "AVP_AUTH_TYPE"
+	EnvAVPRoleID         = "AVP_ROLE_ID"
+	EnvAVPSecretID       = "AVP_SECRET_ID"
+	EnvAVPK8sRole        = "AVP_K8S_ROLE"
+	EnvAVPK8sMountPath   = "AVP_K8S_MOUNT_PATH"
+	EnvAVPK8sTokenPath   = "AVP_K8S_TOKEN_PATH"
+	EnvAVPMountPath      = "AVP_MOUNT_PATH"
+	EnvAVPKVVersion      = "AVP_KV_VERSION"
+	EnvAVPPathValidation = "AVP_PATH_VALIDATION"
+)
+
+// ErrVaultNotConfigured is returned by VaultFromEnv when VAULT_ADDR is not
+// set: references cannot be resolved, but a render without any still can.
+var ErrVaultNotConfigured = errors.New("Vault is not configured: " + EnvVaultAddr + " is not set")
+
+// VaultFromEnv reads the Vault configuration from env, which callers usually
+// wrap in WithArgoCDPrefix. Every problem is reported, each naming its
+// variable; ErrVaultNotConfigured (alone) when VAULT_ADDR is unset.
+func VaultFromEnv(env Env) (*Vault, error) {
+	get := func(name string) string {
+		v, _ := env(name)
+		return strings.TrimSpace(v)
+	}
+	v := &Vault{Timeout: 30 * time.Second, MaxRetries: 3, Concurrency: 8}
+	var errs []error
+	bad := func(name, value, want string) {
+		errs = append(errs, fmt.Errorf("%s=%q: %s", name, value, want))
+	}
+
+	if t := get(EnvAVPType); t != "" && t != "vault" {
+		bad(EnvAVPType, t, `Latchkey reads secrets from Vault only; set "vault" or unset it`)
+	}
+	v.Address = get(EnvVaultAddr)
+	if v.Address == "" {
+		return nil, ErrVaultNotConfigured
+	}
+	if !strings.HasPrefix(v.Address, "https://") && !strings.HasPrefix(v.Address, "http://") && !strings.HasPrefix(v.Address, "unix://") {
+		bad(EnvVaultAddr, v.Address, "want an http://, https:// or unix:// URL")
+	}
+	v.Namespace = get(EnvVaultNamespace)
+	v.CACert, v.CAPath = get(EnvVaultCACert), get(EnvVaultCAPath)
+	v.ClientCert, v.ClientKey = get(EnvVaultClientCert), get(EnvVaultClientKey)
+	if (v.ClientCert == "") != (v.ClientKey == "") {
+		errs = append(errs, fmt.Errorf("%s and %s must be set together", EnvVaultClientCert, EnvVaultClientKey))
+	}
+	v.TLSServerName = get(EnvVaultTLSServerName)
+	if s := get(EnvVaultSkipVerify); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			bad(EnvVaultSkipVerify, s, "want true or false")
+		}
+		v.SkipVerify = b
+	}
+	if s := get(EnvVaultClientTimeout); s != "" {
+		d, err := parseTimeout(s)
+		if err != nil || d <= 0 {
+			bad(EnvVaultClientTimeout, s, "want a positive duration such as 30s, or a number of seconds")
+		} else {
+			v.Timeout = d
+		}
+	}
+	if s := get(EnvVaultMaxRetries); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			bad(EnvVaultMaxRetries, s, "want a number of retries, 0 or more")
+		} else {
+			v.MaxRetries = n
+		}
+	}
+	if s := get(EnvVaultConcurrency); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			bad(EnvVaultConcurrency, s, "want a number of requests, 1 or more")
+		} else {
+			v.Concurrency = n
+		}
+	}
+	if s := get(EnvAVPKVVersion); s != "" {
+		switch s {
+		case "1":
+			v.KVVersion = 1
+		case "2":
+			v.KVVersion = 2
+		default:
+			bad(EnvAVPKVVersion, s, "want 1 or 2")
+		}
+	}
+	if s, ok := env(EnvAVPPathValidation); ok && s != "" {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s is not a valid regular expression: %w", EnvAVPPathValidation, err))
+		}
+		v.PathValidation = re
+	}
+
+	a := &v.Auth
+	a.Token = Sensitive(get(EnvVaultToken))
+	a.RoleID, a.SecretID = get(EnvAVPRoleID), Sensitive(get(EnvAVPSecretID))
+	a.Role, a.TokenPath = get(EnvAVPK8sRole), get(EnvAVPK8sTokenPath)
+	method := get(EnvAVPAuthType)
+	switch method {
+	case "":
+		// Not set: pick what the credentials present imply.
+		switch {
+		case a.RoleID != "" || a.SecretID != "":
+			a.Method = VaultAuthAppRole
+		case a.Role != "":
+			a.Method = VaultAuthKubernetes
+		default:
+			a.Method = VaultAuthToken
+		}
+	case "token":
+		a.Method = VaultAuthToken
+	case "approle":
+		a.Method = VaultAuthAppRole
+	case "k8s", "kubernetes":
+		a.Method = VaultAuthKubernetes
+	default:
+		bad(EnvAVPAuthType, method, "want token, approle or k8s")
+	}
+	switch a.Method {
+	case VaultAuthToken:
+		if a.Token == "" {
+			errs = append(errs, fmt.Errorf("%s is not set: token auth needs it (or set %s to approle or k8s)", EnvVaultToken, EnvAVPAuthType))
+		}
+	case VaultAuthAppRole:
+		if a.RoleID == "" || a.SecretID == "" {
+			errs = append(errs, fmt.Errorf("%s and %s must both be set for approle auth", EnvAVPRoleID, EnvAVPSecretID))
+		}
+		a.MountPath = firstOf(get(EnvAVPMountPath), "approle")
+	case VaultAuthKubernetes:
+		if a.Role == "" {
+			errs = append(errs, fmt.Errorf("%s is not set: Kubernetes auth needs the Vault role to log in as", EnvAVPK8sRole))
+		}
+		a.MountPath = firstOf(get(EnvAVPK8sMountPath), get(EnvAVPMountPath), "kubernetes")
+		a.TokenPath = firstOf(a.TokenPath, DefaultServiceAccountTokenPath)
+	}
+	a.MountPath = strings.Trim(a.MountPath, "/")
+	a.MountPath = strings.TrimPrefix(a.MountPath, "auth/")
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("invalid Vault configuration:\n%w", err)
+	}
+	return v, nil
+}
+
+// parseTimeout accepts a Go duration or, as the Vault CLI does, a bare
+// number of seconds.
+func parseTimeout(s string) (time.Duration, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(s)
+}
+
+func firstOf(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
