@@ -127,6 +127,7 @@ func (f *fileScan) report(d finding) {
 		Fingerprint: f.sc.fingerprints.Sum(id, f.file.Path, d.secret),
 		Length:      utf8.RuneCountInString(d.secret),
 		priority:    d.check.priority,
+		plainWord:   lettersOnly(d.secret),
 	})
 }
 
@@ -163,4 +164,14 @@ func (f *fileScan) generic() {
 		})
 		return true
 	})
+}
+
+func lettersOnly(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if (c < 'a' || c > 'z') && s[i] != '-' && s[i] != '_' {
+			return false
+		}
+	}
+	return true
 }

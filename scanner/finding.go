@@ -28,6 +28,9 @@ type Finding struct {
 	// priority ranks findings on one line: manifest-aware checks explain more
 	// than a generic token match.
 	priority int
+	// plainWord is true when the secret is letters only (documentation
+	// examples use words: "secretpassword").
+	plainWord bool
 }
 
 // sortFindings orders findings by file, commit, line, column and drops all but

@@ -40,6 +40,12 @@ func (f *fileScan) scanLines(from, to int, lc lineContext) {
 			return true
 		}
 		done = start
+		if start > 0 && (f.data[start-1] == '$' || f.data[start-1] == '@') {
+			return true // a template or shell variable being set: $password := ...
+		}
+		if commentLine(f.data, start) {
+			return true // prose and commented-out examples; shape rules still see them
+		}
 		f.assignment(start, lc)
 		return true
 	})
@@ -53,7 +59,7 @@ func (f *fileScan) allLines(from, to int, lc lineContext) {
 			end = to - off
 		}
 		line := f.data[off : off+end]
-		if i := firstNonSpace(line); i >= 0 && line[i] != '#' {
+		if i := firstNonSpace(line); i >= 0 && line[i] != '#' && line[i] != ';' {
 			f.assignment(off+i, lc)
 		}
 		off += end + 1
@@ -231,6 +237,14 @@ func readValue(data []byte, i int, sep byte) (int, int, bool) {
 	if i >= len(data) || data[i] == '\n' || data[i] == '\r' {
 		return 0, 0, false
 	}
+	if data[i] == '\\' && i+1 < len(data) && (data[i+1] == '"' || data[i+1] == '\'') {
+		// An escaped quote inside a string: password=\"$SASL_PASSWORD\"
+		j := i + 2
+		for j+1 < len(data) && data[j] != '\n' && !(data[j] == '\\' && data[j+1] == data[i+1]) {
+			j++
+		}
+		return i + 2, j, j > i+2
+	}
 	switch c := data[i]; c {
 	case '"', '\'', '`':
 		j := i + 1
@@ -273,4 +287,12 @@ func firstNonSpace(b []byte) int {
 		}
 	}
 	return -1
+}
+
+// commentLine reports whether the line holding offset i starts with a
+// comment marker (#, //, ;).
+func commentLine(data []byte, i int) bool {
+	s := bytes.LastIndexByte(data[:i], '\n') + 1
+	t := bytes.TrimLeft(data[s:i], " \t")
+	return len(t) > 0 && (t[0] == '#' || t[0] == ';' || bytes.HasPrefix(t, []byte("//")))
 }

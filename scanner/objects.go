@@ -107,6 +107,9 @@ func (f *fileScan) scalar(k, v *yaml.Node, p []string, ctx walkContext) {
 		return
 	}
 	if strings.Contains(v.Value, "\n") {
+		if k != nil && proseKeys[k.Value] {
+			return
+		}
 		if ctx.argo && k != nil && k.Value == "values" {
 			f.embedded(v, lineContext{check: checkHelmValues})
 			return
@@ -143,6 +146,10 @@ func (f *fileScan) scalar(k, v *yaml.Node, p []string, ctx walkContext) {
 		secret: value, object: ctx.object, key: k.Value,
 	})
 }
+
+// proseKeys hold documentation, whose examples are not configuration.
+var proseKeys = map[string]bool{"description": true, "message": true, "help": true, "summary": true, "text": true,
+	"comment": true, "comments": true, "note": true, "notes": true, "usage": true, "title": true}
 
 // numericTag is true for YAML ints and floats: "token: 3600" is a setting.
 func numericTag(v *yaml.Node) bool {

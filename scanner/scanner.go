@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -193,6 +194,10 @@ func (s *Scanner) ScanFile(f *File, data []byte) (out []Finding) {
 		}
 	}()
 	fs.generic()
+	doc := docFile(f.Path)
+	fs.out = slices.DeleteFunc(fs.out, func(x Finding) bool {
+		return documentationExample(x) && (doc || fs.allowedComment(x.Line))
+	})
 	switch classify(f.Path, data) {
 	case kindManifest:
 		if fs.needsParse() {
@@ -200,13 +205,15 @@ func (s *Scanner) ScanFile(f *File, data []byte) (out []Finding) {
 			for _, d := range docs {
 				fs.object(d)
 			}
-			if err != nil && len(docs) == 0 {
-				// Not YAML after all (or a template without {{): read its lines.
+			if err != nil && len(docs) == 0 && !referenceKinds(data) {
+				// Not YAML after all (a template outside templates/): read its lines.
 				fs.scanLines(0, len(data), lineContext{check: checkAssignment})
 			}
 		}
 	case kindTemplate:
-		fs.scanLines(0, len(data), lineContext{check: checkAssignment})
+		if !referenceKinds(data) {
+			fs.scanLines(0, len(data), lineContext{check: checkAssignment})
+		}
 	case kindEnv:
 		fs.scanLines(0, len(data), lineContext{check: checkDotenv})
 	}
@@ -227,7 +234,9 @@ func classify(p string, data []byte) fileKind {
 	ext := strings.ToLower(path.Ext(base))
 	switch ext {
 	case ".yaml", ".yml", ".json":
-		if strings.Contains("/"+p, "/templates/") || bytes.Contains(data, []byte("{{")) {
+		// Values files and manifests may quote {{ }} expressions and still be
+		// YAML; they are parsed first and read line by line only if that fails.
+		if strings.Contains("/"+p, "/templates/") {
 			return kindTemplate
 		}
 		return kindManifest
@@ -240,6 +249,35 @@ func classify(p string, data []byte) fileKind {
 		return kindEnv
 	}
 	return kindText
+}
+
+// allowedComment reports a comment line: a commented-out example.
+func (f *fileScan) allowedComment(line int) bool {
+	s, e := f.lineSpan(line)
+	return commentLine(f.data, s+max(0, firstNonSpace(f.data[s:e]))+1)
+}
+
+// referenceKinds reports files of External Secrets Operator and Vault
+// Secrets Operator objects, which name secrets and keys by design
+// ("secretKey: db-password") and are read with the shape rules only.
+func referenceKinds(data []byte) bool {
+	return bytes.Contains(data, []byte("external-secrets.io/")) || bytes.Contains(data, []byte("secrets.hashicorp.com/"))
+}
+
+// docFile is prose: its examples use made-up credentials.
+func docFile(p string) bool {
+	switch strings.ToLower(path.Ext(p)) {
+	case ".md", ".markdown", ".rst", ".adoc", ".txt", ".html":
+		return true
+	}
+	return false
+}
+
+// documentationExample drops URL and connection-string passwords in prose
+// that are plain words ("--set password=secretpassword",
+// "mongodb://user:mypass@host"), keeping anything that looks generated.
+func documentationExample(f Finding) bool {
+	return (f.RuleID == "url-password" || f.RuleID == "connection-string-password") && f.plainWord
 }
 
 // isBinary uses Git's rule: a NUL byte in the first 8000 bytes.

@@ -123,37 +123,39 @@ func jwtHeader(data []byte, start, end int) (int, bool) {
 	return end, true
 }
 
-// privateKeyBody keeps PEM private key headers followed by a real body (not
-// "..." or "<your key>"), inline or behind \n escapes, and extends the match
-// to the END line so the whole key is the secret.
+// privateKeyBody keeps PEM private key headers followed by a real body, on
+// the next lines or behind \n escapes (JSON), and extends the match to the
+// END line so the whole key is the secret. A body is a run of at least 40
+// base64 characters within the first few lines; prose ("## -----BEGIN RSA
+// PRIVATE KEY----- or a certificate"), "..." and template placeholders are
+// not.
 func privateKeyBody(data []byte, start, end int) (int, bool) {
 	limit := min(len(data), end+1<<16)
 	rest := data[end:limit]
 	stop := bytes.Index(rest, []byte("-----END"))
-	body := rest
-	if stop >= 0 {
-		body = rest[:stop]
+	window := rest
+	if len(window) > 600 {
+		window = window[:600]
 	}
-	b64 := 0
-	for i := 0; i < len(body); i++ {
-		c := body[i]
+	if stop >= 0 && stop < len(window) {
+		window = window[:stop]
+	}
+	run, best := 0, 0
+	for i := 0; i < len(window); i++ {
+		c := window[i]
 		switch {
-		case c == '\\' && i+1 < len(body) && body[i+1] == 'n':
-			i++
 		case isLowerByte(c) || isUpper(c) || isDigit(c) || c == '+' || c == '/' || c == '=':
-			b64++
-		case c == '.' && i+2 < len(body) && body[i+1] == '.' && body[i+2] == '.':
-			return end, false // elided example
-		case c == '<' || c == '{' || c == '$':
-			if b64 < 64 {
-				return end, false // a template or placeholder instead of a body
-			}
+			run++
+			best = max(best, run)
+			continue
+		case c == '\\' && i+1 < len(window) && window[i+1] == 'n':
+			i++
+		case c == '.' && i+2 < len(window) && window[i+1] == '.' && window[i+2] == '.':
+			return end, false // an elided example
 		}
-		if b64 >= 64 && stop < 0 {
-			break
-		}
+		run = 0
 	}
-	if b64 < 64 {
+	if best < 40 {
 		return end, false
 	}
 	if stop >= 0 {
@@ -172,7 +174,7 @@ func urlPassword(data []byte, start, end int) (int, bool) {
 	case "password", "pass", "passwd", "pwd", "secret", "pw", "xxx", "****", "changeme", "p", "token", "mypassword", "yourpassword", "user", "username", "example":
 		return end, false
 	}
-	if strings.Trim(pw, "*xX.") == "" || strings.ContainsAny(pw, "()") {
+	if strings.Trim(pw, "*xX.") == "" || strings.ContainsAny(pw, "()") || envName.MatchString(pw) {
 		return end, false
 	}
 	return end, true

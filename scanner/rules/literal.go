@@ -26,7 +26,12 @@ var boolish = set("true", "false", "yes", "no", "on", "off", "y", "n", "~", "nul
 // number, a file path or a URL without credentials.
 func Literal(v string) bool {
 	t := strings.TrimSpace(v)
-	if t == "" || boolish[strings.ToLower(t)] || variable.MatchString(t) {
+	if t == "" || boolish[strings.ToLower(strings.Trim(t, "\"'.,;:)`"))] || variable.MatchString(t) {
+		return false
+	}
+	// Shell and template expansion, even when the line cut it short:
+	// "$(cat /secrets/token)", "${{ secrets.TOKEN }}", "{{ .Values.password".
+	if strings.HasPrefix(t, "$") || strings.Contains(t, "$(") || strings.Contains(t, "${") || strings.Contains(t, "{{") {
 		return false
 	}
 	if reference.Contains(t) || reference.IsGeneric(t) || strings.ContainsAny(t, "<${") || strings.Contains(t, "ENC[") || strings.Contains(t, "ref+") {
@@ -57,9 +62,27 @@ func StripIndirection(v string) string {
 	return indirection.ReplaceAllString(v, "")
 }
 
+// Values that are not plaintext credentials although they sit under a
+// credential's name: password hashes (htpasswd, bcrypt, crypt, LDAP),
+// function calls in code, file names, and upper-case variable names.
+var (
+	passwordHash = regexp.MustCompile(`\$(?:2[abxy]?|5|6|argon2i?d?|apr1|pbkdf2[\w-]*|scrypt)\$|^\{(?:S?SHA|SSHA256|SSHA512|CRYPT|MD5|PBKDF2[\w-]*)\}`)
+	funcCall     = regexp.MustCompile(`^[A-Za-z_][\w.]*\(`)
+	fileName     = regexp.MustCompile(`(?i)^[\w.\-/]+\.(?:json|ya?ml|pem|key|crt|cer|der|txt|conf|cfg|ini|p12|pfx|jks|keystore|truststore|properties|env|toml|xml|asc|gpg|pub)$`)
+	envName      = regexp.MustCompile(`^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$`)
+	envWord      = regexp.MustCompile(`PASS|SECRET|TOKEN|KEY|PWD|CRED|AUTH`)
+	ipAddress    = regexp.MustCompile(`^[0-9.:a-fA-F]+(?:/\d{1,3})?$`)
+)
+
 func literalShape(t string) bool {
-	if placeholder.MatchString(t) {
+	if placeholder.MatchString(t) || passwordHash.MatchString(t) || funcCall.MatchString(t) || fileName.MatchString(t) {
 		return false
+	}
+	if alnum(t) < 3 || ipAddress.MatchString(t) || strings.Count(t, " ") >= 3 {
+		return false // punctuation, an address, or prose
+	}
+	if envName.MatchString(t) && envWord.MatchString(t) {
+		return false // DB_PASSWORD: the name of a variable, not its value
 	}
 	if isNumber(t) && len(t) < 6 {
 		return false
@@ -91,6 +114,9 @@ func Token(s string) bool {
 // (a DNS-1123 subdomain made of words), which is what "secret: my-app-creds"
 // usually means.
 func ObjectName(v string) bool {
+	if identifier.MatchString(v) {
+		return true // a key or variable name: USERNAME, db_password, dbHost
+	}
 	if len(v) == 0 || len(v) > 253 || !strings.ContainsAny(v, "-.") && len(v) > 12 {
 		return false
 	}
@@ -126,6 +152,8 @@ func Hexish(v string) bool {
 	return true
 }
 
+var identifier = regexp.MustCompile(`^[A-Za-z][A-Za-z_.\-]{0,62}$`)
+
 var uuid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 func isNumber(s string) bool {
@@ -138,4 +166,14 @@ func isNumber(s string) bool {
 		}
 	}
 	return true
+}
+
+func alnum(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; isLowerByte(c) || isUpper(c) || isDigit(c) || c >= 0x80 {
+			n++
+		}
+	}
+	return n
 }

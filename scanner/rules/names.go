@@ -36,6 +36,11 @@ var secretPairs = set(
 	"connection string", "secret id", "client key", "sign key", "cookie key", "root key",
 	"jwt key", "webhook key", "crypt key", "cipher key", "aes key", "token key")
 
+// Words that make "<word> secret" a credential rather than an object name.
+var credentialSecretPrefix = set("client", "webhook", "cookie", "jwt", "shared", "app", "application", "api", "session",
+	"signing", "consumer", "oauth", "oauth2", "hmac", "encryption", "master", "root", "admin", "auth", "token",
+	"bootstrap", "access", "secret", "private", "github", "gitlab", "slack", "stripe", "csrf", "state", "hash", "key")
+
 // Trailing words that turn a credential name into metadata about the
 // credential: where it is, how long it is, what it is called.
 var metadataWords = set(
@@ -59,6 +64,7 @@ var metadataWords = set(
 	"login", "auth", "authentication", "handler", "plugin", "input", "output", "param", "parameter",
 	"parameters", "var", "variable", "variables", "property", "properties", "attribute", "item", "items",
 	"entry", "entries", "value", "values", "placeholder", "example", "sample", "default", "defaults",
+	"ip", "ips", "cidr", "cidrs", "host", "hosts", "port", "ports", "address", "addresses",
 	"dialog", "prompt", "form", "field", "input", "confirmation", "confirm", "storage", "class",
 	"secretname", "secretref", "volumename", "provided", "exists", "present", "set", "source", "sha",
 )
@@ -89,6 +95,7 @@ var notSecretNames = set(
 	"authproviderx509certurl", "clientx509certurl", "universedomain", "privatekeyid", "projectnumber",
 	"roleid", "vhost", "virtualhost", "queue", "topic", "sasl", "saslmechanism", "securityprotocol",
 	"sshpublickey", "idrsapub", "config", "configuration", "settings", "enabled",
+	"initialclustertoken", "etcdinitialclustertoken",
 )
 
 // ClassifyName reads a configuration key name (YAML key, env variable name,
@@ -115,6 +122,11 @@ func ClassifyName(name string) NameClass {
 		if words[len(words)-2] == "secret" && len(words) >= 3 && secretishWord(words[len(words)-3]) {
 			return NameOther // existingSecretPasswordKey-style (secret after a credential word)
 		}
+		if words[0] == "secret" && len(words) == 2 {
+			// "secretKey" is an S3 or Django credential, or the key of a Secret
+			// an ExternalSecret writes to ("secretKey: db-password").
+			return NameWeakSecret
+		}
 		return NameSecret
 	}
 	if last == "id" && len(words) >= 2 && words[len(words)-2] == "secret" {
@@ -122,6 +134,11 @@ func ClassifyName(name string) NameClass {
 	}
 	if metadataWords[last] && len(words) > 1 {
 		return NameOther
+	}
+	// "tlsSecret", "passwordsSecret": the name of a Secret object; but
+	// "clientSecret", "webhookSecret": a credential.
+	if last == "secret" && len(words) >= 2 && !credentialSecretPrefix[words[len(words)-2]] {
+		return NameWeakSecret
 	}
 	weak := false
 	for i, w := range words {
