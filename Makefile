@@ -10,7 +10,7 @@ STATICCHECK_VERSION := 2025.1.1
 
 export LATCHKEY_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: all build tools test test-unit lint bench demo clean help
+.PHONY: all build tools generate test test-unit lint bench demo clean help
 
 all: build
 
@@ -22,6 +22,13 @@ build: ## Build bin/latchkey
 
 tools: ## Build the real components (kube-apiserver, etcd, Vault, kubeseal, ...) into the tool cache
 	tools/install.sh
+
+CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen-v0.23.0/controller-gen
+
+generate: ## Regenerate the Sync API's deepcopy functions and its CRD in charts/latchkey/crds
+	tools/install.sh controller-gen
+	$(CONTROLLER_GEN) object paths=./api/...
+	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=charts/latchkey/crds
 
 test: tools ## Run every test against the real components (CI=true makes a missing tool a failure)
 	$(GO) test -race -count=1 -timeout 30m ./...

@@ -1,0 +1,78 @@
+package v1alpha1
+
+import "time"
+
+// Defaults the API server applies through the CRD; the getters repeat them
+// so a Sync built in Go (tests, `latchkey dev`) behaves the same.
+const (
+	DefaultInterval         = time.Minute
+	DefaultRotationInterval = 30 * time.Second
+	DefaultTimeout          = 5 * time.Minute
+	DefaultBranch           = "main"
+)
+
+// GetMode returns the mode, enforce when unset.
+func (s *Sync) GetMode() Mode {
+	if s.Spec.Mode == "" {
+		return ModeEnforce
+	}
+	return s.Spec.Mode
+}
+
+// PruneEnabled reports whether pruning is on (the default).
+func (s *Sync) PruneEnabled() bool { return s.Spec.Prune == nil || *s.Spec.Prune }
+
+// GetInterval returns the source check interval.
+func (s *Sync) GetInterval() time.Duration {
+	if d := s.Spec.Source.Interval.Duration; d > 0 {
+		return d
+	}
+	return DefaultInterval
+}
+
+// GetTimeout returns the reconciliation timeout.
+func (s *Sync) GetTimeout() time.Duration {
+	if t := s.Spec.Timeout; t != nil && t.Duration > 0 {
+		return t.Duration
+	}
+	return DefaultTimeout
+}
+
+// GetRotationInterval returns the interval between secret version checks.
+func (s *Sync) GetRotationInterval() time.Duration {
+	if r := s.Spec.Rotation.Interval; r != nil && r.Duration > 0 {
+		return r.Duration
+	}
+	return DefaultRotationInterval
+}
+
+// RestartWorkloads reports whether workloads roll on a secret change (the
+// default).
+func (s *Sync) RestartWorkloads() bool {
+	return s.Spec.Rotation.RestartWorkloads == nil || *s.Spec.Rotation.RestartWorkloads
+}
+
+// TargetNamespace is where namespaced objects without a namespace go.
+func (s *Sync) TargetNamespace() string {
+	if s.Spec.TargetNamespace != "" {
+		return s.Spec.TargetNamespace
+	}
+	return s.Namespace
+}
+
+// RefString names the revision the Sync follows, as "branch/main",
+// "tag/v1.2.0" or "commit/<sha>".
+func (s *Sync) RefString() string {
+	r := s.Spec.Source.Ref
+	switch {
+	case r == nil:
+		return "branch/" + DefaultBranch
+	case r.Commit != "":
+		return "commit/" + r.Commit
+	case r.Tag != "":
+		return "tag/" + r.Tag
+	case r.Branch != "":
+		return "branch/" + r.Branch
+	}
+	return "branch/" + DefaultBranch
+}

@@ -1,0 +1,122 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// Condition types, kstatus-compatible: Ready is the summary, Reconciling is
+// true while work is in progress, Stalled when it cannot go on without a
+// change from a person; Drifted says the cluster differs from Git.
+const (
+	ConditionReady       = "Ready"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
+	ConditionDrifted     = "Drifted"
+)
+
+// Condition reasons.
+const (
+	ReasonSucceeded        = "ReconciliationSucceeded"
+	ReasonProgressing      = "Progressing"
+	ReasonSuspended        = "Suspended"
+	ReasonFetchFailed      = "FetchFailed"
+	ReasonRenderFailed     = "RenderFailed"
+	ReasonResolveFailed    = "ResolveFailed"
+	ReasonApplyFailed      = "ApplyFailed"
+	ReasonPruneFailed      = "PruneFailed"
+	ReasonEmptyRender      = "EmptyRender"
+	ReasonConfigInvalid    = "ConfigInvalid"
+	ReasonDriftDetected    = "DriftDetected"
+	ReasonDriftHealed      = "DriftHealed"
+	ReasonNoDrift          = "NoDrift"
+	ReasonObserved         = "Observed"
+	ReasonRotationPickedUp = "RotationPickedUp"
+)
+
+// HistoryLimit is how many applies status.history keeps.
+const HistoryLimit = 10
+
+// SyncStatus is what the controller last saw and did.
+type SyncStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// LastAppliedRevision is the Git revision of the last successful apply.
+	// +optional
+	LastAppliedRevision string `json:"lastAppliedRevision,omitempty"`
+	// LastAttemptedRevision is the Git revision of the last attempt.
+	// +optional
+	LastAttemptedRevision string `json:"lastAttemptedRevision,omitempty"`
+	// Inventory lists the objects this Sync applied and owns; only these are
+	// ever pruned.
+	// +optional
+	Inventory *Inventory `json:"inventory,omitempty"`
+	// Drift lists the objects that differ from the desired state, with the
+	// fields that differ (never their values).
+	// +optional
+	Drift []DriftedObject `json:"drift,omitempty"`
+	// History holds the last applies, newest first.
+	// +optional
+	History []Apply `json:"history,omitempty"`
+}
+
+// Inventory is the set of objects a Sync owns.
+type Inventory struct {
+	Entries []InventoryEntry `json:"entries"`
+}
+
+// InventoryEntry names one object: ID is namespace_name_group_kind (as Flux
+// writes it), Version its API version.
+type InventoryEntry struct {
+	ID      string `json:"id"`
+	Version string `json:"v"`
+}
+
+// DriftedObject is one object that differs from the desired state.
+type DriftedObject struct {
+	// Object is "Kind namespace/name".
+	Object string `json:"object"`
+	// Fields are the paths that differ ("spec.replicas", "data.password"),
+	// or "(deleted)" when the object is gone.
+	Fields []string `json:"fields"`
+	// DetectedAt is when it was first seen.
+	DetectedAt metav1.Time `json:"detectedAt"`
+}
+
+// Apply records one apply.
+type Apply struct {
+	Revision  string      `json:"revision"`
+	AppliedAt metav1.Time `json:"appliedAt"`
+	// Digest is sha256 of the rendered set with every secret value replaced
+	// by its keyed HMAC: two applies with the same digest applied the same
+	// state.
+	Digest string `json:"digest"`
+	// Objects is how many objects the set held.
+	Objects int `json:"objects"`
+	// Secrets are the secret versions used.
+	// +optional
+	Secrets []SecretVersion `json:"secrets,omitempty"`
+}
+
+// SecretVersion is the provenance of one secret value: where it came from,
+// which version, and a keyed HMAC of the value (never the value).
+type SecretVersion struct {
+	// Object is "Kind namespace/name" and Field where the value went.
+	Object string `json:"object"`
+	Field  string `json:"field"`
+	// Source is vault or sealed-secret.
+	Source string `json:"source"`
+	// Reference is the reference as written (path#key), or the
+	// SealedSecret key.
+	Reference string `json:"reference"`
+	// Version is the KV v2 version read (0 on KV v1 and for SealedSecrets).
+	// +optional
+	Version int `json:"version,omitempty"`
+	// Pinned is true when the manifest asked for that version.
+	// +optional
+	Pinned bool `json:"pinned,omitempty"`
+	// HMAC is hex HMAC-SHA256 of the value under the controller's key.
+	// +optional
+	HMAC string `json:"hmac,omitempty"`
+}
