@@ -3,6 +3,7 @@ package scanner
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/latchkey-dev/latchkey/scanner/rules"
 )
@@ -96,6 +97,13 @@ func (f *fileScan) assignment(start int, lc lineContext) {
 		return
 	}
 	sep := data[i]
+	if sep == '\n' || sep == '\r' || sep == '"' || sep == '\'' || sep == ',' || sep == '}' {
+		// "- name: DB_PASSWORD" with the value on a later line (or in flow style).
+		if namePrefix(data, start) {
+			f.namedValue(start, start)
+		}
+		return
+	}
 	switch {
 	case sep == ':' && i+1 < len(data) && data[i+1] == '=':
 		i += 2
@@ -155,6 +163,9 @@ func (f *fileScan) judgeAssignment(name string, keyOff, vs, ve int, lc lineConte
 // sits on one of the next lines as "value: literal".
 func (f *fileScan) namedValue(keyStart, valStart int) {
 	data := f.data
+	if valStart > 0 && (data[valStart-1] == '"' || data[valStart-1] == '\'') {
+		valStart--
+	}
 	vs, ve, ok := readValue(data, valStart, ':')
 	if !ok {
 		return
@@ -295,4 +306,20 @@ func commentLine(data []byte, i int) bool {
 	s := bytes.LastIndexByte(data[:i], '\n') + 1
 	t := bytes.TrimLeft(data[s:i], " \t")
 	return len(t) > 0 && (t[0] == '#' || t[0] == ';' || bytes.HasPrefix(t, []byte("//")))
+}
+
+// namePrefix reports whether the token at start is the value of a "name:"
+// key on its line ("- name: X", "{name: X", `"name": "X"`).
+func namePrefix(data []byte, start int) bool {
+	s := bytes.LastIndexByte(data[:start], '\n') + 1
+	before := bytes.TrimRight(data[s:start], " \t\"'")
+	if !bytes.HasSuffix(before, []byte(":")) {
+		return false
+	}
+	before = bytes.TrimRight(before[:len(before)-1], " \t\"'")
+	if !bytes.HasSuffix(before, []byte("name")) {
+		return false
+	}
+	head := before[:len(before)-4]
+	return len(head) == 0 || strings.IndexByte(" \t-{,\"'", head[len(head)-1]) >= 0
 }

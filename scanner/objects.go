@@ -119,7 +119,7 @@ func (f *fileScan) scalar(k, v *yaml.Node, p []string, ctx walkContext) {
 	}
 	if k == nil {
 		// A list item such as an argument "--db-password=hunter2".
-		if strings.ContainsAny(v.Value, "=:") && v.Style == 0 && len(v.Value) < 4096 {
+		if strings.ContainsAny(v.Value, "=:") && len(v.Value) < 4096 {
 			f.embedded(v, lineContext{check: ctx.check})
 		}
 		return
@@ -194,12 +194,18 @@ func (f *fileScan) embedded(v *yaml.Node, lc lineContext) {
 		}
 		return
 	}
-	if v.Style == 0 && !strings.Contains(v.Value, "\n") {
-		// A single-line plain scalar: it is in the file as written.
-		start := f.offset(v.Line, v.Column)
-		end := min(start+len(v.Value), len(f.data))
-		f.scanLines(start, end, lc)
-		return
+	if !strings.Contains(v.Value, "\n") {
+		// A single-line scalar is in the file as written, unless quoting
+		// escaped something in it.
+		col := v.Column
+		if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			col++
+		}
+		start := f.offset(v.Line, col)
+		if end := start + len(v.Value); end <= len(f.data) && string(f.data[start:end]) == v.Value {
+			f.scanLines(start, end, lc)
+			return
+		}
 	}
 	sub := &fileScan{sc: f.sc, file: f.file, data: []byte(v.Value)}
 	sub.scanLines(0, len(sub.data), lc)

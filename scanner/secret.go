@@ -62,6 +62,9 @@ func (f *fileScan) secretValue(name, field string, k, v *yaml.Node, value string
 			return
 		}
 	case rules.NameOther:
+		if rules.Hexish(value) {
+			return // a checksum or digest of a value, not the value
+		}
 		if strings.Contains(value, "\n") && !isPrivateKey(value) {
 			// A configuration file in a Secret: judge its lines.
 			f.secretFile(v, value, decoded, d)

@@ -71,14 +71,14 @@ var (
 	fileName     = regexp.MustCompile(`(?i)^[\w.\-/]+\.(?:json|ya?ml|pem|key|crt|cer|der|txt|conf|cfg|ini|p12|pfx|jks|keystore|truststore|properties|env|toml|xml|asc|gpg|pub)$`)
 	envName      = regexp.MustCompile(`^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$`)
 	envWord      = regexp.MustCompile(`PASS|SECRET|TOKEN|KEY|PWD|CRED|AUTH`)
-	ipAddress    = regexp.MustCompile(`^[0-9.:a-fA-F]+(?:/\d{1,3})?$`)
+	ipAddress    = regexp.MustCompile(`^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7})(?:/\d{1,3})?$`)
 )
 
 func literalShape(t string) bool {
 	if placeholder.MatchString(t) || passwordHash.MatchString(t) || funcCall.MatchString(t) || fileName.MatchString(t) {
 		return false
 	}
-	if alnum(t) < 3 || ipAddress.MatchString(t) || strings.Count(t, " ") >= 3 {
+	if alnum(t) < 3 || ipAddress.MatchString(t) || strings.Count(t, " ") >= 3 && !strings.Contains(t, "PRIVATE KEY") {
 		return false // punctuation, an address, or prose
 	}
 	if envName.MatchString(t) && envWord.MatchString(t) {

@@ -38,7 +38,7 @@ var secretPairs = set(
 
 // Words that make "<word> secret" a credential rather than an object name.
 var credentialSecretPrefix = set("client", "webhook", "cookie", "jwt", "shared", "app", "application", "api", "session",
-	"signing", "consumer", "oauth", "oauth2", "hmac", "encryption", "master", "root", "admin", "auth", "token",
+	"signing", "consumer", "oauth", "oauth2", "hmac", "encryption", "master", "root", "admin", "token",
 	"bootstrap", "access", "secret", "private", "github", "gitlab", "slack", "stripe", "csrf", "state", "hash", "key")
 
 // Trailing words that turn a credential name into metadata about the
@@ -110,6 +110,9 @@ func ClassifyName(name string) NameClass {
 	if len(words) == 0 {
 		return NameOther
 	}
+	if notSecretLast[words[len(words)-1]] && !anySecretish(words) {
+		return NameNotSecret // DB_HOST, db.user, APP_NAME
+	}
 	for _, w := range words {
 		if disqualifyingWords[w] {
 			return NameOther
@@ -171,6 +174,20 @@ func ClassifyName(name string) NameClass {
 		return NameWeakSecret
 	}
 	return NameOther
+}
+
+// Last words that make a name public when nothing in it says secret.
+var notSecretLast = set("user", "username", "usr", "login", "host", "hostname", "port", "name", "database", "db", "dbname",
+	"url", "uri", "endpoint", "address", "addr", "server", "region", "namespace", "email", "mail", "id", "schema",
+	"level", "mode", "env", "environment", "timeout", "version", "enabled", "flags", "type")
+
+func anySecretish(words []string) bool {
+	for _, w := range words {
+		if secretishWord(w) || w == "secret" || w == "key" {
+			return true
+		}
+	}
+	return false
 }
 
 func secretishWord(w string) bool {
