@@ -1,0 +1,306 @@
+package source
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	gitconfig "github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/memory"
+	"golang.org/x/sync/singleflight"
+)
+
+// Ref is the revision a Sync follows: Commit wins over Tag, Tag over Branch.
+type Ref struct {
+	Branch, Tag, Commit string
+}
+
+func (r Ref) String() string {
+	switch {
+	case r.Commit != "":
+		return "commit " + r.Commit
+	case r.Tag != "":
+		return "tag " + r.Tag
+	}
+	return "branch " + r.branch()
+}
+
+func (r Ref) branch() string {
+	if r.Branch == "" {
+		return "main"
+	}
+	return r.Branch
+}
+
+// Options configure a Fetcher.
+type Options struct {
+	// Timeout bounds each network operation (default 60s).
+	Timeout time.Duration
+	// MaxSnapshots is how many revisions are kept in memory (default 32).
+	MaxSnapshots int
+	// MaxBytes bounds the content of one revision (default 128 MiB): a
+	// larger repository fails instead of exhausting the controller's memory.
+	MaxBytes int64
+}
+
+// Fetcher resolves refs to revisions and fetches revisions. It is safe for
+// concurrent use.
+type Fetcher struct {
+	opts   Options
+	flight singleflight.Group
+
+	mu    sync.Mutex
+	heads map[string]head
+	snaps map[string]*list.Element // of *Snapshot, keyed by snapKey
+	lru   *list.List
+
+	now func() time.Time
+}
+
+type head struct {
+	revision  string
+	checkedAt time.Time
+}
+
+type lruEntry struct {
+	key  string
+	snap *Snapshot
+}
+
+// NewFetcher returns a Fetcher.
+func NewFetcher(opts Options) *Fetcher {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	if opts.MaxSnapshots <= 0 {
+		opts.MaxSnapshots = 32
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 128 << 20
+	}
+	return &Fetcher{opts: opts, heads: map[string]head{}, snaps: map[string]*list.Element{}, lru: list.New(), now: time.Now}
+}
+
+// Revision returns the commit ref points to in the repository at repoURL. A
+// lookup younger than maxAge is reused, so that many Syncs following one
+// branch ask the Git host once per interval; maxAge 0 always asks.
+func (f *Fetcher) Revision(ctx context.Context, repoURL string, ref Ref, creds *Credentials, maxAge time.Duration) (string, error) {
+	if ref.Commit != "" {
+		return ref.Commit, nil
+	}
+	key := repoURL + "\x00" + ref.String() + "\x00" + creds.fingerprint()
+	f.mu.Lock()
+	h, ok := f.heads[key]
+	f.mu.Unlock()
+	if ok && maxAge > 0 && f.now().Sub(h.checkedAt) < maxAge {
+		return h.revision, nil
+	}
+	v, err, _ := f.flight.Do("head\x00"+key, func() (any, error) {
+		rev, err := f.lsRemote(ctx, repoURL, ref, creds)
+		if err != nil {
+			return "", err
+		}
+		f.mu.Lock()
+		f.heads[key] = head{revision: rev, checkedAt: f.now()}
+		f.mu.Unlock()
+		return rev, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// Forget drops the cached revision of every ref of repoURL, so the next
+// Revision asks the host (a webhook said the repository changed).
+func (f *Fetcher) Forget(repoURL string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k := range f.heads {
+		if strings.HasPrefix(k, repoURL+"\x00") {
+			delete(f.heads, k)
+		}
+	}
+}
+
+func (f *Fetcher) lsRemote(ctx context.Context, repoURL string, ref Ref, creds *Credentials) (string, error) {
+	auth, err := authFor(repoURL, creds)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+	defer cancel()
+	remote := git.NewRemote(memory.NewStorage(), &gitconfig.RemoteConfig{Name: "origin", URLs: []string{repoURL}})
+	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth, PeelingOption: git.AppendPeeled})
+	if err != nil {
+		return "", fmt.Errorf("listing the refs of %s: %w", redactURL(repoURL), err)
+	}
+	var name plumbing.ReferenceName
+	if ref.Tag != "" {
+		name = plumbing.NewTagReferenceName(ref.Tag)
+	} else {
+		name = plumbing.NewBranchReferenceName(ref.branch())
+	}
+	var found string
+	for _, r := range refs {
+		switch r.Name() {
+		case name:
+			if found == "" {
+				found = r.Hash().String()
+			}
+		case name + "^{}":
+			found = r.Hash().String() // an annotated tag: the commit it points to
+		}
+	}
+	if found == "" {
+		return "", fmt.Errorf("%s has no %s", redactURL(repoURL), ref)
+	}
+	return found, nil
+}
+
+// Fetch returns the content of revision, which ref points to (Revision's
+// result, or the pinned commit). Each revision is cloned once and shared.
+func (f *Fetcher) Fetch(ctx context.Context, repoURL string, ref Ref, revision string, creds *Credentials) (*Snapshot, error) {
+	key := repoURL + "\x00" + revision + "\x00" + creds.fingerprint()
+	if s := f.cached(key); s != nil {
+		return s, nil
+	}
+	v, err, _ := f.flight.Do("fetch\x00"+key, func() (any, error) {
+		if s := f.cached(key); s != nil {
+			return s, nil
+		}
+		s, err := f.clone(ctx, repoURL, ref, revision, creds)
+		if err != nil {
+			return nil, err
+		}
+		f.store(key, s)
+		return s, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Snapshot), nil
+}
+
+func (f *Fetcher) cached(key string) *Snapshot {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e, ok := f.snaps[key]; ok {
+		f.lru.MoveToFront(e)
+		return e.Value.(*lruEntry).snap
+	}
+	return nil
+}
+
+func (f *Fetcher) store(key string, s *Snapshot) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.snaps[key] = f.lru.PushFront(&lruEntry{key: key, snap: s})
+	for f.lru.Len() > f.opts.MaxSnapshots {
+		old := f.lru.Back()
+		f.lru.Remove(old)
+		delete(f.snaps, old.Value.(*lruEntry).key)
+	}
+}
+
+// clone fetches revision into memory: a depth-1 fetch of the branch or tag
+// when revision is its tip, the whole history when a commit is pinned (a Git
+// server only hands out advertised tips in a shallow fetch).
+func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision string, creds *Credentials) (*Snapshot, error) {
+	auth, err := authFor(repoURL, creds)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+	defer cancel()
+	opts := &git.CloneOptions{URL: repoURL, Auth: auth, NoCheckout: true, Tags: git.NoTags}
+	if ref.Commit == "" {
+		opts.Depth, opts.SingleBranch = 1, true
+		if ref.Tag != "" {
+			opts.ReferenceName = plumbing.NewTagReferenceName(ref.Tag)
+		} else {
+			opts.ReferenceName = plumbing.NewBranchReferenceName(ref.branch())
+		}
+	}
+	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, opts)
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s %s: %w", redactURL(repoURL), ref, err)
+	}
+	commit, err := repo.CommitObject(plumbing.NewHash(revision))
+	if err != nil {
+		if ref.Commit == "" {
+			// The branch moved between the ref lookup and the fetch: take what
+			// was fetched; the next check records the new revision.
+			h, herr := repo.Head()
+			if herr != nil {
+				return nil, fmt.Errorf("fetching %s %s: %w", redactURL(repoURL), ref, err)
+			}
+			commit, err = repo.CommitObject(h.Hash())
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s has no commit %s: %w", redactURL(repoURL), revision, err)
+		}
+	}
+	tree, err := commit.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("reading the tree of %s: %w", commit.Hash, err)
+	}
+	files := map[string][]byte{}
+	var total int64
+	err = tree.Files().ForEach(func(file *object.File) error {
+		if !file.Mode.IsFile() {
+			return nil // symlinks and submodules are not manifests
+		}
+		total += file.Size
+		if total > f.opts.MaxBytes {
+			return fmt.Errorf("revision %s of %s holds more than %d bytes", commit.Hash, redactURL(repoURL), f.opts.MaxBytes)
+		}
+		r, err := file.Reader()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", file.Name, err)
+		}
+		defer r.Close()
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", file.Name, err)
+		}
+		files[file.Name] = data
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newSnapshot(repoURL, commit.Hash.String(), files), nil
+}
+
+func authFor(repoURL string, creds *Credentials) (transport.AuthMethod, error) {
+	u, err := url.Parse(repoURL)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the repository URL: %w", err)
+	}
+	if u.User != nil {
+		return nil, errors.New("the repository URL carries credentials: put them in the Sync's secretRef instead")
+	}
+	return creds.method(u.Scheme)
+}
+
+// redactURL drops any user information from a URL before it goes into an
+// error message.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
