@@ -42,8 +42,9 @@ func (l Location) String() string {
 	return fmt.Sprintf("%s%s (KV v%d)", l.Mount, l.Path, l.KVVersion)
 }
 
-// key drops Detected, which says how the location was found, not what it is.
-func (l Location) key() Location {
+// Key is l without Detected, which says how the location was found, not
+// what it is: the form to compare and to use as a map key.
+func (l Location) Key() Location {
 	l.Detected = false
 	return l
 }

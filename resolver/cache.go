@@ -39,7 +39,7 @@ func (c *Cache) get(loc Location, version string) (*Secret, bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := cacheKey{loc.key(), version}
+	k := cacheKey{loc.Key(), version}
 	e, ok := c.entries[k]
 	if !ok {
 		return nil, false
@@ -57,14 +57,14 @@ func (c *Cache) put(loc Location, version string, s *Secret) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries[cacheKey{loc.key(), version}] = cacheEntry{secret: s, expires: c.now().Add(c.ttl)}
+	c.entries[cacheKey{loc.Key(), version}] = cacheEntry{secret: s, expires: c.now().Add(c.ttl)}
 }
 
 // Invalidate drops every cached version of the secret at loc.
 func (c *Cache) Invalidate(loc Location) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	loc = loc.key()
+	loc = loc.Key()
 	for k := range c.entries {
 		if k.loc == loc {
 			delete(c.entries, k)

@@ -148,7 +148,7 @@ func (r *Resolver) fetch(ctx context.Context, plans []*objectPlan) *fetched {
 				if err != nil {
 					continue
 				}
-				k := readKey{lr.loc.key(), v}
+				k := readKey{lr.loc.Key(), v}
 				if !seen[k] {
 					seen[k] = true
 					wantReads = append(wantReads, k)

@@ -62,7 +62,7 @@ func (p *provenanceSet) add(rp RefProvenance) {
 	if p.seen == nil {
 		p.seen = map[string]bool{}
 	}
-	k := string(rp.Source) + "\x00" + rp.Location.key().String() + "\x00" + rp.Key + "\x00" + rp.Reference
+	k := string(rp.Source) + "\x00" + rp.Location.Key().String() + "\x00" + rp.Key + "\x00" + rp.Reference
 	if p.seen[k] {
 		return
 	}

@@ -121,7 +121,7 @@ func (r *Resolver) value(p *objectPlan, s *site, ref reference.Ref, f *fetched, 
 	if err != nil {
 		return nil, fmt.Errorf("version %q is not a number; %s is KV v2, whose versions are numbered", t.version, loc.Mount)
 	}
-	rr := f.secrets[readKey{loc.key(), version}]
+	rr := f.secrets[readKey{loc.Key(), version}]
 	if rr.err != nil {
 		return nil, rr.err
 	}
@@ -141,7 +141,7 @@ func (r *Resolver) value(p *objectPlan, s *site, ref reference.Ref, f *fetched, 
 		Source:    SourceVault,
 		Reference: refText(p, ref),
 		Field:     s.field,
-		Location:  loc.key(),
+		Location:  loc.Key(),
 		Key:       ref.Key,
 		Version:   sec.Version,
 		Pinned:    version != "",

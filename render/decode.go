@@ -1,0 +1,142 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+)
+
+// document is one YAML document of a file and the line it starts on.
+type document struct {
+	data []byte
+	line int
+}
+
+// splitDocuments cuts a YAML stream at its "---" separators, keeping the
+// first line of each document so errors and sources can point into the file.
+func splitDocuments(data []byte) []document {
+	var docs []document
+	start, startLine := 0, 1
+	line := 1
+	for i := 0; i < len(data); {
+		end := bytes.IndexByte(data[i:], '\n')
+		next := len(data)
+		if end >= 0 {
+			next = i + end + 1
+		}
+		l := bytes.TrimRight(data[i:next], "\r\n")
+		if isSeparator(l) {
+			docs = append(docs, document{data: data[start:i], line: startLine})
+			start, startLine = next, line+1
+		}
+		i = next
+		line++
+	}
+	docs = append(docs, document{data: data[start:], line: startLine})
+	return docs
+}
+
+func isSeparator(l []byte) bool {
+	if !bytes.HasPrefix(l, []byte("---")) {
+		return false
+	}
+	rest := l[3:]
+	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t'
+}
+
+// decodeFile decodes every object of one YAML or JSON file into res.
+func decodeFile(res *Result, name string, data []byte) error {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if strings.HasSuffix(name, ".json") {
+		return decodeDocument(res, name, document{data: data, line: 1})
+	}
+	for _, d := range splitDocuments(data) {
+		if err := decodeDocument(res, name, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// yamlLine finds the "line N" the YAML parser reports, to shift it by the
+// document's first line.
+var yamlLine = regexp.MustCompile(`(?:yaml: )?line (\d+): `)
+
+func decodeDocument(res *Result, name string, d document) error {
+	if len(bytes.TrimSpace(d.data)) == 0 {
+		return nil
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(d.data), 4096)
+	for {
+		var obj map[string]any
+		err := dec.Decode(&obj)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return syntaxError(name, d.line, err)
+		}
+		if obj == nil {
+			continue // a document of comments only
+		}
+		u := &unstructured.Unstructured{Object: obj}
+		src := Source{File: name, Line: d.line}
+		if err := checkObject(u, src); err != nil {
+			return err
+		}
+		if u.IsList() {
+			items, err := listItems(u, src)
+			if err != nil {
+				return err
+			}
+			for _, it := range items {
+				res.add(it, src)
+			}
+			continue
+		}
+		res.add(u, src)
+	}
+}
+
+// syntaxError rewrites a YAML parser error to name the file and the line in
+// the file, not in the document.
+func syntaxError(name string, first int, err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
+	if m := yamlLine.FindStringSubmatchIndex(msg); m != nil {
+		n, _ := strconv.Atoi(msg[m[2]:m[3]])
+		return fmt.Errorf("%s:%d: invalid YAML: %s", name, first+n-1, msg[m[1]:])
+	}
+	return fmt.Errorf("%s:%d: invalid YAML or JSON: %s", name, first, msg)
+}
+
+func checkObject(u *unstructured.Unstructured, src Source) error {
+	if u.GetAPIVersion() == "" || u.GetKind() == "" {
+		return fmt.Errorf("%s: not a Kubernetes object: apiVersion and kind are required", src)
+	}
+	return nil
+}
+
+func listItems(u *unstructured.Unstructured, src Source) ([]*unstructured.Unstructured, error) {
+	raw, _ := u.Object["items"].([]any)
+	out := make([]*unstructured.Unstructured, 0, len(raw))
+	for i, it := range raw {
+		m, ok := it.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: item %d of the %s is not an object", src, i, u.GetKind())
+		}
+		item := &unstructured.Unstructured{Object: m}
+		if err := checkObject(item, src); err != nil {
+			return nil, fmt.Errorf("%s: item %d of the %s: apiVersion and kind are required", src, i, u.GetKind())
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}

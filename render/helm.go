@@ -1,0 +1,207 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/ignore"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/strvals"
+	"sigs.k8s.io/yaml"
+)
+
+// renderHelm runs `helm template` in process: client only (no cluster is
+// contacted), the chart and its vendored dependencies from the directory,
+// values files then --set and --set-string on top.
+func renderHelm(ctx context.Context, src source, o HelmOptions) (*Result, error) {
+	ch, err := loadChart(src.fsys)
+	if err != nil {
+		return nil, err
+	}
+	if ch.Metadata != nil {
+		if err := action.CheckDependencies(ch, ch.Metadata.Dependencies); err != nil {
+			return nil, fmt.Errorf("helm chart %s: %w (run `helm dependency build` and commit charts/)", ch.Name(), err)
+		}
+	}
+	vals, err := helmValues(src.valuesFS, o)
+	if err != nil {
+		return nil, err
+	}
+
+	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
+	install.DryRun = true
+	install.DryRunOption = "client"
+	install.ClientOnly = true
+	install.Replace = true
+	install.ReleaseName = firstNonEmpty(o.ReleaseName, "release-name")
+	install.Namespace = firstNonEmpty(o.Namespace, "default")
+	install.IncludeCRDs = !o.SkipCRDs
+	install.DisableHooks = o.SkipHooks
+	install.APIVersions = chartutil.VersionSet(o.APIVersions)
+	if o.KubeVersion != "" {
+		kv, err := chartutil.ParseKubeVersion(o.KubeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("helm: kube version %q: %w", o.KubeVersion, err)
+		}
+		install.KubeVersion = kv
+	}
+	rel, err := install.RunWithContext(ctx, ch, vals)
+	if err != nil {
+		return nil, fmt.Errorf("helm template %s: %w", ch.Name(), err)
+	}
+
+	res := &Result{Mode: Helm}
+	if err := decodeHelm(res, ch.Name(), rel.Manifest); err != nil {
+		return nil, err
+	}
+	if !o.SkipHooks {
+		for _, h := range rel.Hooks {
+			if isTestHook(h) {
+				continue
+			}
+			if err := decodeHelm(res, ch.Name(), "# Source: "+h.Path+"\n"+h.Manifest); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return res, nil
+}
+
+func isTestHook(h *release.Hook) bool {
+	for _, e := range h.Events {
+		if e == release.HookTest {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeHelm decodes a rendered manifest stream, taking each document's file
+// from the "# Source: chart/templates/x.yaml" comment Helm writes, made
+// relative to the chart directory.
+func decodeHelm(res *Result, chartName, manifest string) error {
+	for _, d := range splitDocuments([]byte(manifest)) {
+		file := "templates"
+		for _, line := range strings.Split(string(d.data), "\n") {
+			if p, ok := strings.CutPrefix(strings.TrimSpace(line), "# Source: "); ok {
+				file = strings.TrimPrefix(p, chartName+"/")
+				break
+			}
+		}
+		if err := decodeDocument(res, file, document{data: d.data}); err != nil {
+			return fmt.Errorf("helm chart %s rendered invalid YAML: %w", chartName, err)
+		}
+	}
+	return nil
+}
+
+// loadChart loads the chart rooted at fsys, honouring .helmignore, the way
+// `helm template DIR` loads a directory.
+func loadChart(fsys fs.FS) (*chart.Chart, error) {
+	rules := ignore.Empty()
+	if data, err := fs.ReadFile(fsys, ignore.HelmIgnore); err == nil {
+		r, err := ignore.Parse(strings.NewReader(string(data)))
+		if err != nil {
+			return nil, fmt.Errorf("helm: %s: %w", ignore.HelmIgnore, err)
+		}
+		rules = r
+	}
+	rules.AddDefaults()
+	var files []*loader.BufferedFile
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == "." {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if rules.Ignore(p, fi) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || !fi.Mode().IsRegular() {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		files = append(files, &loader.BufferedFile{Name: path.Clean(p), Data: data})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("helm: loading the chart: %w", err)
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	ch, err := loader.LoadFiles(files)
+	if err != nil {
+		return nil, fmt.Errorf("helm: loading the chart: %w", err)
+	}
+	return ch, nil
+}
+
+// helmValues merges values files, --set and --set-string as `helm template`
+// does (later files win, maps merge deeply).
+func helmValues(r valuesReader, o HelmOptions) (map[string]any, error) {
+	base := map[string]any{}
+	for _, f := range o.ValuesFiles {
+		data, err := r.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("helm: reading values file %s: %w", f, err)
+		}
+		var cur map[string]any
+		if err := yaml.Unmarshal(data, &cur); err != nil {
+			return nil, fmt.Errorf("helm: values file %s: %w", f, err)
+		}
+		base = mergeValues(base, cur)
+	}
+	for _, s := range o.Set {
+		if err := strvals.ParseInto(s, base); err != nil {
+			return nil, fmt.Errorf("helm: --set %q: %w", s, err)
+		}
+	}
+	for _, s := range o.SetString {
+		if err := strvals.ParseIntoString(s, base); err != nil {
+			return nil, fmt.Errorf("helm: --set-string %q: %w", s, err)
+		}
+	}
+	return base, nil
+}
+
+func mergeValues(a, b map[string]any) map[string]any {
+	out := make(map[string]any, len(a))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		if vm, ok := v.(map[string]any); ok {
+			if am, ok := out[k].(map[string]any); ok {
+				out[k] = mergeValues(am, vm)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
