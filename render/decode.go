@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
@@ -75,21 +77,32 @@ func decodeDocument(res *Result, name string, d document) error {
 	}
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(d.data), 4096)
 	for {
-		var obj map[string]any
-		err := dec.Decode(&obj)
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return syntaxError(name, d.line, err)
 		}
+		src := Source{File: name, Line: d.line}
+		var obj map[string]any
+		// apimachinery's decoder makes whole numbers int64, as in any
+		// unstructured object (encoding/json would make them float64).
+		if err := utiljson.Unmarshal(raw, &obj); err != nil {
+			if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+				continue // a document of comments only
+			}
+			res.Skipped = append(res.Skipped, Skipped{Source: src, Reason: "not a YAML map"})
+			continue
+		}
 		if obj == nil {
-			continue // a document of comments only
+			continue
 		}
 		u := &unstructured.Unstructured{Object: obj}
-		src := Source{File: name, Line: d.line}
-		if err := checkObject(u, src); err != nil {
-			return err
+		if reason := notAnObject(u); reason != "" {
+			res.Skipped = append(res.Skipped, Skipped{Source: src, Reason: reason})
+			continue
 		}
 		if u.IsList() {
 			items, err := listItems(u, src)
@@ -117,9 +130,23 @@ func syntaxError(name string, first int, err error) error {
 	return fmt.Errorf("%s:%d: invalid YAML or JSON: %s", name, first, msg)
 }
 
+// notAnObject says why a YAML map is not a Kubernetes object, or "". Such
+// documents (a kustomization.yaml, a Chart.yaml, a values file, any YAML
+// config in the tree) are skipped, as Flux and Argo CD skip them in
+// directories of plain manifests.
+func notAnObject(u *unstructured.Unstructured) string {
+	switch {
+	case u.GetAPIVersion() == "" || u.GetKind() == "":
+		return "not a Kubernetes object (apiVersion and kind are required)"
+	case strings.HasPrefix(u.GetAPIVersion(), "kustomize.config.k8s.io/"):
+		return "a Kustomize configuration, not a Kubernetes object"
+	}
+	return ""
+}
+
 func checkObject(u *unstructured.Unstructured, src Source) error {
-	if u.GetAPIVersion() == "" || u.GetKind() == "" {
-		return fmt.Errorf("%s: not a Kubernetes object: apiVersion and kind are required", src)
+	if reason := notAnObject(u); reason != "" {
+		return fmt.Errorf("%s: %s", src, reason)
 	}
 	return nil
 }

@@ -90,6 +90,15 @@ type Result struct {
 	// Dir is the rendered directory as the caller named it, prefixed to
 	// sources by Origin.
 	Dir string
+	// Skipped are YAML documents of a plain directory that are not
+	// Kubernetes objects (config files living next to the manifests).
+	Skipped []Skipped
+}
+
+// Skipped is a YAML document that was not rendered, and why.
+type Skipped struct {
+	Source Source
+	Reason string
 }
 
 // Origin names where object i came from, for messages: "dir/file.yaml:12".
