@@ -86,13 +86,13 @@ func decodeDocument(res *Result, name string, d document) error {
 			return syntaxError(name, d.line, err)
 		}
 		src := Source{File: name, Line: d.line}
+		if t := bytes.TrimSpace(raw); len(t) == 0 || bytes.Equal(t, []byte("null")) {
+			continue // a document of comments only
+		}
 		var obj map[string]any
 		// apimachinery's decoder makes whole numbers int64, as in any
 		// unstructured object (encoding/json would make them float64).
 		if err := utiljson.Unmarshal(raw, &obj); err != nil {
-			if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-				continue // a document of comments only
-			}
 			res.Skipped = append(res.Skipped, Skipped{Source: src, Reason: "not a YAML map"})
 			continue
 		}
