@@ -1,7 +1,9 @@
 package vault
 
 import (
+	"crypto/tls"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
@@ -27,6 +29,9 @@ func newClient(cfg *config.Vault) (*api.Client, error) {
 		CheckRetry:   api.DefaultRetryPolicy,
 	}
 	c.HttpClient.Timeout = cfg.Timeout
+	// ConfigureTLS edits the transport's TLS config in place; the pooled
+	// transport starts without one.
+	c.HttpClient.Transport.(*http.Transport).TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	tls := &api.TLSConfig{
 		CACert:        cfg.CACert,
 		CAPath:        cfg.CAPath,
