@@ -23,16 +23,16 @@ import (
 // proxy sits between the backend and a real Vault to inject what Vault will
 // not do on demand (429s, 5xx, hangs) and to observe what the client sends.
 type proxy struct {
-	t       *testing.T
-	srv     *httptest.Server
-	mu      sync.Mutex
-	hits    map[string]int  // requests per /v1 path
-	fail    map[string]int  // path -> remaining injected failures
-	status  map[string]int  // path -> status to inject
-	hang    map[string]bool // path -> never answer
-	headers http.Header     // headers of the last request
+	t                     *testing.T
+	srv                   *httptest.Server
+	mu                    sync.Mutex
+	hits                  map[string]int  // requests per /v1 path
+	fail                  map[string]int  // path -> remaining injected failures
+	status                map[string]int  // path -> status to inject
+	hang                  map[string]bool // path -> never answer
+	headers               http.Header     // headers of the last request
 	inFlight, maxInFlight atomic.Int32
-	delay   time.Duration
+	delay                 time.Duration
 }
 
 func newProxy(t *testing.T, v *testenv.Vault, tls bool) *proxy {
