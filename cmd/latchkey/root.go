@@ -19,6 +19,7 @@ and the scanner rejects any commit that would put a plaintext secret into the re
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCommand())
+	root.AddCommand(newControllerCommand())
 	root.AddCommand(newScanCommand())
 	return root
 }

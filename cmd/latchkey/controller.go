@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/latchkey-dev/latchkey/config"
+	"github.com/latchkey-dev/latchkey/reconcile"
+	"github.com/latchkey-dev/latchkey/reconcile/source"
+	"github.com/latchkey-dev/latchkey/reconcile/webhook"
+)
+
+func newControllerCommand() *cobra.Command {
+	cfg, envErrs := config.ControllerDefaults(config.OSEnv)
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the GitOps controller: pull Git, resolve secrets at apply time, apply, prune, heal drift",
+		Long: `Run the Latchkey controller. It reconciles Sync objects (gitops.latchkey.dev/v1alpha1): for each,
+it fetches the Git revision, renders it (plain YAML, Kustomize or Helm), resolves Vault references and
+SealedSecrets in memory, applies the result with server-side apply, prunes what it no longer renders,
+and reverts or reports manual changes. It runs in a cluster, or outside one with --kubeconfig.
+
+Vault is configured through the environment, as Vault's CLI and argocd-vault-plugin are: VAULT_ADDR,
+VAULT_TOKEN or AVP_AUTH_TYPE with AVP_ROLE_ID/AVP_SECRET_ID or AVP_K8S_ROLE, VAULT_CACERT, ...
+A Sync's spec.vault overrides it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := errors.Join(append(envErrs, cfg.Validate())...); err != nil {
+				return controllerConfigError{err}
+			}
+			ctrl.SetLogger(zap.New(zap.UseDevMode(false)))
+			restCfg, err := restConfig(cfg.Kubeconfig)
+			if err != nil {
+				return err
+			}
+			return runController(cmd.Context(), cfg, restCfg, nil)
+		},
+	}
+	cfg.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// controllerConfigError exits 2, as bad flags do.
+type controllerConfigError struct{ error }
+
+func (controllerConfigError) ExitCode() int { return 2 }
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	}
+	c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		if kubeconfig == "" {
+			if in, ierr := rest.InClusterConfig(); ierr == nil {
+				return in, nil
+			}
+		}
+		return nil, fmt.Errorf("loading the Kubernetes configuration: %w", err)
+	}
+	return c, nil
+}
+
+// runController runs until ctx ends. started, when not nil, is called with
+// the reconciler once it is built (latchkey dev uses it).
+func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Config, started func(*reconcile.Reconciler)) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signalContext(ctx)
+	defer stop()
+	restCfg = rest.CopyConfig(restCfg)
+	if restCfg.QPS == 0 {
+		restCfg.QPS, restCfg.Burst = 100, 200
+	}
+
+	mgr, err := reconcile.NewManager(restCfg, reconcile.ManagerOptions{
+		MetricsAddr: cfg.MetricsAddr, HealthAddr: cfg.HealthAddr, LeaderElect: cfg.LeaderElect,
+		Namespace: cfg.Namespace, Shard: cfg.Shard,
+	})
+	if err != nil {
+		return err
+	}
+	key, err := hmacKey(ctx, cfg, restCfg, mgr)
+	if err != nil {
+		return err
+	}
+	vaultCfg, err := config.VaultFromEnv(config.OSEnv)
+	if errors.Is(err, config.ErrVaultNotConfigured) {
+		vaultCfg, err = nil, nil
+	}
+	if err != nil {
+		return controllerConfigError{fmt.Errorf("the Vault configuration: %w", err)}
+	}
+	secrets := reconcile.NewVaultSecrets(reconcile.VaultSecretsOptions{
+		Default: vaultCfg, HMACKey: key, CacheTTL: cfg.VaultCacheTTL,
+		SealedSecretsNamespace: cfg.SealedSecretsNamespace, Reader: mgr.GetAPIReader(),
+	})
+	r, err := reconcile.NewReconciler(mgr, reconcile.Options{
+		HMACKey: key, Concurrency: cfg.Concurrency, Secrets: secrets,
+		Source:  source.Options{Timeout: cfg.GitTimeout},
+		Metrics: reconcile.NewMetrics(crmetrics.Registry),
+	})
+	if err != nil {
+		return err
+	}
+	if cfg.WebhookAddr != "" && cfg.WebhookAddr != "0" {
+		secret, err := os.ReadFile(cfg.WebhookSecretFile)
+		if err != nil {
+			return controllerConfigError{fmt.Errorf("--webhook-secret-file: %w", err)}
+		}
+		rc := &webhook.Receiver{Secret: []byte(strings.TrimSpace(string(secret))), Trigger: r.Trigger}
+		if err := mgr.Add(webhookServer(cfg.WebhookAddr, rc)); err != nil {
+			return err
+		}
+	}
+	if started != nil {
+		started(r)
+	}
+	ctrl.Log.WithName("latchkey").Info("starting the controller", "shard", cfg.Shard, "concurrency", cfg.Concurrency,
+		"vault", vaultCfg != nil, "webhook", cfg.WebhookAddr)
+	return mgr.Start(ctx)
+}
+
+// hmacKey reads --hmac-key-file, or gets or creates the key Secret with a
+// direct client (the manager's cache does not run yet).
+func hmacKey(ctx context.Context, cfg *config.Controller, restCfg *rest.Config, mgr manager.Manager) ([]byte, error) {
+	if cfg.HMACKeyFile != "" {
+		key, err := os.ReadFile(cfg.HMACKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--hmac-key-file: %w", err)
+		}
+		if len(key) < 16 {
+			return nil, fmt.Errorf("--hmac-key-file %s: the key must be at least 16 bytes", cfg.HMACKeyFile)
+		}
+		return key, nil
+	}
+	c, err := client.New(restCfg, client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return reconcile.EnsureHMACKey(ctx, c, cfg.Namespace, cfg.HMACKeySecret)
+}
+
+// webhookServer serves the receiver at /hook until the manager stops.
+func webhookServer(addr string, h http.Handler) manager.Runnable {
+	return manager.RunnableFunc(func(ctx context.Context) error {
+		mux := http.NewServeMux()
+		mux.Handle("/hook", h)
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("webhook receiver: %w", err)
+		}
+		go func() {
+			<-ctx.Done()
+			shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(shutdown)
+		}()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+}

@@ -1,0 +1,70 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func TestControllerConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr []string
+		check   func(t *testing.T, c *Controller)
+	}{
+		{
+			name: "defaults with a webhook secret", args: []string{"--webhook-secret-file=/s"},
+			check: func(t *testing.T, c *Controller) {
+				if c.Concurrency != 8 || c.MetricsAddr != ":8080" || c.Namespace != "latchkey-system" || c.VaultCacheTTL.String() != "5m0s" {
+					t.Errorf("defaults: %+v", c)
+				}
+			},
+		},
+		{
+			name: "environment then flags", env: map[string]string{EnvConcurrency: "3", EnvShard: "a", EnvNamespace: "ops"},
+			args: []string{"--concurrency=5", "--webhook-addr="},
+			check: func(t *testing.T, c *Controller) {
+				if c.Concurrency != 5 || c.Shard != "a" || c.Namespace != "ops" || c.WebhookAddr != "" {
+					t.Errorf("got %+v", c)
+				}
+			},
+		},
+		{name: "webhook without secret", wantErr: []string{"--webhook-secret-file"}},
+		{name: "bad values are all reported", args: []string{"--webhook-addr=", "--concurrency=0", "--metrics-addr=nope", "--shard=a b"},
+			wantErr: []string{"--concurrency=0", "--metrics-addr", "--shard"}},
+		{name: "bad environment", env: map[string]string{EnvConcurrency: "many"}, args: []string{"--webhook-addr="}, wantErr: []string{EnvConcurrency}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, envErrs := ControllerDefaults(MapEnv(tc.env))
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+			c.AddFlags(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			err := c.Validate()
+			var msgs []string
+			for _, e := range envErrs {
+				msgs = append(msgs, e.Error())
+			}
+			if err != nil {
+				msgs = append(msgs, err.Error())
+			}
+			all := strings.Join(msgs, "\n")
+			if len(tc.wantErr) == 0 && all != "" {
+				t.Fatalf("unexpected errors: %s", all)
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(all, w) {
+					t.Errorf("errors %q do not mention %q", all, w)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, c)
+			}
+		})
+	}
+}

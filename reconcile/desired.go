@@ -1,0 +1,249 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/latchkey-dev/latchkey/api/v1alpha1"
+	"github.com/latchkey-dev/latchkey/reconcile/inventory"
+	"github.com/latchkey-dev/latchkey/reconcile/source"
+	"github.com/latchkey-dev/latchkey/render"
+	"github.com/latchkey-dev/latchkey/resolver"
+)
+
+// desired is the state one reconciliation wants: the resolved objects (in
+// memory only, dropped when the reconciliation ends), their provenance, and
+// what may be recorded about them.
+type desired struct {
+	revision string
+	objects  []*unstructured.Unstructured // resolved, labelled
+	prov     []resolver.Provenance
+	byID     map[string]int
+	digest   string
+	secrets  []v1alpha1.SecretVersion
+	redact   *redactor
+	reads    int
+	hits     int
+}
+
+// stepError says which step of the pipeline failed; its reason becomes the
+// Ready condition's reason.
+type stepError struct {
+	reason string
+	err    error
+}
+
+func (e *stepError) Error() string { return e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func failed(reason string, err error) error { return &stepError{reason: reason, err: err} }
+
+// build renders the snapshot, labels what it renders and resolves it.
+func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.Snapshot, secrets Secrets) (*desired, error) {
+	opts, err := renderOptions(s)
+	if err != nil {
+		return nil, failed(v1alpha1.ReasonConfigInvalid, err)
+	}
+	res, err := render.FS(ctx, snap.FS(), s.Spec.Source.Path, opts)
+	if err != nil {
+		return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
+	}
+	rendered := res.Objects
+	if len(rendered) == 0 {
+		return nil, failed(v1alpha1.ReasonEmptyRender,
+			fmt.Errorf("revision %s of path %q renders no object: refusing to apply (and to prune everything)", short(snap.Revision), orDefault(s.Spec.Source.Path, ".")))
+	}
+	if err := r.prepare(s, snap, rendered); err != nil {
+		return nil, failed(v1alpha1.ReasonRenderFailed, err)
+	}
+
+	result, err := secrets.Resolve(ctx, rendered, res.Origin)
+	if err != nil {
+		// resolver.Error names each failing reference and never a value.
+		return nil, failed(v1alpha1.ReasonResolveFailed, err)
+	}
+	d := &desired{
+		revision: snap.Revision,
+		objects:  result.Objects,
+		prov:     result.Provenance,
+		byID:     make(map[string]int, len(result.Objects)),
+		reads:    result.Reads,
+		hits:     result.CacheHits,
+	}
+	if s.RestartWorkloads() {
+		annotateWorkloads(d.objects, d.prov, r.opts.HMACKey)
+	}
+	for i, o := range d.objects {
+		id := inventory.ID(o)
+		if j, dup := d.byID[id]; dup {
+			return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("%s is rendered twice (%s and %s)",
+				inventory.Describe(o), res.Origin(j), res.Origin(i)))
+		}
+		d.byID[id] = i
+	}
+	d.redact = newRedactor(rendered, d.objects)
+	d.secrets = secretVersions(d.objects, d.prov)
+	d.digest, err = digest(rendered, d.prov)
+	if err != nil {
+		return nil, failed(v1alpha1.ReasonRenderFailed, err)
+	}
+	return d, nil
+}
+
+func renderOptions(s *v1alpha1.Sync) (render.Options, error) {
+	var o render.Options
+	switch s.Spec.Render.Type {
+	case "", v1alpha1.RenderAuto:
+		o.Mode = render.Auto
+	case v1alpha1.RenderPlain:
+		o.Mode = render.Plain
+	case v1alpha1.RenderKustomize:
+		o.Mode = render.Kustomize
+	case v1alpha1.RenderHelm:
+		o.Mode = render.Helm
+	default:
+		return o, fmt.Errorf("spec.render.type %q: want auto, plain, kustomize or helm", s.Spec.Render.Type)
+	}
+	o.Helm.ReleaseName = s.Name
+	o.Helm.Namespace = s.TargetNamespace()
+	if h := s.Spec.Render.Helm; h != nil {
+		if h.ReleaseName != "" {
+			o.Helm.ReleaseName = h.ReleaseName
+		}
+		for _, f := range h.ValuesFiles {
+			o.Helm.ValuesFiles = append(o.Helm.ValuesFiles, joinPath(s.Spec.Source.Path, f))
+		}
+		if h.Values != nil && len(h.Values.Raw) > 0 && string(h.Values.Raw) != "null" {
+			return o, errors.New("spec.render.helm.values is not supported yet: put the values in a file and list it in valuesFiles")
+		}
+	}
+	return o, nil
+}
+
+// clusterScoped are the kinds of the core and common API groups that have no
+// namespace; for others the REST mapper decides.
+var clusterScoped = map[schema.GroupKind]bool{
+	{Kind: "Namespace"}: true, {Kind: "PersistentVolume"}: true, {Kind: "Node"}: true,
+	{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}: true,
+	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}:         true,
+	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}:  true,
+	{Group: "storage.k8s.io", Kind: "StorageClass"}:                   true,
+	{Group: "scheduling.k8s.io", Kind: "PriorityClass"}:               true,
+	{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"}: true,
+	{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"}:   true,
+}
+
+// prepare sets the target namespace and the ownership labels and
+// annotations on every rendered object, before resolution (so labels can
+// never carry a value).
+func (r *Reconciler) prepare(s *v1alpha1.Sync, snap *source.Snapshot, objs []*unstructured.Unstructured) error {
+	src := snap.URL
+	if p := s.Spec.Source.Path; p != "" {
+		src += "//" + p
+	}
+	for _, o := range objs {
+		if o.GetName() == "" {
+			return fmt.Errorf("a %s without metadata.name", o.GetKind())
+		}
+		if o.GetNamespace() == "" && !r.isClusterScoped(o.GroupVersionKind()) {
+			o.SetNamespace(s.TargetNamespace())
+		}
+		labels := o.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[LabelSync] = s.Name
+		labels[LabelSyncNamespace] = s.Namespace
+		o.SetLabels(labels)
+		annotations := o.GetAnnotations()
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[AnnotationRevision] = snap.Revision
+		annotations[AnnotationSource] = src
+		o.SetAnnotations(annotations)
+	}
+	return nil
+}
+
+func (r *Reconciler) isClusterScoped(gvk schema.GroupVersionKind) bool {
+	if clusterScoped[gvk.GroupKind()] {
+		return true
+	}
+	if r.mapper == nil {
+		return false
+	}
+	m, err := r.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return false // unknown kinds (a CRD applied in the same set) are namespaced unless listed
+	}
+	return m.Scope.Name() == "root"
+}
+
+// secretVersions flattens provenance for the status.
+func secretVersions(objs []*unstructured.Unstructured, prov []resolver.Provenance) []v1alpha1.SecretVersion {
+	var out []v1alpha1.SecretVersion
+	for i, p := range prov {
+		for _, ref := range p.Refs {
+			out = append(out, v1alpha1.SecretVersion{
+				Object: inventory.Describe(objs[i]), Field: ref.Field, Source: string(ref.Source),
+				Reference: ref.Reference, Version: ref.Version, Pinned: ref.Pinned, HMAC: ref.HMAC,
+			})
+		}
+	}
+	return out
+}
+
+// digest is sha256 over the rendered set (which holds references, not
+// values) and the keyed HMACs of the values: equal digests mean the same
+// state was applied, without the digest being a hash of any value.
+func digest(rendered []*unstructured.Unstructured, prov []resolver.Provenance) (string, error) {
+	h := sha256.New()
+	idx := make([]int, len(rendered))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return inventory.ID(rendered[idx[a]]) < inventory.ID(rendered[idx[b]]) })
+	for _, i := range idx {
+		o := rendered[i].DeepCopy()
+		// The revision annotation changes with every commit even when the
+		// object does not.
+		anno := o.GetAnnotations()
+		delete(anno, AnnotationRevision)
+		o.SetAnnotations(anno)
+		b, err := json.Marshal(o.Object)
+		if err != nil {
+			return "", fmt.Errorf("digesting %s: %w", inventory.Describe(o), err)
+		}
+		h.Write(b)
+		h.Write([]byte{'\n'})
+		if i < len(prov) {
+			for _, ref := range prov[i].Refs {
+				fmt.Fprintf(h, "%s\x00%s\x00%s\n", ref.Field, ref.Reference, ref.HMAC)
+			}
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func joinPath(dir, file string) string {
+	if dir == "" || dir == "." {
+		return file
+	}
+	return dir + "/" + file
+}
+
+func short(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
+}

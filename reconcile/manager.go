@@ -1,0 +1,97 @@
+package reconcile
+
+import (
+	"fmt"
+	"net/http"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/latchkey-dev/latchkey/api/v1alpha1"
+)
+
+// ManagerOptions configure the controller-runtime manager that runs the
+// reconciler.
+type ManagerOptions struct {
+	// MetricsAddr and HealthAddr: "0" (or empty) disables the server.
+	MetricsAddr, HealthAddr string
+	LeaderElect             bool
+	// Namespace holds the leader election lease.
+	Namespace string
+	// Shard selects the Syncs this replica reconciles (ShardSelector).
+	Shard string
+}
+
+// Scheme returns the scheme the controller uses: client-go's types and the
+// Sync API.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewManager returns a manager whose cache holds only the Syncs of its
+// shard and never Secrets (the controller reads those directly when it
+// needs one, so no Secret of the cluster sits in its memory).
+func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	shard, err := ShardSelector(o.Shard)
+	if err != nil {
+		return nil, fmt.Errorf("--shard %q: %w", o.Shard, err)
+	}
+	id := "latchkey-controller"
+	if o.Shard != "" {
+		id += "-" + o.Shard
+	}
+	addr := func(a string) string {
+		if a == "" {
+			return "0"
+		}
+		return a
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme: scheme,
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&v1alpha1.Sync{}: {Label: shard},
+		}},
+		Client:                        client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		Metrics:                       metricsserver.Options{BindAddress: addr(o.MetricsAddr)},
+		HealthProbeBindAddress:        addr(o.HealthAddr),
+		LeaderElection:                o.LeaderElect,
+		LeaderElectionID:              id,
+		LeaderElectionNamespace:       o.Namespace,
+		LeaderElectionReleaseOnCancel: true,
+		WebhookServer:                 webhook.NewServer(webhook.Options{Port: 0}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the controller manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("cache", func(req *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return fmt.Errorf("the Sync cache has not synced")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}

@@ -1,0 +1,155 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/latchkey-dev/latchkey/api/v1alpha1"
+	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
+)
+
+// reconcile runs the pipeline for one Sync: look up the revision, check
+// secret versions, and when anything changed (or a managed object was
+// edited) render, resolve and apply or diff.
+func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(s)
+	st := r.state(key)
+	dirty := r.tracker.Take(key)
+	requeue := ctrl.Result{RequeueAfter: s.GetInterval()}
+
+	fail := func(reason string, err error, revision string) (ctrl.Result, error) {
+		// Dirty objects stay dirty: the next attempt must still look at them.
+		for id, at := range dirty {
+			r.tracker.Mark(key, id, at)
+		}
+		msg := err.Error()
+		r.events.Eventf(s, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", msg)
+		perr := r.patchStatus(ctx, s, func(status *v1alpha1.SyncStatus) {
+			if revision != "" {
+				status.LastAttemptedRevision = revision
+			}
+			setFailed(status, s.Generation, reason, msg)
+		})
+		if reason == v1alpha1.ReasonConfigInvalid || reason == v1alpha1.ReasonEmptyRender {
+			// Stalled: retrying changes nothing until the Sync or the repository does.
+			return requeue, perr
+		}
+		return ctrl.Result{}, errors.Join(err, perr)
+	}
+
+	creds, err := r.gitCredentials(ctx, s)
+	if err != nil {
+		return fail(v1alpha1.ReasonConfigInvalid, err, "")
+	}
+	ref := gitRef(s)
+	revision, err := r.fetcher.Revision(ctx, s.Spec.Source.URL, ref, creds, s.GetInterval())
+	if err != nil {
+		return fail(v1alpha1.ReasonFetchFailed, err, "")
+	}
+	secrets, err := r.secrets.For(ctx, s)
+	if err != nil {
+		return fail(v1alpha1.ReasonConfigInvalid, err, revision)
+	}
+
+	rot, err := r.checkRotation(ctx, st, s.GetRotationInterval(), secrets)
+	if err != nil {
+		// Vault may be down: nothing is applied on this ground, the last
+		// good state stays, and the check is retried at the next interval.
+		logger(ctx).Info("rotation check failed", "error", err.Error())
+	}
+
+	st.mu.Lock()
+	requested := s.Annotations[AnnotationReconcileRequest]
+	lastApplied := s.Status.LastAppliedRevision
+	if s.GetMode() == v1alpha1.ModeObserve {
+		lastApplied = s.Status.LastAttemptedRevision
+	}
+	full := !st.applied || revision != lastApplied || s.Generation != s.Status.ObservedGeneration ||
+		rot != nil || !isReady(s) || requested != st.reconcileRequest
+	hasVersions := len(st.versions) > 0
+	st.mu.Unlock()
+	if hasVersions && s.GetRotationInterval() < requeue.RequeueAfter {
+		requeue.RequeueAfter = s.GetRotationInterval()
+	}
+	if !full && len(dirty) == 0 {
+		return requeue, nil
+	}
+
+	snap, err := r.fetcher.Fetch(ctx, s.Spec.Source.URL, ref, revision, creds)
+	if err != nil {
+		return fail(v1alpha1.ReasonFetchFailed, err, revision)
+	}
+	d, err := r.build(ctx, s, snap, secrets)
+	if d != nil {
+		r.metrics.VaultReads.Add(float64(d.reads))
+		r.metrics.VaultCacheHits.Add(float64(d.hits))
+	}
+	if err != nil {
+		reason := v1alpha1.ReasonRenderFailed
+		var se *stepError
+		if errors.As(err, &se) {
+			reason = se.reason
+		}
+		return fail(reason, err, revision)
+	}
+	if rot != nil {
+		r.metrics.RotationPickups.WithLabelValues(s.Namespace).Inc()
+		r.events.Eventf(s, nil, corev1.EventTypeNormal, v1alpha1.ReasonRotationPickedUp, "Rotate",
+			"re-resolving after a Vault secret rotation: %s", rot)
+	}
+
+	var out outcome
+	switch s.GetMode() {
+	case v1alpha1.ModeObserve:
+		out, err = r.observe(ctx, s, d, dirty, full)
+	default:
+		out, err = r.enforce(ctx, s, d, dirty, full, rot != nil)
+	}
+	if err != nil {
+		return fail(out.reason, d.redact.Error(err), revision)
+	}
+
+	st.mu.Lock()
+	st.applied = true
+	st.reconcileRequest = requested
+	st.versions = unpinnedVersions(d.prov)
+	if len(st.versions) > 0 && st.lastRotationCheck.IsZero() {
+		st.lastRotationCheck = time.Now()
+	}
+	if len(st.versions) > 0 && s.GetRotationInterval() < requeue.RequeueAfter {
+		requeue.RequeueAfter = s.GetRotationInterval()
+	}
+	st.mu.Unlock()
+
+	r.ensureWatches(ctx, d.objects)
+	if err := r.patchStatus(ctx, s, func(status *v1alpha1.SyncStatus) { out.record(status, s, d) }); err != nil {
+		return ctrl.Result{}, err
+	}
+	return requeue, nil
+}
+
+func gitRef(s *v1alpha1.Sync) gitsource.Ref {
+	if r := s.Spec.Source.Ref; r != nil {
+		return gitsource.Ref{Branch: r.Branch, Tag: r.Tag, Commit: r.Commit}
+	}
+	return gitsource.Ref{}
+}
+
+// gitCredentials reads spec.source.secretRef.
+func (r *Reconciler) gitCredentials(ctx context.Context, s *v1alpha1.Sync) (*gitsource.Credentials, error) {
+	ref := s.Spec.Source.SecretRef
+	if ref == nil {
+		return nil, nil
+	}
+	var sec corev1.Secret
+	if err := r.reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: ref.Name}, &sec); err != nil {
+		return nil, fmt.Errorf("reading the Git credentials Secret %s/%s: %w", s.Namespace, ref.Name, err)
+	}
+	return gitsource.CredentialsFromSecret(sec.Data), nil
+}

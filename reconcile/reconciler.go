@@ -1,0 +1,279 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/pkg/ssa"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/latchkey-dev/latchkey/api/v1alpha1"
+	"github.com/latchkey-dev/latchkey/reconcile/drift"
+	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
+)
+
+// Options configure a Reconciler.
+type Options struct {
+	// HMACKey keys every HMAC the controller records or compares. It must
+	// stay the same across restarts (see cmd/latchkey controller), or every
+	// workload rolls once after a restart.
+	HMACKey []byte
+	// Concurrency is how many Syncs are reconciled at once (default 4).
+	Concurrency int
+	// ApplyConcurrency is how many objects of one Sync are dry-run at once
+	// (default 4).
+	ApplyConcurrency int
+	// Source configures Git fetches.
+	Source gitsource.Options
+	// Secrets resolves references; required.
+	Secrets SecretsProvider
+	// Metrics, when nil, are created on a private registry.
+	Metrics *Metrics
+}
+
+// Reconciler reconciles Syncs.
+type Reconciler struct {
+	client    client.Client
+	reader    client.Reader // uncached: Secrets are never cached by the controller
+	mapper    meta.RESTMapper
+	fetcher   *gitsource.Fetcher
+	secrets   SecretsProvider
+	tracker   *drift.Tracker
+	events    events.EventRecorder
+	metrics   *Metrics
+	resources *ssa.ResourceManager
+	opts      Options
+
+	controller controller.Controller
+	managed    cache.Cache
+	watchMu    sync.Mutex
+	watched    map[string]bool // GroupVersionKind strings with a watch
+
+	statesMu sync.Mutex
+	states   map[types.NamespacedName]*syncState
+
+	triggers chan event.TypedGenericEvent[*v1alpha1.Sync]
+}
+
+// syncState is what the controller remembers about a Sync between
+// reconciliations, in memory: never values, only versions and times.
+type syncState struct {
+	mu sync.Mutex
+	// applied is true once a full apply (or, in observe mode, a full diff)
+	// ran in this process: after a restart the first reconciliation is full.
+	applied bool
+	// versions are the KV v2 versions of the unpinned Vault secrets used by
+	// the last build, by location; rotation compares against them.
+	versions          map[vaultLocation]int
+	lastRotationCheck time.Time
+	// reconcileRequest is the last AnnotationReconcileRequest value handled.
+	reconcileRequest string
+}
+
+// NewReconciler builds the reconciler and registers it with mgr. The
+// managed objects are watched through a cache of their own that only holds
+// the metadata of objects labelled latchkey.dev/sync.
+func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
+	if opts.Secrets == nil {
+		return nil, errors.New("reconcile: Options.Secrets is required")
+	}
+	if len(opts.HMACKey) < 16 {
+		return nil, errors.New("reconcile: Options.HMACKey must be at least 16 bytes")
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	if opts.ApplyConcurrency <= 0 {
+		opts.ApplyConcurrency = 4
+	}
+	if opts.Metrics == nil {
+		return nil, errors.New("reconcile: Options.Metrics is required (NewMetrics)")
+	}
+	c := mgr.GetClient()
+	poller := polling.NewStatusPoller(c, mgr.GetRESTMapper(), polling.Options{})
+	rm := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "latchkey.dev"})
+	rm.SetConcurrency(opts.ApplyConcurrency)
+
+	selector, err := managedSelector()
+	if err != nil {
+		return nil, err
+	}
+	managed, err := cache.New(mgr.GetConfig(), cache.Options{
+		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), DefaultLabelSelector: selector,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the cache of managed objects: %w", err)
+	}
+	if err := mgr.Add(managed); err != nil {
+		return nil, err
+	}
+
+	r := &Reconciler{
+		client:    c,
+		reader:    mgr.GetAPIReader(),
+		mapper:    mgr.GetRESTMapper(),
+		fetcher:   gitsource.NewFetcher(opts.Source),
+		secrets:   opts.Secrets,
+		tracker:   drift.NewTracker(),
+		events:    mgr.GetEventRecorder("latchkey"),
+		metrics:   opts.Metrics,
+		resources: rm,
+		opts:      opts,
+		managed:   managed,
+		watched:   map[string]bool{},
+		states:    map[types.NamespacedName]*syncState{},
+		triggers:  make(chan event.TypedGenericEvent[*v1alpha1.Sync], 1024),
+	}
+	r.controller, err = ctrl.NewControllerManagedBy(mgr).
+		Named("sync").
+		For(&v1alpha1.Sync{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletedPredicate{}))).
+		WatchesRawSource(source.Channel(r.triggers, &handler.TypedEnqueueRequestForObject[*v1alpha1.Sync]{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Concurrency}).
+		Build(r)
+	if err != nil {
+		return nil, fmt.Errorf("building the Sync controller: %w", err)
+	}
+	return r, nil
+}
+
+// deletedPredicate passes updates that set a deletion timestamp (they do not
+// change the generation of every kind).
+type deletedPredicate struct{ predicate.Funcs }
+
+func (deletedPredicate) Update(e event.UpdateEvent) bool {
+	return e.ObjectNew != nil && !e.ObjectNew.GetDeletionTimestamp().IsZero()
+}
+
+func (r *Reconciler) state(key types.NamespacedName) *syncState {
+	r.statesMu.Lock()
+	defer r.statesMu.Unlock()
+	st := r.states[key]
+	if st == nil {
+		st = &syncState{}
+		r.states[key] = st
+	}
+	return st
+}
+
+func (r *Reconciler) forget(key types.NamespacedName) {
+	r.statesMu.Lock()
+	delete(r.states, key)
+	r.statesMu.Unlock()
+	r.tracker.Forget(key)
+	r.metrics.Ready.DeleteLabelValues(key.Namespace, key.Name)
+}
+
+// Reconcile implements reconcile.Reconciler.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	start := time.Now()
+	defer func() {
+		outcome := "success"
+		if retErr != nil {
+			outcome = "error"
+		}
+		r.metrics.ReconcileDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	}()
+
+	var s v1alpha1.Sync
+	if err := r.client.Get(ctx, req.NamespacedName, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if !s.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, &s)
+	}
+	if !controllerutil.ContainsFinalizer(&s, Finalizer) {
+		patch := client.MergeFrom(s.DeepCopy())
+		controllerutil.AddFinalizer(&s, Finalizer)
+		if err := r.client.Patch(ctx, &s, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adding the finalizer: %w", err)
+		}
+	}
+	if s.Spec.Suspend {
+		return ctrl.Result{}, r.patchStatus(ctx, &s, func(st *v1alpha1.SyncStatus) {
+			setCondition(st, s.Generation, v1alpha1.ConditionReconciling, false, v1alpha1.ReasonSuspended, "reconciliation is suspended")
+		})
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, s.GetTimeout())
+	defer cancel()
+	return r.reconcile(ctx, &s)
+}
+
+// finalize prunes what the Sync owns (when pruning is on) and lets it go.
+func (r *Reconciler) finalize(ctx context.Context, s *v1alpha1.Sync) error {
+	key := client.ObjectKeyFromObject(s)
+	if controllerutil.ContainsFinalizer(s, Finalizer) {
+		if s.PruneEnabled() && !s.Spec.Suspend && s.Status.Inventory != nil {
+			if _, err := r.prune(ctx, s, s.Status.Inventory.Entries, nil); err != nil {
+				r.events.Eventf(s, nil, corev1.EventTypeWarning, v1alpha1.ReasonPruneFailed, "Finalize", "%s", err.Error())
+				return err
+			}
+		}
+		patch := client.MergeFrom(s.DeepCopy())
+		controllerutil.RemoveFinalizer(s, Finalizer)
+		if err := r.client.Patch(ctx, s, patch); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("removing the finalizer: %w", err)
+		}
+	}
+	r.forget(key)
+	return nil
+}
+
+// Trigger makes every Sync following repoURL check it now (a webhook said
+// it changed). It returns how many Syncs were triggered.
+func (r *Reconciler) Trigger(ctx context.Context, repoURL string) (int, error) {
+	var list v1alpha1.SyncList
+	if err := r.client.List(ctx, &list); err != nil {
+		return 0, err
+	}
+	r.fetcher.Forget(repoURL)
+	n := 0
+	for i := range list.Items {
+		s := &list.Items[i]
+		if !sameRepository(s.Spec.Source.URL, repoURL) {
+			continue
+		}
+		r.fetcher.Forget(s.Spec.Source.URL)
+		select {
+		case r.triggers <- event.TypedGenericEvent[*v1alpha1.Sync]{Object: s}:
+			n++
+		case <-ctx.Done():
+			return n, ctx.Err()
+		}
+	}
+	return n, nil
+}
+
+var _ ctrlreconcile.Reconciler = (*Reconciler)(nil)
+
+func logger(ctx context.Context) interface {
+	Info(msg string, kv ...any)
+	Error(err error, msg string, kv ...any)
+} {
+	return log.FromContext(ctx)
+}
