@@ -132,11 +132,11 @@ func renderOptions(s *v1alpha1.Sync) (render.Options, error) {
 // namespace; for others the REST mapper decides.
 var clusterScoped = map[schema.GroupKind]bool{
 	{Kind: "Namespace"}: true, {Kind: "PersistentVolume"}: true, {Kind: "Node"}: true,
-	{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}: true,
-	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}:         true,
-	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}:  true,
-	{Group: "storage.k8s.io", Kind: "StorageClass"}:                   true,
-	{Group: "scheduling.k8s.io", Kind: "PriorityClass"}:               true,
+	{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:               true,
+	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}:                       true,
+	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}:                true,
+	{Group: "storage.k8s.io", Kind: "StorageClass"}:                                 true,
+	{Group: "scheduling.k8s.io", Kind: "PriorityClass"}:                             true,
 	{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"}: true,
 	{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"}:   true,
 }

@@ -31,7 +31,7 @@ func TestRedactor(t *testing.T) {
 	resolved := objs(t,
 		"kind: Deployment\nspec: {replicas: 31337, template: {spec: {containers: [{name: web, image: nginx}]}}}",
 		"kind: Secret\ndata: {password: Y2FuYXJ5LXZhbHVlLTQy}", // canary-value-42
-		"kind: Secret\ndata: {token: dW5zZWFsZWQtdG9rZW4=}",     // unsealed-token
+		"kind: Secret\ndata: {token: dW5zZWFsZWQtdG9rZW4=}",    // unsealed-token
 	)
 	r := newRedactor(rendered, resolved)
 	tests := []struct {
