@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/bitnami-labs/sealed-secrets/pkg/kubeseal"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -86,3 +87,19 @@ func (noCluster) ClientConfig() (*rest.Config, error) {
 	return nil, fmt.Errorf("no kubeconfig: give --cert, or access to the cluster")
 }
 func (noCluster) Namespace() (string, bool, error) { return "", false, nil }
+
+// ReEncrypt asks the controller to re-encrypt each SealedSecret of in with
+// its latest key (`kubeseal --re-encrypt`).
+func ReEncrypt(ctx context.Context, src CertSource, in io.Reader, out io.Writer, format string) error {
+	name, ns := src.ControllerName, src.ControllerNamespace
+	if name == "" {
+		name = DefaultControllerName
+	}
+	if ns == "" {
+		ns = DefaultControllerNamespace
+	}
+	if src.Cluster == nil {
+		return fmt.Errorf("re-encrypting needs access to the cluster")
+	}
+	return kubeseal.ReEncryptSealedSecret(ctx, src.Cluster, ns, name, formatOrJSON(format), in, out, scheme.Codecs)
+}

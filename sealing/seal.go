@@ -53,13 +53,13 @@ type SealOptions struct {
 // SealStream seals every Secret of a YAML or JSON stream into out, exactly
 // as `kubeseal` does (the same upstream code writes it).
 func SealStream(in io.Reader, out io.Writer, pub *rsa.PublicKey, o SealOptions) error {
-	return kubeseal.Seal(namespaceOnly{o.Namespace, o.NamespaceExplicit}, format(o.Format), in, out, scheme.Codecs, pub, o.Scope, o.AllowEmptyData, o.Name, "")
+	return kubeseal.Seal(namespaceOnly{o.Namespace, o.NamespaceExplicit}, formatOrJSON(o.Format), in, out, scheme.Codecs, pub, o.Scope, o.AllowEmptyData, o.Name, "")
 }
 
 // MergeInto seals the Secret read from in and merges its values into the
 // SealedSecret file path, in place, as `kubeseal --merge-into`.
 func MergeInto(in io.Reader, path string, pub *rsa.PublicKey, o SealOptions) error {
-	return kubeseal.SealMergingInto(namespaceOnly{o.Namespace, o.NamespaceExplicit}, format(o.Format), in, path, scheme.Codecs, pub, o.Scope, o.AllowEmptyData)
+	return kubeseal.SealMergingInto(namespaceOnly{o.Namespace, o.NamespaceExplicit}, formatOrJSON(o.Format), in, path, scheme.Codecs, pub, o.Scope, o.AllowEmptyData)
 }
 
 // SealRaw encrypts one value for the Secret namespace/name under scope and
@@ -103,7 +103,7 @@ func Seal(secret *corev1.Secret, pub *rsa.PublicKey, scope Scope) (*ssv1alpha1.S
 	return ss, nil
 }
 
-func format(f string) string {
+func formatOrJSON(f string) string {
 	if f == "" {
 		return "json"
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -14,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/yaml"
 )
 
 // Unsealer turns SealedSecrets into the Secrets the upstream controller
@@ -135,4 +138,32 @@ func SecretData(obj *unstructured.Unstructured) (map[string][]byte, error) {
 		return nil, err
 	}
 	return s.Data, nil
+}
+
+// WriteSecret prints an unsealed Secret the way `kubeseal --recovery-unseal`
+// does (format "json" or "yaml").
+func WriteSecret(w io.Writer, obj *unstructured.Unstructured, format string) error {
+	var s corev1.Secret
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, &s); err != nil {
+		return err
+	}
+	var (
+		b   []byte
+		err error
+	)
+	switch formatOrJSON(format) {
+	case "json":
+		b, err = json.MarshalIndent(&s, "", "  ")
+		b = append(b, '\n')
+	case "yaml":
+		b, err = yaml.Marshal(&s)
+		b = append([]byte("---\n"), b...)
+	default:
+		return fmt.Errorf("unsupported output format %q: want json or yaml", format)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }

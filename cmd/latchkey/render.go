@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
+
+	"github.com/latchkey-dev/latchkey/config"
+	"github.com/latchkey-dev/latchkey/render"
+	"github.com/latchkey-dev/latchkey/resolver"
+	"github.com/latchkey-dev/latchkey/resolver/vault"
+	"github.com/latchkey-dev/latchkey/sealing"
+)
+
+// renderExit is render's failure: exit 1, nothing on stdout.
+type renderExit struct{ err error }
+
+func (e *renderExit) Error() string { return e.err.Error() }
+func (e *renderExit) Unwrap() error { return e.err }
+func (e *renderExit) ExitCode() int { return 1 }
+
+type renderFlags struct {
+	mode                string
+	helm                render.HelmOptions
+	unsealKeys          []string
+	unsealFromCluster   bool
+	controllerNamespace string
+	kubeconfig          string
+	timeout             time.Duration
+}
+
+func newRenderCommand() *cobra.Command {
+	var fl renderFlags
+	env := config.WithArgoCDPrefix(config.OSEnv)
+	cmd := &cobra.Command{
+		Use:   "render [DIR|FILE|-]",
+		Short: "Render manifests and resolve their Vault references and SealedSecrets",
+		Long: `Render a directory (plain YAML and JSON recursively, a Kustomize kustomization or a Helm chart,
+detected or forced with --mode), a file, or standard input ("-"), then resolve every Vault reference
+(argocd-vault-plugin placeholders <path:PATH#KEY>, <KEY> with avp.kubernetes.io/path, and
+ref+vault://PATH#/KEY), unseal SealedSecrets when keys are given, and print the YAML stream.
+
+On any failure nothing is printed on standard output and the exit status is 1, so
+"latchkey render DIR | kubectl apply -f -" never applies half a set; standard error lists every
+reference that failed, with its object, file and what to do, and never a secret value.
+
+Vault is configured from the environment: VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT,
+VAULT_SKIP_VERIFY, ..., and argocd-vault-plugin's AVP_AUTH_TYPE (token, approle, k8s), AVP_ROLE_ID,
+AVP_SECRET_ID, AVP_K8S_ROLE, AVP_K8S_MOUNT_PATH, AVP_KV_VERSION, AVP_PATH_VALIDATION, each also read
+with Argo CD's ARGOCD_ENV_ prefix. In an Argo CD plugin, ARGOCD_APP_NAME and ARGOCD_APP_NAMESPACE
+are the default Helm release name and namespace. See docs/resolving.md.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target := "."
+			if len(args) == 1 {
+				target = args[0]
+			}
+			if err := runRender(cmd, target, fl, env); err != nil {
+				return &renderExit{err: err}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.mode, "mode", "auto", "how to render DIR: auto, plain, kustomize or helm")
+	f.StringVar(&fl.helm.ReleaseName, "release-name", envOr(env, "ARGOCD_APP_NAME", "release-name"), "Helm release name")
+	f.StringVarP(&fl.helm.Namespace, "namespace", "n", envOr(env, "ARGOCD_APP_NAMESPACE", ""), "Helm release namespace, and the namespace of SealedSecrets that name none")
+	f.StringArrayVarP(&fl.helm.ValuesFiles, "values", "f", nil, "Helm values file (repeatable; later files win)")
+	f.StringArrayVar(&fl.helm.Set, "set", nil, "Helm value on the command line, key=value (repeatable)")
+	f.StringArrayVar(&fl.helm.SetString, "set-string", nil, "Helm string value on the command line, key=value (repeatable)")
+	f.StringVar(&fl.helm.KubeVersion, "kube-version", envOr(env, "KUBE_VERSION", ""), "Kubernetes version for Helm's .Capabilities")
+	f.StringSliceVar(&fl.helm.APIVersions, "api-versions", splitList(envOr(env, "KUBE_API_VERSIONS", "")), "API versions for Helm's .Capabilities (repeatable)")
+	f.BoolVar(&fl.helm.SkipCRDs, "skip-crds", false, "leave out the Helm chart's crds/ directory")
+	f.BoolVar(&fl.helm.SkipHooks, "no-hooks", false, "leave out Helm hooks")
+	f.StringSliceVar(&fl.unsealKeys, "unseal-key", nil, "private key file to unseal SealedSecrets with: PEM, or a backup of the controller's key Secrets (repeatable)")
+	f.BoolVar(&fl.unsealFromCluster, "unseal-from-cluster", false, "unseal SealedSecrets with the sealed-secrets controller's keys, read from the cluster")
+	f.StringVar(&fl.controllerNamespace, "controller-namespace", sealing.DefaultControllerNamespace, "namespace of the sealed-secrets controller's keys (with --unseal-from-cluster)")
+	f.StringVar(&fl.kubeconfig, "kubeconfig", "", "kubeconfig for --unseal-from-cluster (default: KUBECONFIG, ~/.kube/config, or in-cluster)")
+	f.DurationVar(&fl.timeout, "timeout", 5*time.Minute, "give up after this long")
+	return cmd
+}
+
+func runRender(cmd *cobra.Command, target string, fl renderFlags, env config.Env) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), fl.timeout)
+	defer cancel()
+	mode, err := render.ParseMode(fl.mode)
+	if err != nil {
+		return err
+	}
+
+	var res *render.Result
+	if target == "-" {
+		res, err = render.Stream(cmd.InOrStdin(), "<stdin>")
+	} else {
+		res, err = render.Dir(ctx, target, render.Options{Mode: mode, Helm: fl.helm})
+	}
+	if err != nil {
+		return err
+	}
+	for _, s := range res.Skipped {
+		name := s.Source.String()
+		if res.Dir != "" && res.Dir != "." {
+			name = strings.TrimSuffix(res.Dir, "/") + "/" + name
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "latchkey: skipped %s: %s\n", name, s.Reason)
+	}
+
+	opts := resolver.Options{}
+	var backend resolver.Backend
+	vcfg, err := config.VaultFromEnv(env)
+	switch {
+	case errors.Is(err, config.ErrVaultNotConfigured):
+		// Fine for manifests without references; any reference then fails
+		// and says to configure Vault.
+	case err != nil:
+		return err
+	default:
+		b, err := vault.New(vcfg)
+		if err != nil {
+			return err
+		}
+		backend = b
+		opts.DefaultKVVersion = vcfg.KVVersion
+		opts.PathValidation = vcfg.PathValidation
+		opts.Concurrency = vcfg.Concurrency
+	}
+	if u, err := unsealer(ctx, fl); err != nil {
+		return err
+	} else if u != nil {
+		u.DefaultNamespace = fl.helm.Namespace
+		opts.Unsealer = u
+	}
+
+	out, err := resolver.New(backend, opts).Resolve(ctx, res.Objects, res.Origin)
+	if err != nil {
+		return err
+	}
+	// Everything is encoded before anything is written: stdout gets all or nothing.
+	var buf bytes.Buffer
+	for _, obj := range out.Objects {
+		y, err := yaml.Marshal(obj.Object)
+		if err != nil {
+			return fmt.Errorf("encoding %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		}
+		buf.Write(y)
+		buf.WriteString("---\n")
+	}
+	_, err = cmd.OutOrStdout().Write(buf.Bytes())
+	return err
+}
+
+// unsealer loads the keys SealedSecrets are unsealed with, if any were asked for.
+func unsealer(ctx context.Context, fl renderFlags) (*sealing.Unsealer, error) {
+	keys := sealing.Keys{}
+	if len(fl.unsealKeys) > 0 {
+		k, err := sealing.KeysFromFiles(fl.unsealKeys...)
+		if err != nil {
+			return nil, err
+		}
+		for fp, key := range k {
+			keys[fp] = key
+		}
+	}
+	if fl.unsealFromCluster {
+		loading := clientcmd.NewDefaultClientConfigLoadingRules()
+		loading.ExplicitPath = fl.kubeconfig
+		rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(loading, &clientcmd.ConfigOverrides{}).ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("--unseal-from-cluster: %w", err)
+		}
+		cs, err := kubernetes.NewForConfig(rc)
+		if err != nil {
+			return nil, fmt.Errorf("--unseal-from-cluster: %w", err)
+		}
+		k, err := sealing.KeysFromCluster(ctx, cs.CoreV1().Secrets(fl.controllerNamespace))
+		if err != nil {
+			return nil, err
+		}
+		for fp, key := range k {
+			keys[fp] = key
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	return sealing.NewUnsealer(keys), nil
+}
+
+func envOr(env config.Env, name, def string) string {
+	if v, ok := env(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// stdinIsTerminal reports whether standard input is an interactive
+// terminal, to hint that a manifest is expected there.
+func stdinIsTerminal() bool {
+	fi, err := os.Stdin.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
