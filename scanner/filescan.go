@@ -19,8 +19,15 @@ type fileScan struct {
 	data       []byte
 	lineStarts []int // byte offset of the start of each line
 	out        []Finding
-	sibling    func(name string) ([]byte, error)
+	// The last position computed: findings come in file order, so most
+	// lookups continue from there instead of recounting a (possibly 10 MB)
+	// line from its start.
+	lastOff, lastLine, lastCol int
 }
+
+// maxFindingsPerFile stops a dump of thousands of tokens from flooding the
+// report (and the scan): past it, one file has made its point.
+const maxFindingsPerFile = 1000
 
 func newFileScan(sc *Scanner, f *File, data []byte) *fileScan {
 	return &fileScan{sc: sc, file: f, data: data}
@@ -43,7 +50,13 @@ func (f *fileScan) index() {
 func (f *fileScan) pos(off int) (int, int) {
 	f.index()
 	i := sort.Search(len(f.lineStarts), func(i int) bool { return f.lineStarts[i] > off }) - 1
-	return i + 1, utf8.RuneCount(f.data[f.lineStarts[i]:off]) + 1
+	if f.lastLine == i+1 && f.lastOff <= off {
+		f.lastCol += utf8.RuneCount(f.data[f.lastOff:off])
+	} else {
+		f.lastCol = utf8.RuneCount(f.data[f.lineStarts[i]:off]) + 1
+	}
+	f.lastOff, f.lastLine = off, i+1
+	return f.lastLine, f.lastCol
 }
 
 // lineSpan returns the byte span of 1-based line n, without its newline.
@@ -94,7 +107,7 @@ type finding struct {
 }
 
 func (f *fileScan) report(d finding) {
-	if d.line < 1 || f.allowed(d.line) || (d.keyLine > 0 && d.keyLine != d.line && f.allowed(d.keyLine)) {
+	if d.line < 1 || len(f.out) >= maxFindingsPerFile || f.allowed(d.line) || (d.keyLine > 0 && d.keyLine != d.line && f.allowed(d.keyLine)) {
 		return
 	}
 	id := d.ruleID
@@ -162,7 +175,7 @@ func (f *fileScan) generic() {
 			line:   line, col: col,
 			secret: string(f.data[m.Start:m.End]),
 		})
-		return true
+		return len(f.out) < maxFindingsPerFile
 	})
 }
 

@@ -253,8 +253,8 @@ func classify(p string, data []byte) fileKind {
 
 // allowedComment reports a comment line: a commented-out example.
 func (f *fileScan) allowedComment(line int) bool {
-	s, e := f.lineSpan(line)
-	return commentLine(f.data, s+max(0, firstNonSpace(f.data[s:e]))+1)
+	_, e := f.lineSpan(line)
+	return commentLine(f.data, e)
 }
 
 // referenceKinds reports files of External Secrets Operator and Vault

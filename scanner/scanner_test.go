@@ -1,0 +1,209 @@
+package scanner
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// scan runs a default scanner over one in-memory file.
+func scan(t *testing.T, name, content string) []Finding {
+	t.Helper()
+	sc, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sc.Run(context.Background(), &Input{Name: name, Data: []byte(content)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Findings
+}
+
+func positions(fs []Finding) string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, fmt.Sprintf("%d:%d %s", f.Line, f.Column, f.RuleID))
+	}
+	return strings.Join(out, ", ")
+}
+
+func TestScanFindsPlaintextAtTheValue(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, content string
+		want                string // "line:col rule, ..."
+	}{
+		{
+			name:    "Secret stringData with kind after data",
+			file:    "s.yaml",
+			content: "stringData:\n  password: hunter2-Prod\nmetadata: {name: db}\nkind: Secret\napiVersion: v1\n",
+			want:    "2:13 kubernetes-secret",
+		},
+		{
+			name:    "Secret data is decoded",
+			file:    "s.yaml",
+			content: "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\ndata:\n  password: \"aHVudGVyMi1Qcm9k\"\n",
+			want:    "5:14 kubernetes-secret",
+		},
+		{
+			name:    "JSON Secret",
+			file:    "s.json",
+			content: "{\"apiVersion\": \"v1\", \"kind\": \"Secret\",\n \"stringData\": {\"token\": \"tk-8f3Kq0s9dLx\"}}\n",
+			want:    "2:27 kubernetes-secret",
+		},
+		{
+			name:    "env literal in a Deployment",
+			file:    "d.yaml",
+			content: "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n          env:\n            - name: DB_PASSWORD\n              value: Wk-9s8d7f6g\n",
+			want:    "9:22 env-literal",
+		},
+		{
+			name:    "Helm values key",
+			file:    "values.yaml",
+			content: "auth:\n  existingSecret: \"\"\n  rootPassword: 'R00t-9s8d7f'\n",
+			want:    "3:18 helm-values-secret",
+		},
+		{
+			name:    "Helm template line",
+			file:    "chart/templates/s.yaml",
+			content: "data:\n  a: {{ .Values.a | b64enc }}\n  password: \"Tpl-8s7d6f5g\"\n",
+			want:    "3:14 secret-assignment",
+		},
+		{
+			name:    "URL password in a README",
+			file:    "README.md",
+			content: "run: psql postgres://admin:Xq7-2kd9s0@db:5432/app\n",
+			want:    "1:28 url-password",
+		},
+		{
+			name:    "private key in a block scalar points at BEGIN",
+			file:    "v.yaml",
+			content: "tls:\n  key: |\n    -----BEGIN EC PRIVATE KEY-----\n    MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5NOpJhtB9LhjzoAoGCCqGSM49AwEHoUQDQgAE\n    -----END EC PRIVATE KEY-----\n",
+			want:    "3:5 private-key",
+		},
+		{
+			name:    "dotenv",
+			file:    "prod.env",
+			content: "DB_HOST=db\nDB_PASSWORD=Env-8d7f6g5h\n",
+			want:    "2:13 dotenv-secret",
+		},
+		{
+			name:    "latchkey:allow on the line",
+			file:    "values.yaml",
+			content: "password: Sh0p-8s7d6f # latchkey:allow reviewed test value\n",
+			want:    "",
+		},
+		{
+			name:    "references are not secrets",
+			file:    "s.yaml",
+			content: "kind: Secret\nstringData:\n  a: <path:secret/data/x#a>\n  b: ref+vault://secret/x#/b\n  c: ${FLUX_VAR}\n  d: ''\n",
+			want:    "",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := positions(scan(t, tc.file, tc.content)); got != tc.want {
+				t.Errorf("findings = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestNoSecretInOutput plants a canary and checks no finding field carries it.
+func TestNoSecretInOutput(t *testing.T) {
+	const canary = "Canary-7f3a9c1e5b"
+	fs := scan(t, "values.yaml", "auth:\n  password: "+canary+"\n")
+	if len(fs) != 1 {
+		t.Fatalf("want 1 finding, got %d", len(fs))
+	}
+	dump := fmt.Sprintf("%#v", fs)
+	if strings.Contains(dump, canary) || strings.Contains(dump, canary[4:]) {
+		t.Errorf("finding carries the secret: %s", dump)
+	}
+	if !strings.HasPrefix(fs[0].Secret, "Can") || strings.Contains(fs[0].Secret, "7f3a") {
+		t.Errorf("mask %q: want a short prefix only", fs[0].Secret)
+	}
+}
+
+// TestHostileInput feeds inputs that must neither crash nor blow memory.
+func TestHostileInput(t *testing.T) {
+	bomb := "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+	for i := 'b'; i <= 'z'; i++ {
+		bomb += fmt.Sprintf("%c: &%c [*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	long := "password: " + strings.Repeat("x9", 5<<20) + "\n"
+	for _, tc := range []struct{ name, file, content string }{
+		{"alias bomb", "bomb.yaml", bomb},
+		{"alias bomb in a Secret", "bomb.yaml", "kind: Secret\ndata:\n" + indent(bomb)},
+		{"10 MB single line", "long.yaml", long},
+		{"10 MB line of keywords", "long.txt", strings.Repeat("password=ghp_ token ", 500000)},
+		{"invalid UTF-8", "bad.yaml", "kind: Secret\nstringData:\n  password: \xff\xfe\xfd-s3cr3t\n"},
+		{"binary", "bin.yaml", "password: x\x00\x01\x02"},
+		{"deep flow nesting", "deep.yaml", strings.Repeat("[", 100000) + strings.Repeat("]", 100000)},
+		{"unterminated everything", "u.yaml", "a: \"\nb: '\n- {\n  ? |\n"},
+		{"template garbage", "templates/x.yaml", "{{ {{ }} name: \n value: \"\n- name: TOKEN\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scan(t, tc.file, tc.content) // must return
+		})
+	}
+}
+
+func indent(s string) string {
+	var b bytes.Buffer
+	for _, l := range strings.SplitAfter(s, "\n") {
+		if l != "" {
+			b.WriteString("  " + l)
+		}
+	}
+	return b.String()
+}
+
+func TestConfig(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`
+allow:
+  paths: ["fixtures/**", "*.sample"]
+disable: [jwt]
+rules:
+  - id: acme-token
+    regex: 'acme_([a-z0-9]{16})'
+    keywords: [acme_]
+`), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := New(Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &multi{files: map[string]string{
+		"fixtures/a/values.yaml": "password: Sh0p-8s7d6f\n",
+		"app/x.sample":           "password: Sh0p-8s7d6f\n",
+		"notes.txt":              "acme_0123456789abcdef and eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+	}}
+	res, err := sc.Run(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := positions(res.Findings); got != "1:6 acme-token" {
+		t.Errorf("findings = %q, want only the custom rule in notes.txt", got)
+	}
+	for _, bad := range []string{"rules: [{id: x}]", "disable: x: y", "unknown: 1", "rules: [{id: jwt, regex: a}]", "rules: [{id: x, regex: '('}]"} {
+		if _, err := ParseConfig([]byte(bad), "bad"); err == nil {
+			t.Errorf("ParseConfig(%q) accepted an invalid config", bad)
+		}
+	}
+}
+
+// multi is an in-memory tree.
+type multi struct{ files map[string]string }
+
+func (m *multi) Files(_ context.Context, yield func(*File) error) error {
+	for p, c := range m.files {
+		if err := yield(&File{Path: p, Data: []byte(c)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
