@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/latchkey-dev/latchkey/internal/testenv"
+)
+
+// avpVault fills a real Vault with the contents argocd-vault-plugin's own
+// tests put in theirs (pkg/helpers/test_helpers.go): secret/ as KV v1, kv/
+// as KV v2, read through AppRole with the same policies. It returns the
+// environment AVP's tests run `generate` with.
+func avpVault(t *testing.T) map[string]string {
+	t.Helper()
+	v := testenv.StartVault(t)
+	if err := v.Client().Sys().Unmount("secret"); err != nil {
+		t.Fatal(err)
+	}
+	v.EnableKV1(t, "secret")
+	v.EnableKV2(t, "kv")
+	v.PutKV1(t, "secret", "testing", map[string]any{
+		"name": "test-name", "namespace": "test-namespace", "version": "1.0", "replicas": "2", "tag": "1.0",
+		"secret-var-value": "dGVzdC1wYXNzd29yZA==", "secret-var-value2": "dGVzdC1wYXNzd29yZDI=",
+		"secret-num": "MQ==", "secret-var-clear": "test-password",
+	})
+	v.PutKV2(t, "kv", "testing", map[string]any{
+		"name": "test-kv-name", "namespace": "test-kv-namespace", "version": "1.2", "replicas": "3", "tag": "1.1", "target-port": 80,
+	})
+	v.PutKV1(t, "secret", "foo", map[string]any{"secret": "bar"})
+	v.PutKV1(t, "secret", "json", map[string]any{"data": map[string]any{
+		"service":    map[string]any{"enableTLS": true, "ports": []int{80, 8080}},
+		"deployment": map[string]any{"replicas": 2, "image": map[string]any{"name": "json-test", "tag": "latest"}},
+	}})
+	v.PutKV1(t, "secret", "jsonstring", map[string]any{"secret": `{"credentials":{"user":"test-user","pass":"test-password"}}`})
+	v.PutKV2(t, "kv", "test", map[string]any{"hello": "world"})
+	v.PutKV1(t, "secret", "bad_test", map[string]any{"hello": "world"})
+	v.PutKV2(t, "kv", "versioned", map[string]any{"secret": "version1"})
+	v.PutKV2(t, "kv", "versioned", map[string]any{"secret": "version2"})
+	v.PutKV1(t, "secret", "base64", map[string]any{"encoded_secret": "ewogICJrZXkxIjogInNlY3JldDEiLAogICJrZXkyIjogInNlY3JldDIiLAogICJrZXkzIjogInNlY3JldDMiCn0K"})
+	v.PutKV1(t, "secret", "yaml", map[string]any{"secret": "---\nkey1: secret1\nkey2: secret2\nkey3: secret3"})
+	v.WritePolicy(t, "approle-secret", `path "secret/*" { capabilities = ["read", "list"] }`)
+	v.WritePolicy(t, "approle-kv", `path "kv/*" { capabilities = ["read", "list"] }`)
+	roleID, secretID := v.EnableAppRole(t, "role1", []string{"approle-secret", "approle-kv"})
+	return map[string]string{
+		"AVP_TYPE": "vault", "VAULT_ADDR": v.Addr, "AVP_AUTH_TYPE": "approle",
+		"AVP_ROLE_ID": roleID, "AVP_SECRET_ID": secretID, "VAULT_SKIP_VERIFY": "true",
+	}
+}
+
+// runLatchkey runs the command tree in process with env set.
+func runLatchkey(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	for _, k := range []string{"VAULT_ADDR", "VAULT_TOKEN", "AVP_TYPE", "AVP_AUTH_TYPE", "AVP_ROLE_ID", "AVP_SECRET_ID", "AVP_KV_VERSION", "ARGOCD_APP_NAME", "ARGOCD_APP_NAMESPACE"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	cmd := newRootCommand()
+	var out, errb bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetArgs(args)
+	err = cmd.ExecuteContext(context.Background())
+	return out.String(), errb.String(), err
+}
+
+// The argocd-vault-plugin fixtures resolve to AVP's expected output, byte
+// for byte, given the Vault contents AVP's tests use.
+func TestRenderAVPFixtureParity(t *testing.T) {
+	fixtures := filepath.Join(testenv.CorpusDir(t), "argocd-vault-plugin", "fixtures")
+	if _, err := os.Stat(fixtures); err != nil {
+		t.Skipf("corpus not available: %v", err)
+	}
+	env := avpVault(t)
+	read := func(p string) string {
+		b, err := os.ReadFile(filepath.Join(fixtures, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		stdin   string
+		want    string
+		wantErr string
+	}{
+		{name: "the nonempty directory", args: []string{"render", filepath.Join(fixtures, "input", "nonempty")}, want: read("output/all.yaml")},
+		{name: "an ignored Secret", args: []string{"render", filepath.Join(fixtures, "input", "nonempty", "ignored-secret.yaml")}, want: read("output/ignored-secret.yaml")},
+		{name: "standard input", args: []string{"render", "-"}, stdin: read("input/nonempty/full.yaml"), want: read("output/stdin-full.yaml")},
+		{name: "an empty manifest", args: []string{"render", filepath.Join(fixtures, "input", "empty", "file.yaml")}, want: ""},
+		{name: "invalid YAML on standard input", args: []string{"render", "-"}, stdin: read("input/invalid.yaml"), wantErr: "<stdin>:18: invalid YAML: did not find expected key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, err := runLatchkey(t, env, tt.stdin, tt.args...)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				if stdout != "" {
+					t.Fatalf("stdout is not empty on failure:\n%s", stdout)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("render: %v\nstderr: %s", err, stderr)
+			}
+			if stdout != tt.want {
+				t.Fatalf("output differs from AVP's fixture\n--- got\n%s\n--- want\n%s", stdout, tt.want)
+			}
+		})
+	}
+}
