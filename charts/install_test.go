@@ -44,7 +44,7 @@ func TestHelmInstallKeepsHMACKey(t *testing.T) {
 		if err := k.Client.Get(ctx, types.NamespacedName{Namespace: releaseNamespace, Name: "latchkey-hmac"}, &s); err != nil {
 			t.Fatalf("reading the HMAC key Secret: %v", err)
 		}
-		v := s.Data["hmac-key"]
+		v := s.Data["key"]
 		if len(v) < 32 {
 			t.Fatalf("HMAC key has %d bytes, want at least 32", len(v))
 		}
@@ -88,7 +88,7 @@ func TestHelmInstallKeepsHMACKey(t *testing.T) {
 	if errA != nil || errB != nil {
 		t.Fatalf("helm template: %v %v", errA, errB)
 	}
-	if a.one(t, "Secret", "").Object["data"].(map[string]any)["hmac-key"] == b.one(t, "Secret", "").Object["data"].(map[string]any)["hmac-key"] {
+	if a.one(t, "Secret", "latchkey-hmac").Object["data"].(map[string]any)["key"] == b.one(t, "Secret", "latchkey-hmac").Object["data"].(map[string]any)["key"] {
 		t.Error("two renders without cluster access made the same key: is the key random?")
 	}
 	if !strings.Contains(a.notes, "hmacKey.existingSecret") {

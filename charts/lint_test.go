@@ -64,12 +64,14 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"extra env without a name", `controller: {extraEnv: [{value: x}]}`, "/controller/extraEnv/0"},
 		{"webhook Ingress without a host", `webhook: {ingress: {enabled: true}}`, "/webhook/ingress/host"},
 		{"existing ServiceAccount without a name", `serviceAccount: {create: false}`, "/serviceAccount/name"},
-		{"metrics port on the health port", `service: {metricsPort: 8081}`, "/service"},
 		{"privileged port", `service: {webhookPort: 443}`, "/service/webhookPort"},
 		{"ServiceMonitor interval that is not a duration", `metrics: {serviceMonitor: {interval: fast}}`, "/metrics/serviceMonitor/interval"},
 		{"managed resource without apiGroups", `rbac: {managedResources: [{resources: [configmaps]}]}`, "/rbac/managedResources/0"},
 		{"memory request that is not a quantity", `resources: {requests: {memory: lots}}`, "/resources/requests/memory"},
 		{"toleration with an unknown effect", `tolerations: [{key: a, effect: Sometimes}]`, "/tolerations/0/effect"},
+		{"no sealed-secrets keys namespace", `controller: {sealedSecrets: {keysNamespace: ""}}`, "/controller/sealedSecrets/keysNamespace"},
+		{"Vault cache TTL that is not a duration", `controller: {vaultCacheTTL: forever}`, "/controller/vaultCacheTTL"},
+		{"webhook Ingress without the receiver", `webhook: {enabled: false, ingress: {enabled: true, host: a.example.com}}`, "/webhook/enabled"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,5 +84,23 @@ func TestValuesSchemaRejects(t *testing.T) {
 				t.Errorf("error does not come from the schema or does not name %s:\n%v", tc.want, err)
 			}
 		})
+	}
+}
+
+// TestChartRefusesConflictingPorts covers the one check the schema cannot
+// express: the three listening ports differ.
+func TestChartRefusesConflictingPorts(t *testing.T) {
+	for _, values := range []string{
+		`controller: {healthPort: 8080}`,
+		`service: {webhookPort: 8081}`,
+		`service: {metricsPort: 9292}`,
+	} {
+		_, err := renderChart(t, "ports", releaseNamespace, parseValues(t, values))
+		if err == nil || !strings.Contains(err.Error(), "must differ") {
+			t.Errorf("%s: want a port conflict error, got %v", values, err)
+		}
+	}
+	if _, err := renderChart(t, "ports", releaseNamespace, parseValues(t, "webhook: {enabled: false}\nservice: {webhookPort: 8081}")); err != nil {
+		t.Errorf("the webhook port of a disabled receiver conflicts with nothing: %v", err)
 	}
 }

@@ -28,14 +28,17 @@ type valuesCase struct {
 
 var valuesMatrix = []valuesCase{
 	{
-		name:   "defaults",
-		values: ``,
+		name:       "defaults",
+		values:     ``,
+		namespaces: []string{},
 		check: func(t *testing.T, r rendered) {
 			d := deployment(t, r)
 			if got := *d.Spec.Replicas; got != 1 {
 				t.Errorf("replicas = %d, want 1", got)
 			}
-			wantArgs(t, d, "--leader-elect", "--sealed-secrets-keys-namespace=kube-system")
+			wantArgs(t, d, "--namespace="+releaseNamespace, "--leader-elect=true", "--sealed-secrets-namespace=kube-system",
+				"--hmac-key-file="+mountedFile(t, d, "hmac-key", "key"),
+				"--webhook-addr=:9292", "--webhook-secret-file="+mountedFile(t, d, "webhook-secret", "secret"))
 			noArgWithPrefix(t, d, "--watch-namespaces", "--shard")
 			if env := envNames(d); slices.ContainsFunc(env, func(n string) bool {
 				return strings.HasPrefix(n, "VAULT_") || strings.HasPrefix(n, "AVP_")
@@ -48,6 +51,7 @@ var valuesMatrix = []valuesCase{
 				t.Errorf("cluster scope renders only the leader election Role, got %s", r.kinds())
 			}
 			r.one(t, "Secret", "defaults-latchkey-hmac")
+			r.one(t, "Secret", "defaults-latchkey-webhook")
 			r.one(t, "PodDisruptionBudget", "defaults-latchkey")
 			for _, kind := range []string{"ServiceMonitor", "Ingress"} {
 				if len(r.find(kind)) != 0 {
@@ -88,7 +92,7 @@ controller:
 					}
 				}
 			}
-			wantArgs(t, deployment(t, r), "--watch-namespaces=team-a,team-b", "--sealed-secrets-keys-namespace=sealed-secrets")
+			wantArgs(t, deployment(t, r), "--watch-namespaces=team-a,team-b", "--sealed-secrets-namespace=sealed-secrets")
 		},
 	},
 	{
@@ -171,8 +175,7 @@ vault:
 			if got := *d.Spec.Replicas; got != 3 {
 				t.Errorf("replicas = %d, want 3", got)
 			}
-			wantArgs(t, d, "--leader-elect", "--leader-election-id=replicas-3-latchkey",
-				"--leader-election-namespace="+releaseNamespace)
+			wantArgs(t, d, "--leader-elect=true", "--namespace="+releaseNamespace)
 			r.one(t, "Role", "replicas-3-latchkey-leader-election")
 			pdb := r.one(t, "PodDisruptionBudget", "")
 			if sel, _, _ := unstructured.NestedStringMap(pdb.Object, "spec", "selector", "matchLabels"); !subset(sel, d.Spec.Template.Labels) {
@@ -236,7 +239,10 @@ controller:
   logLevel: debug
   logFormat: text
   sealedSecrets:
-    keysNamespace: ""
+    keysNamespace: sealed-secrets
+  vaultCacheTTL: 90s
+  gitTimeout: 2m
+  healthPort: 9091
   extraArgs: ["--some-future-flag=1"]
   extraEnv:
     - name: HTTPS_PROXY
@@ -257,6 +263,8 @@ serviceAccount:
 service:
   metricsPort: 9090
   webhookPort: 9443
+webhook:
+  enabled: false
 priorityClassName: system-cluster-critical
 nodeSelector: {kubernetes.io/os: linux}
 tolerations:
@@ -276,8 +284,12 @@ podDisruptionBudget:
 				t.Errorf("image = %s, want %s", c.Image, want)
 			}
 			wantArgs(t, d, "--shard=shard-1", "--concurrency=16", "--log-level=debug", "--log-format=text",
-				"--some-future-flag=1", "--metrics-bind-address=:9090", "--webhook-bind-address=:9443")
-			noArgWithPrefix(t, d, "--sealed-secrets-keys-namespace")
+				"--some-future-flag=1", "--metrics-addr=:9090", "--health-addr=:9091", "--webhook-addr=",
+				"--sealed-secrets-namespace=sealed-secrets", "--vault-cache-ttl=90s", "--git-timeout=2m")
+			noArgWithPrefix(t, d, "--webhook-secret-file")
+			if volume(d, "webhook-secret") != nil || servicePort(r.one(t, "Service", ""), "webhook") {
+				t.Error("webhook.enabled=false, yet the receiver's secret or port is there")
+			}
 			wantEnv(t, c, "HTTPS_PROXY", "http://proxy.example:3128")
 			wantEnv(t, c, "VAULT_TLS_SERVER_NAME", "vault.internal")
 			if ref := envVar(c, "VAULT_TOKEN"); ref == nil || ref.ValueFrom == nil || ref.ValueFrom.SecretKeyRef == nil ||

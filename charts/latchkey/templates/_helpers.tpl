@@ -62,33 +62,72 @@ app.kubernetes.io/part-of: latchkey
 {{- if and .Values.vault.address (eq .Values.vault.auth.method "kubernetes") }}true{{ end }}
 {{- end }}
 
-{{/* latchkey.args are the `latchkey controller` arguments the values imply. */}}
+{{/*
+latchkey.args are the `latchkey controller` flags the values imply. Paths
+are where the Deployment mounts the files.
+*/}}
 {{- define "latchkey.args" -}}
 - controller
-- --metrics-bind-address=:{{ .Values.service.metricsPort }}
-- --webhook-bind-address=:{{ .Values.service.webhookPort }}
-- --health-probe-bind-address=:8081
-- --concurrency={{ .Values.controller.concurrency }}
-- --log-level={{ .Values.controller.logLevel }}
-- --log-format={{ .Values.controller.logFormat }}
-- --hmac-key-file=/etc/latchkey/hmac/key
-{{- if .Values.controller.leaderElection.enabled }}
-- --leader-elect
-- --leader-election-id={{ include "latchkey.fullname" . }}
-- --leader-election-namespace={{ .Release.Namespace }}
+- --namespace={{ .Release.Namespace }}
+- --metrics-addr=:{{ .Values.service.metricsPort }}
+- --health-addr=:{{ .Values.controller.healthPort }}
+{{- if .Values.webhook.enabled }}
+- --webhook-addr=:{{ .Values.service.webhookPort }}
+- --webhook-secret-file=/etc/latchkey/webhook/{{ .Values.webhook.key }}
+{{- else }}
+- --webhook-addr=
 {{- end }}
+- --concurrency={{ .Values.controller.concurrency }}
+- --leader-elect={{ .Values.controller.leaderElection.enabled }}
 {{- with .Values.controller.shard }}
 - --shard={{ . }}
 {{- end }}
 {{- if include "latchkey.namespaced" . }}
 - --watch-namespaces={{ join "," .Values.rbac.namespaces }}
 {{- end }}
-{{- with .Values.controller.sealedSecrets.keysNamespace }}
-- --sealed-secrets-keys-namespace={{ . }}
-{{- end }}
+- --hmac-key-file=/etc/latchkey/hmac/key
+- --sealed-secrets-namespace={{ .Values.controller.sealedSecrets.keysNamespace }}
+- --vault-cache-ttl={{ .Values.controller.vaultCacheTTL }}
+- --git-timeout={{ .Values.controller.gitTimeout }}
+- --log-level={{ .Values.controller.logLevel }}
+- --log-format={{ .Values.controller.logFormat }}
 {{- with .Values.controller.extraArgs }}
 {{ toYaml . }}
 {{- end }}
+{{- end }}
+
+{{- define "latchkey.webhookSecretName" -}}
+{{- default (printf "%s-webhook" (include "latchkey.fullname" .)) .Values.webhook.existingSecret }}
+{{- end }}
+
+{{/*
+latchkey.generatedSecret renders a Secret holding one random value that is
+made once: an upgrade finds the Secret with lookup and keeps its value.
+Without cluster access (helm template, Argo CD) lookup finds nothing and
+every render makes a new value; the values offer an existing Secret instead.
+Takes (dict "ctx" $ "name" NAME "key" KEY "comment" TEXT).
+*/}}
+{{- define "latchkey.generatedSecret" -}}
+{{- $value := "" }}
+{{- with lookup "v1" "Secret" .ctx.Release.Namespace .name }}
+{{- $value = index (.data | default dict) $.key | default "" }}
+{{- end }}
+{{- if not $value }}
+{{- $value = randAlphaNum 64 | b64enc }}
+{{- end }}
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ .name }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "latchkey.labels" .ctx | nindent 4 }}
+  annotations:
+    # {{ .comment }}
+    helm.sh/resource-policy: keep
+type: Opaque
+data:
+  {{ .key }}: {{ $value }}
 {{- end }}
 
 {{/* latchkey.topologySpreadConstraints adds the pods' labelSelector to each constraint without one. */}}
@@ -134,5 +173,74 @@ removes each rule in turn and shows the end-to-end reconcile fails without it.
 - apiGroups: {{ toJson .apiGroups }}
   resources: {{ toJson .resources }}
   verbs: [get, list, watch, create, patch, delete]
+{{- end }}
+{{- end }}
+
+{{/*
+latchkey.env is the controller's environment: the Vault configuration in the
+variables Vault's CLI and argocd-vault-plugin read.
+*/}}
+{{- define "latchkey.env" -}}
+{{- $vault := .Values.vault }}
+{{- if $vault.address }}
+- name: VAULT_ADDR
+  value: {{ $vault.address | quote }}
+{{- with $vault.namespace }}
+- name: VAULT_NAMESPACE
+  value: {{ . | quote }}
+{{- end }}
+{{- with $vault.tlsServerName }}
+- name: VAULT_TLS_SERVER_NAME
+  value: {{ . | quote }}
+{{- end }}
+{{- if or $vault.ca.secretName $vault.ca.configMapName }}
+- name: VAULT_CACERT
+  value: /etc/latchkey/vault-ca/{{ $vault.ca.key }}
+{{- end }}
+{{- if eq $vault.auth.method "kubernetes" }}
+- name: AVP_AUTH_TYPE
+  value: k8s
+- name: AVP_K8S_ROLE
+  value: {{ $vault.auth.kubernetes.role | quote }}
+- name: AVP_K8S_MOUNT_PATH
+  value: {{ $vault.auth.kubernetes.mount | quote }}
+- name: AVP_K8S_TOKEN_PATH
+  value: /var/run/secrets/latchkey/vault/token
+{{- else if eq $vault.auth.method "approle" }}
+- name: AVP_AUTH_TYPE
+  value: approle
+- name: AVP_MOUNT_PATH
+  value: {{ $vault.auth.appRole.mount | quote }}
+- name: AVP_ROLE_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ $vault.auth.appRole.secretName }}
+      key: {{ $vault.auth.appRole.roleIdKey }}
+- name: AVP_SECRET_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ $vault.auth.appRole.secretName }}
+      key: {{ $vault.auth.appRole.secretIdKey }}
+{{- else if eq $vault.auth.method "token" }}
+- name: AVP_AUTH_TYPE
+  value: token
+- name: VAULT_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ $vault.auth.token.secretName }}
+      key: {{ $vault.auth.token.key }}
+{{- end }}
+{{- end }}
+{{- with .Values.controller.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* latchkey.validate fails the render on what values.schema.json cannot express. */}}
+{{- define "latchkey.validate" -}}
+{{- $ports := list (int .Values.service.metricsPort) (int .Values.controller.healthPort) }}
+{{- if .Values.webhook.enabled }}{{ $ports = append $ports (int .Values.service.webhookPort) }}{{ end }}
+{{- if ne (len $ports) (len (uniq $ports)) }}
+{{- fail (printf "service.metricsPort, service.webhookPort and controller.healthPort must differ, got %v" $ports) }}
 {{- end }}
 {{- end }}
