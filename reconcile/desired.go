@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/fluxcd/pkg/ssa/normalize"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -70,6 +71,17 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		// resolver.Error names each failing reference and never a value.
 		return nil, failed(v1alpha1.ReasonResolveFailed, err)
 	}
+	// As kustomize-controller does: stringData becomes data (so the applied
+	// object compares equal to the live one) and defaults are made explicit.
+	redact := newRedactor(rendered, result.Objects)
+	if err := normalize.UnstructuredList(result.Objects); err != nil {
+		return nil, failed(v1alpha1.ReasonRenderFailed, redact.Error(fmt.Errorf("normalising the resolved objects: %w", err)))
+	}
+	// Unsealing turned SealedSecrets into Secrets that carry only the
+	// template's metadata: label them as ours too.
+	if err := r.prepare(s, snap, result.Objects); err != nil {
+		return nil, failed(v1alpha1.ReasonRenderFailed, err)
+	}
 	d := &desired{
 		revision: snap.Revision,
 		objects:  result.Objects,
@@ -89,7 +101,7 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		}
 		d.byID[id] = i
 	}
-	d.redact = newRedactor(rendered, d.objects)
+	d.redact = redact.merge(newRedactor(rendered, d.objects))
 	d.secrets = secretVersions(d.objects, d.prov)
 	d.digest, err = digest(rendered, d.prov)
 	if err != nil {

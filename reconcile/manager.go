@@ -28,6 +28,9 @@ type ManagerOptions struct {
 	Namespace string
 	// Shard selects the Syncs this replica reconciles (ShardSelector).
 	Shard string
+	// Namespaces, when set, restricts the Sync cache to them (a namespaced
+	// install, whose RBAC is a Role in each).
+	Namespaces []string
 }
 
 // Scheme returns the scheme the controller uses: client-go's types and the
@@ -67,7 +70,7 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: scheme,
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+		Cache: cache.Options{DefaultNamespaces: NamespaceConfigs(o.Namespaces), ByObject: map[client.Object]cache.ByObject{
 			&v1alpha1.Sync{}: {Label: shard},
 		}},
 		Client:                        client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
@@ -94,4 +97,17 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// NamespaceConfigs turns a namespace list into cache.Options
+// DefaultNamespaces; nil (the whole cluster) for an empty list.
+func NamespaceConfigs(namespaces []string) map[string]cache.Config {
+	if len(namespaces) == 0 {
+		return nil
+	}
+	m := make(map[string]cache.Config, len(namespaces))
+	for _, ns := range namespaces {
+		m[ns] = cache.Config{}
+	}
+	return m
 }

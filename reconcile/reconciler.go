@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -49,6 +50,9 @@ type Options struct {
 	Secrets SecretsProvider
 	// Metrics, when nil, are created on a private registry.
 	Metrics *Metrics
+	// Namespaces, when set, restricts the watches of managed objects to
+	// them (as ManagerOptions.Namespaces does for Syncs).
+	Namespaces []string
 }
 
 // Reconciler reconciles Syncs.
@@ -120,6 +124,7 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 	}
 	managed, err := cache.New(mgr.GetConfig(), cache.Options{
 		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), DefaultLabelSelector: selector,
+		DefaultNamespaces: NamespaceConfigs(opts.Namespaces),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the cache of managed objects: %w", err)
@@ -149,7 +154,7 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 		For(&v1alpha1.Sync{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletedPredicate{}))).
 		WatchesRawSource(source.Channel(r.triggers, &handler.TypedEnqueueRequestForObject[*v1alpha1.Sync]{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Concurrency}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Concurrency, SkipNameValidation: ptr.To(true)}).
 		Build(r)
 	if err != nil {
 		return nil, fmt.Errorf("building the Sync controller: %w", err)

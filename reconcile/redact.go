@@ -83,6 +83,20 @@ func collect(before, after any, add func(string)) {
 	}
 }
 
+// merge returns a redactor of the values of both.
+func (r *redactor) merge(o *redactor) *redactor {
+	set := map[string]bool{}
+	for _, v := range append(append([]string(nil), r.values...), o.values...) {
+		set[v] = true
+	}
+	m := &redactor{}
+	for v := range set {
+		m.values = append(m.values, v)
+	}
+	sort.Slice(m.values, func(i, j int) bool { return len(m.values[i]) > len(m.values[j]) })
+	return m
+}
+
 // String redacts s.
 func (r *redactor) String(s string) string {
 	if r == nil {
