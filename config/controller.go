@@ -36,6 +36,13 @@ type Controller struct {
 	// Shard makes the controller reconcile only Syncs labelled
 	// latchkey.dev/shard=Shard; empty means the Syncs with no shard label.
 	Shard string
+	// WatchNamespaces restricts the controller to Syncs and managed objects
+	// in these namespaces (a namespaced install whose RBAC is a Role per
+	// namespace); empty means the whole cluster.
+	WatchNamespaces []string
+
+	// LogLevel is debug, info or error; LogFormat json or text.
+	LogLevel, LogFormat string
 
 	// HMACKeySecret names the Secret in Namespace that holds the key of
 	// every HMAC the controller records; it is created when missing.
@@ -61,6 +68,9 @@ const (
 	EnvLeaderElect       = "LATCHKEY_LEADER_ELECT"
 	EnvConcurrency       = "LATCHKEY_CONCURRENCY"
 	EnvShard             = "LATCHKEY_SHARD"
+	EnvWatchNamespaces   = "LATCHKEY_WATCH_NAMESPACES"
+	EnvLogLevel          = "LATCHKEY_LOG_LEVEL"
+	EnvLogFormat         = "LATCHKEY_LOG_FORMAT"
 	EnvHMACKeySecret     = "LATCHKEY_HMAC_KEY_SECRET"
 	EnvHMACKeyFile       = "LATCHKEY_HMAC_KEY_FILE"
 	EnvVaultCacheTTL     = "LATCHKEY_VAULT_CACHE_TTL"
@@ -89,6 +99,13 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 		HMACKeySecret:          get(EnvHMACKeySecret, "latchkey-hmac-key"),
 		HMACKeyFile:            get(EnvHMACKeyFile, ""),
 		SealedSecretsNamespace: get(EnvSealedSecretsNS, "kube-system"),
+		LogLevel:               get(EnvLogLevel, "info"),
+		LogFormat:              get(EnvLogFormat, "json"),
+	}
+	for _, ns := range strings.Split(get(EnvWatchNamespaces, ""), ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			c.WatchNamespaces = append(c.WatchNamespaces, ns)
+		}
 	}
 	var err error
 	if c.LeaderElect, err = strconv.ParseBool(get(EnvLeaderElect, "false")); err != nil {
@@ -117,6 +134,9 @@ func (c *Controller) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.LeaderElect, "leader-elect", c.LeaderElect, "elect a leader among replicas of the same shard ($"+EnvLeaderElect+")")
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "Syncs reconciled at once ($"+EnvConcurrency+")")
 	fs.StringVar(&c.Shard, "shard", c.Shard, "reconcile only Syncs labelled latchkey.dev/shard=SHARD; empty: those without the label ($"+EnvShard+")")
+	fs.StringSliceVar(&c.WatchNamespaces, "watch-namespaces", c.WatchNamespaces, "comma-separated namespaces to reconcile Syncs in and apply to; empty: the whole cluster ($"+EnvWatchNamespaces+")")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info or error ($"+EnvLogLevel+")")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or text ($"+EnvLogFormat+")")
 	fs.StringVar(&c.HMACKeySecret, "hmac-key-secret", c.HMACKeySecret, "Secret (in --namespace) with the HMAC key, created if missing ($"+EnvHMACKeySecret+")")
 	fs.StringVar(&c.HMACKeyFile, "hmac-key-file", c.HMACKeyFile, "file with the HMAC key (32+ bytes), instead of --hmac-key-secret ($"+EnvHMACKeyFile+")")
 	fs.DurationVar(&c.VaultCacheTTL, "vault-cache-ttl", c.VaultCacheTTL, "how long a secret version read from Vault stays in memory ($"+EnvVaultCacheTTL+")")
@@ -154,6 +174,21 @@ func (c *Controller) Validate() error {
 	}
 	if c.GitTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--git-timeout=%s: want a positive duration", c.GitTimeout))
+	}
+	for _, ns := range c.WatchNamespaces {
+		if ns == "" || strings.ContainsAny(ns, " /,") {
+			errs = append(errs, fmt.Errorf("--watch-namespaces: %q is not a namespace name", ns))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level=%q: want debug, info or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		errs = append(errs, fmt.Errorf("--log-format=%q: want json or text", c.LogFormat))
 	}
 	if strings.ContainsAny(c.Shard, " /") {
 		errs = append(errs, fmt.Errorf("--shard=%q: want a label value", c.Shard))

@@ -36,6 +36,17 @@ func TestControllerConfig(t *testing.T) {
 		{name: "bad values are all reported", args: []string{"--webhook-addr=", "--concurrency=0", "--metrics-addr=nope", "--shard=a b"},
 			wantErr: []string{"--concurrency=0", "--metrics-addr", "--shard"}},
 		{name: "bad environment", env: map[string]string{EnvConcurrency: "many"}, args: []string{"--webhook-addr="}, wantErr: []string{EnvConcurrency}},
+		{
+			name: "namespaced install and logging", env: map[string]string{EnvWatchNamespaces: "team-a, team-b", EnvLogFormat: "text"},
+			args: []string{"--webhook-addr=", "--log-level=debug"},
+			check: func(t *testing.T, c *Controller) {
+				if strings.Join(c.WatchNamespaces, ",") != "team-a,team-b" || c.LogLevel != "debug" || c.LogFormat != "text" {
+					t.Errorf("got namespaces %q, log %s/%s", c.WatchNamespaces, c.LogLevel, c.LogFormat)
+				}
+			},
+		},
+		{name: "bad namespaces and logging", args: []string{"--webhook-addr=", "--watch-namespaces=a,b/c", "--log-level=trace", "--log-format=xml"},
+			wantErr: []string{"--watch-namespaces", "--log-level", "--log-format"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -43,7 +43,7 @@ A Sync's spec.vault overrides it.`,
 			if err := errors.Join(append(envErrs, cfg.Validate())...); err != nil {
 				return controllerConfigError{err}
 			}
-			ctrl.SetLogger(zap.New(zap.UseDevMode(false)))
+			ctrl.SetLogger(zap.New(logOptions(cfg)...))
 			restCfg, err := restConfig(cfg.Kubeconfig)
 			if err != nil {
 				return err
@@ -92,7 +92,7 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 
 	mgr, err := reconcile.NewManager(restCfg, reconcile.ManagerOptions{
 		MetricsAddr: cfg.MetricsAddr, HealthAddr: cfg.HealthAddr, LeaderElect: cfg.LeaderElect,
-		Namespace: cfg.Namespace, Shard: cfg.Shard,
+		Namespace: cfg.Namespace, Shard: cfg.Shard, Namespaces: cfg.WatchNamespaces,
 	})
 	if err != nil {
 		return err
@@ -114,8 +114,9 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 	})
 	r, err := reconcile.NewReconciler(mgr, reconcile.Options{
 		HMACKey: key, Concurrency: cfg.Concurrency, Secrets: secrets,
-		Source:  source.Options{Timeout: cfg.GitTimeout},
-		Metrics: reconcile.NewMetrics(crmetrics.Registry),
+		Source:     source.Options{Timeout: cfg.GitTimeout},
+		Metrics:    reconcile.NewMetrics(crmetrics.Registry),
+		Namespaces: cfg.WatchNamespaces,
 	})
 	if err != nil {
 		return err
