@@ -24,7 +24,7 @@ func token(id, desc, re string, keywords ...string) *Rule {
 // the keyword prefilter rejects almost every line before any regex runs.
 func builtin() []*Rule {
 	rs := []*Rule{
-		token("aws-access-key-id", "AWS access key ID", `\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b`, "akia", "asia", "abia", "acca", "a3t"),
+		withCheck(token("aws-access-key-id", "AWS access key ID", `\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b`, "akia", "asia", "abia", "acca", "a3t"), notExample),
 		token("aws-secret-access-key", "AWS secret access key", `(?i)(?:aws_?secret_?access_?key|aws_?secret_?key|secretaccesskey)["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`, "aws_secret", "awssecret", "secretaccesskey", "secret_access_key"),
 		token("github-token", "GitHub token", `\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b`, "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
 		token("gitlab-token", "GitLab token", `\b((?:glpat|gldt|glrt|glcbt|glptt|gloas|glft|glimt|glagent|glsoat)-[A-Za-z0-9_\-]{20,})\b`, "glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "gloas-", "glft-", "glimt-", "glagent-", "glsoat-"),
@@ -104,6 +104,17 @@ func Builtin() *Set {
 		builtinSet = s
 	})
 	return builtinSet
+}
+
+func withCheck(r *Rule, check func([]byte, int, int) (int, bool)) *Rule {
+	r.Check = check
+	return r
+}
+
+// notExample drops the documentation keys providers publish
+// (AKIAIOSFODNN7EXAMPLE).
+func notExample(data []byte, start, end int) (int, bool) {
+	return end, !bytes.Contains(bytes.ToUpper(data[start:end]), []byte("EXAMPLE"))
 }
 
 // jwtHeader keeps tokens whose header decodes to JSON with an algorithm.

@@ -42,7 +42,9 @@ func NewAutomaton(keywords []string) *Automaton {
 	for c := 0; c < 256; c++ {
 		if n, ok := trie[0].child[lower(byte(c))]; ok {
 			a.next[c] = n
-			queue = append(queue, n)
+			if !isUpper(byte(c)) { // 'A' and 'a' lead to the same child: queue it once
+				queue = append(queue, n)
+			}
 		}
 	}
 	for len(queue) > 0 {
@@ -52,9 +54,11 @@ func NewAutomaton(keywords []string) *Automaton {
 		a.out[s] = append(append([]int(nil), trie[s].out...), a.out[f]...)
 		for c := 0; c < 256; c++ {
 			if n, ok := trie[s].child[lower(byte(c))]; ok {
-				trie[n].fail = a.next[int(f)<<8|c]
 				a.next[int(s)<<8|c] = n
-				queue = append(queue, n)
+				if !isUpper(byte(c)) {
+					trie[n].fail = a.next[int(f)<<8|c]
+					queue = append(queue, n)
+				}
 			} else {
 				a.next[int(s)<<8|c] = a.next[int(f)<<8|c]
 			}
