@@ -334,6 +334,9 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("Vault unavailable: nothing applied, the reference named, objects intact", func(t *testing.T) {
 		applied := getSync(t, c, syncNS, "shop").Status.LastAppliedRevision
+		// The new reference exists in Vault: the only thing wrong is that
+		// Vault cannot serve it (values already cached may still be used).
+		vault.PutKV2(t, "secret", "shop/payments", map[string]any{"apikey": "never-read"})
 		sealCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if err := vault.Client().Sys().SealWithContext(sealCtx); err != nil {
@@ -342,17 +345,18 @@ func TestEndToEnd(t *testing.T) {
 		files["app/settings.yaml"] = strings.Replace(files["app/settings.yaml"], "blue", "red", 1)
 		rev := repo.Commit(t, "red, and a new key", map[string]string{
 			"app/settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: red\n",
-			"app/db.yaml":       strings.Replace(files["app/db.yaml"], "stringData:\n", "stringData:\n  apikey: <path:secret/data/shop/db#apikey>\n", 1),
+			"app/db.yaml":       strings.Replace(files["app/db.yaml"], "stringData:\n", "stringData:\n  apikey: <path:secret/data/shop/payments#apikey>\n", 1),
 		})
 		var s *v1alpha1.Sync
 		eventually(t, 30*time.Second, "Ready=False naming the reference", func() error {
 			s = getSync(t, c, syncNS, "shop")
 			ready := condition(s, v1alpha1.ConditionReady)
-			if !strings.HasPrefix(ready, "False/"+v1alpha1.ReasonResolveFailed) || !strings.Contains(ready, "secret/data/shop/db#apikey") {
+			if !strings.HasPrefix(ready, "False/"+v1alpha1.ReasonResolveFailed) || !strings.Contains(ready, "secret/data/shop/payments#apikey") || !strings.Contains(ready, "unavailable") {
 				return fmt.Errorf("Ready %s", ready)
 			}
 			return nil
 		})
+		t.Logf("Ready: %s", condition(s, v1alpha1.ConditionReady))
 		if s.Status.LastAttemptedRevision != rev || s.Status.LastAppliedRevision != applied {
 			t.Errorf("attempted %s applied %s; want attempted %s, applied still %s", s.Status.LastAttemptedRevision, s.Status.LastAppliedRevision, rev, applied)
 		}

@@ -61,7 +61,14 @@ type controller struct {
 // startController runs the controller until the test ends. vault may be nil.
 func startController(t *testing.T, kube *testenv.Kube, vault *config.Vault) *controller {
 	t.Helper()
-	mgr, err := reconcile.NewManager(kube.Config, reconcile.ManagerOptions{})
+	return startShardController(t, kube, vault, "")
+}
+
+// startShardController runs a controller of one shard ("" for the Syncs
+// without a shard label).
+func startShardController(t *testing.T, kube *testenv.Kube, vault *config.Vault, shard string) *controller {
+	t.Helper()
+	mgr, err := reconcile.NewManager(kube.Config, reconcile.ManagerOptions{Shard: shard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +93,13 @@ func startController(t *testing.T, kube *testenv.Kube, vault *config.Vault) *con
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	t.Cleanup(func() {
+		if t.Failed() {
+			out := logs.String()
+			if len(out) > 20000 {
+				out = out[len(out)-20000:]
+			}
+			t.Logf("controller logs (tail):\n%s", out)
+		}
 		cancel()
 		select {
 		case err := <-done:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -70,8 +71,23 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 	if s.GetMode() == v1alpha1.ModeObserve {
 		lastApplied = s.Status.LastAttemptedRevision
 	}
-	full := !st.applied || revision != lastApplied || s.Generation != s.Status.ObservedGeneration ||
-		rot != nil || !isReady(s) || requested != st.reconcileRequest
+	var why []string
+	for _, c := range []struct {
+		on     bool
+		reason string
+	}{
+		{!st.applied, "first reconciliation in this process"},
+		{revision != lastApplied, "new revision"},
+		{s.Generation != s.Status.ObservedGeneration, "spec changed"},
+		{rot != nil, "secret rotated"},
+		{!isReady(s), "not ready"},
+		{requested != st.reconcileRequest, "reconciliation requested"},
+	} {
+		if c.on {
+			why = append(why, c.reason)
+		}
+	}
+	full := len(why) > 0
 	hasVersions := len(st.versions) > 0
 	st.mu.Unlock()
 	if hasVersions && s.GetRotationInterval() < requeue.RequeueAfter {
@@ -81,6 +97,11 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 		return requeue, nil
 	}
 
+	if full {
+		logger(ctx).Info("reconciling", "revision", short(revision), "because", strings.Join(why, ", "), "generation", s.Generation, "observedGeneration", s.Status.ObservedGeneration)
+	} else {
+		logger(ctx).Info("checking drift", "objects", len(dirty))
+	}
 	snap, err := r.fetcher.Fetch(ctx, s.Spec.Source.URL, ref, revision, creds)
 	if err != nil {
 		return fail(v1alpha1.ReasonFetchFailed, err, revision)

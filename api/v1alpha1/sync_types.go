@@ -65,7 +65,9 @@ type SyncSpec struct {
 	Suspend bool `json:"suspend,omitempty"`
 
 	// Timeout bounds one reconciliation (fetch, render, resolve, apply).
-	// +kubebuilder:default="5m"
+	// Duration defaults are written as Go prints them ("5m0s"), so that a
+	// client's read-modify-write does not change the spec.
+	// +kubebuilder:default="5m0s"
 	// +optional
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 
@@ -119,7 +121,7 @@ type GitSource struct {
 
 	// Interval is how often the repository is checked for a new revision
 	// (a webhook triggers a check at once).
-	// +kubebuilder:default="1m"
+	// +kubebuilder:default="1m0s"
 	// +optional
 	Interval metav1.Duration `json:"interval,omitempty"`
 
