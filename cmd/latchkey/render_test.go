@@ -121,3 +121,40 @@ func TestRenderAVPFixtureParity(t *testing.T) {
 		})
 	}
 }
+
+// Kustomize and Helm renders go through the same resolution: references
+// survive both tools untouched and are resolved afterwards.
+func TestRenderKustomizeAndHelmResolve(t *testing.T) {
+	v := testenv.StartVault(t)
+	v.PutKV2(t, "secret", "web", map[string]any{"password": "kustomize-pw"})
+	v.PutKV2(t, "secret", "demo", map[string]any{"password": "helm-pw"})
+	env := map[string]string{"VAULT_ADDR": v.Addr, "VAULT_TOKEN": v.RootToken}
+	testdata := filepath.Join("..", "..", "render", "testdata")
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"kustomize overlay", []string{"render", filepath.Join(testdata, "kustomize", "overlays", "prod")},
+			[]string{"name: prod-web-db", "namespace: prod", "password: kustomize-pw", "replicas: 3"}},
+		{"helm chart with Argo CD's application name and namespace", []string{"render", filepath.Join(testdata, "chart"), "--set", "replicas=2"},
+			[]string{"name: shop-db", "password: helm-pw", "namespace: shop", "replicas: 2", "kind: CustomResourceDefinition"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := map[string]string{"ARGOCD_APP_NAME": "shop", "ARGOCD_APP_NAMESPACE": "shop"}
+			for k, val := range env {
+				e[k] = val
+			}
+			out, stderr, err := runLatchkey(t, e, "", tt.args...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
