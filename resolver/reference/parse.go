@@ -184,7 +184,7 @@ func readAngle(s string, start int, generic, anyVersion bool) (Ref, int, error) 
 	// the key are accepted only before a modifier pipeline, as in
 	// argocd-vault-plugin's "<  data | jsonPath {.a} | jsonParse >": a pipeline
 	// of known modifiers does not occur in prose, while "a < b > c" does.
-	padded := inner[0] == ' ' || inner[0] == '\t'
+	padded := len(inner) > 0 && (inner[0] == ' ' || inner[0] == '\t')
 	if head == "" || (padded && len(stages) == 1) || strings.ContainsAny(head, " \t\"'=/:") || modErr != nil {
 		return Ref{}, 0, errNotGeneric
 	}

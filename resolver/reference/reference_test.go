@@ -169,6 +169,7 @@ func TestParseWithOptions(t *testing.T) {
 		{"padded generic key before a pipeline", "<  data |jsonPath  {.a.b}|  jsonParse >", Options{Generic: true},
 			[]Ref{{Kind: AVPGeneric, Key: "data", Modifiers: []Modifier{{Name: "jsonPath", Args: []string{"{.a.b}"}}, {Name: "jsonParse"}}, Start: 0, End: 39}}, ""},
 		{"padded text without a pipeline is prose", "if a < b > c", Options{Generic: true}, nil, ""},
+		{"empty angle brackets are prose", "<> < >", Options{Generic: true}, nil, ""},
 		{"padded text with an unknown pipeline is prose", "a < b | c > d", Options{Generic: true}, nil, ""},
 	}
 	for _, tt := range tests {
