@@ -76,8 +76,14 @@ type managedHandler struct {
 
 type queue = workqueue.TypedRateLimitingInterface[ctrlreconcile.Request]
 
-func (h *managedHandler) Create(context.Context, event.TypedCreateEvent[*metav1.PartialObjectMetadata], queue) {
-	// Creates are the watch's initial list and the controller's own applies.
+// Create sees the watch's initial list and the controller's own creations:
+// an object whose last change is someone else's was edited before the
+// watch started (or while the controller was down).
+func (h *managedHandler) Create(_ context.Context, e event.TypedCreateEvent[*metav1.PartialObjectMetadata], q queue) {
+	if e.Object == nil || drift.OwnChange(e.Object, FieldManager) {
+		return
+	}
+	h.mark(e.Object, q)
 }
 
 func (h *managedHandler) Update(_ context.Context, e event.TypedUpdateEvent[*metav1.PartialObjectMetadata], q queue) {

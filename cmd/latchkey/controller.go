@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -48,7 +49,14 @@ A Sync's spec.vault overrides it.`,
 			if err != nil {
 				return err
 			}
-			return runController(cmd.Context(), cfg, restCfg, nil)
+			vaultCfg, err := config.VaultFromEnv(config.OSEnv)
+			if errors.Is(err, config.ErrVaultNotConfigured) {
+				vaultCfg, err = nil, nil
+			}
+			if err != nil {
+				return controllerConfigError{fmt.Errorf("the Vault configuration: %w", err)}
+			}
+			return runController(cmd.Context(), cfg, restCfg, vaultCfg, nil)
 		},
 	}
 	cfg.AddFlags(cmd.Flags())
@@ -79,7 +87,8 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 
 // runController runs until ctx ends. started, when not nil, is called with
 // the reconciler once it is built (latchkey dev uses it).
-func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Config, started func(*reconcile.Reconciler)) error {
+// vaultCfg nil means no controller-wide Vault.
+func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Config, vaultCfg *config.Vault, started func(*reconcile.Reconciler)) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -101,16 +110,14 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 	if err != nil {
 		return err
 	}
-	vaultCfg, err := config.VaultFromEnv(config.OSEnv)
-	if errors.Is(err, config.ErrVaultNotConfigured) {
-		vaultCfg, err = nil, nil
-	}
+	cs, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
-		return controllerConfigError{fmt.Errorf("the Vault configuration: %w", err)}
+		return err
 	}
 	secrets := reconcile.NewVaultSecrets(reconcile.VaultSecretsOptions{
 		Default: vaultCfg, HMACKey: key, CacheTTL: cfg.VaultCacheTTL,
 		SealedSecretsNamespace: cfg.SealedSecretsNamespace, Reader: mgr.GetAPIReader(),
+		Unsealer: reconcile.ClusterUnsealer(cs),
 	})
 	r, err := reconcile.NewReconciler(mgr, reconcile.Options{
 		HMACKey: key, Concurrency: cfg.Concurrency, Secrets: secrets,

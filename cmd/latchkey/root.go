@@ -20,6 +20,7 @@ and the scanner rejects any commit that would put a plaintext secret into the re
 	}
 	root.AddCommand(newVersionCommand())
 	root.AddCommand(newControllerCommand())
+	root.AddCommand(newDevCommand())
 	root.AddCommand(newScanCommand())
 	root.AddCommand(newRenderCommand())
 	root.AddCommand(newSealCommand())
