@@ -120,6 +120,7 @@ func stringField(t testing.TB, path string, s *vaultapi.Secret, field string) st
 	t.Helper()
 	if s == nil {
 		t.Fatalf("testenv: vault %s: empty response", path)
+		return ""
 	}
 	str, ok := s.Data[field].(string)
 	if !ok || str == "" {

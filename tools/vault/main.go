@@ -4,6 +4,10 @@
 // and the file audit device. It behaves like `vault server -dev`: in-memory
 // storage, initialised and unsealed at start, KV v2 mounted at secret/, plain
 // HTTP on the listen address, and it accepts upstream's flag names.
+// Deliberate differences, for parallel tests: it does not write the root
+// token to ~/.vault-token, it binds no cluster port (upstream takes the API
+// port + 1; a single non-HA node never uses it), and the listen port may be 0,
+// in which case the ready line reports the port the kernel chose.
 //
 // Upstream's own main (command.Run) links every builtin plugin and storage
 // backend; this one links the same core with a small registry, so it builds
