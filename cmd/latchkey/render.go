@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -41,6 +42,12 @@ type renderFlags struct {
 func newRenderCommand() *cobra.Command {
 	var fl renderFlags
 	env := config.WithArgoCDPrefix(config.OSEnv)
+	// Outside Argo CD all of it is empty; a malformed ARGOCD_APP_PARAMETERS
+	// is reported when the command runs.
+	app, appErr := config.ArgoCDAppFromEnv(config.OSEnv)
+	if app == nil {
+		app = &config.ArgoCDApp{}
+	}
 	cmd := &cobra.Command{
 		Use:   "render [DIR|FILE|-]",
 		Short: "Render manifests and resolve their Vault references and SealedSecrets",
@@ -57,9 +64,17 @@ Vault is configured from the environment: VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPA
 VAULT_SKIP_VERIFY, ..., and argocd-vault-plugin's AVP_AUTH_TYPE (token, approle, k8s), AVP_ROLE_ID,
 AVP_SECRET_ID, AVP_K8S_ROLE, AVP_K8S_MOUNT_PATH, AVP_KV_VERSION, AVP_PATH_VALIDATION, each also read
 with Argo CD's ARGOCD_ENV_ prefix. In an Argo CD plugin, ARGOCD_APP_NAME and ARGOCD_APP_NAMESPACE
-are the default Helm release name and namespace. See docs/resolving.md.`,
+are the default Helm release name and namespace, the plugin parameters mode, values-files, set and
+set-string apply, and ARGOCD_ENV_HELM_ARGS is added to the command line, as argocd-vault-plugin's Helm
+plugin passes it to helm. See docs/resolving.md and docs/argocd-plugin.md.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if appErr != nil {
+				return &renderExit{err: appErr}
+			}
+			if err := applyArgoCD(cmd, app, &fl); err != nil {
+				return &renderExit{err: err}
+			}
 			target := "."
 			if len(args) == 1 {
 				target = args[0]
@@ -72,13 +87,13 @@ are the default Helm release name and namespace. See docs/resolving.md.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.mode, "mode", "auto", "how to render DIR: auto, plain, kustomize or helm")
-	f.StringVar(&fl.helm.ReleaseName, "release-name", envOr(env, "ARGOCD_APP_NAME", "release-name"), "Helm release name")
-	f.StringVarP(&fl.helm.Namespace, "namespace", "n", envOr(env, "ARGOCD_APP_NAMESPACE", ""), "Helm release namespace, and the namespace of SealedSecrets that name none")
+	f.StringVar(&fl.helm.ReleaseName, "release-name", firstNonEmpty(app.Name, "release-name"), "Helm release name (default $ARGOCD_APP_NAME)")
+	f.StringVarP(&fl.helm.Namespace, "namespace", "n", app.Namespace, "Helm release namespace, and the namespace of SealedSecrets that name none (default $ARGOCD_APP_NAMESPACE)")
 	f.StringArrayVarP(&fl.helm.ValuesFiles, "values", "f", nil, "Helm values file (repeatable; later files win)")
 	f.StringArrayVar(&fl.helm.Set, "set", nil, "Helm value on the command line, key=value (repeatable)")
 	f.StringArrayVar(&fl.helm.SetString, "set-string", nil, "Helm string value on the command line, key=value (repeatable)")
-	f.StringVar(&fl.helm.KubeVersion, "kube-version", envOr(env, "KUBE_VERSION", ""), "Kubernetes version for Helm's .Capabilities")
-	f.StringSliceVar(&fl.helm.APIVersions, "api-versions", splitList(envOr(env, "KUBE_API_VERSIONS", "")), "API versions for Helm's .Capabilities (repeatable)")
+	f.StringVar(&fl.helm.KubeVersion, "kube-version", app.KubeVersion, "Kubernetes version for Helm's .Capabilities (default $KUBE_VERSION)")
+	f.StringSliceVar(&fl.helm.APIVersions, "api-versions", app.APIVersions, "API versions for Helm's .Capabilities (repeatable; default $KUBE_API_VERSIONS)")
 	f.BoolVar(&fl.helm.SkipCRDs, "skip-crds", false, "leave out the Helm chart's crds/ directory")
 	f.BoolVar(&fl.helm.SkipHooks, "no-hooks", false, "leave out Helm hooks")
 	f.StringSliceVar(&fl.unsealKeys, "unseal-key", nil, "private key file to unseal SealedSecrets with: PEM, or a backup of the controller's key Secrets (repeatable)")
@@ -195,21 +210,56 @@ func unsealer(ctx context.Context, fl renderFlags) (*sealing.Unsealer, error) {
 	return sealing.NewUnsealer(keys), nil
 }
 
-func envOr(env config.Env, name, def string) string {
-	if v, ok := env(name); ok && v != "" {
-		return v
-	}
-	return def
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
+// applyArgoCD applies what an Argo CD Application passes a plugin: its
+// parameters, where no flag says otherwise, and ARGOCD_ENV_HELM_ARGS as
+// more command-line flags.
+func applyArgoCD(cmd *cobra.Command, app *config.ArgoCDApp, fl *renderFlags) error {
+	f := cmd.Flags()
+	// Flags first: a list flag set for the first time replaces its value,
+	// which would drop parameters appended before.
+	if len(app.ExtraArgs) > 0 {
+		if err := f.Parse(app.ExtraArgs); err != nil {
+			return fmt.Errorf("%sHELM_ARGS: %w", config.ArgoCDEnvPrefix, err)
+		}
+		if f.NArg() > 0 {
+			return fmt.Errorf("%sHELM_ARGS holds arguments that are not flags: %q", config.ArgoCDEnvPrefix, f.Args())
 		}
 	}
-	return out
+	if p, ok := app.Parameter("mode"); ok && p.String != nil && !f.Changed("mode") {
+		fl.mode = *p.String
+	}
+	if p, ok := app.Parameter("release-name"); ok && p.String != nil && !f.Changed("release-name") {
+		fl.helm.ReleaseName = *p.String
+	}
+	if p, ok := app.Parameter("values-files"); ok {
+		fl.helm.ValuesFiles = append(fl.helm.ValuesFiles, p.Array...)
+	}
+	for _, name := range []string{"set", "set-string"} {
+		p, ok := app.Parameter(name)
+		if !ok {
+			continue
+		}
+		keys := make([]string, 0, len(p.Map))
+		for k := range p.Map {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if name == "set" {
+				fl.helm.Set = append(fl.helm.Set, k+"="+p.Map[k])
+			} else {
+				fl.helm.SetString = append(fl.helm.SetString, k+"="+p.Map[k])
+			}
+		}
+	}
+	return nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // stdinIsTerminal reports whether standard input is an interactive

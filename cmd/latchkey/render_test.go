@@ -55,7 +55,7 @@ func avpVault(t *testing.T) map[string]string {
 // runLatchkey runs the command tree in process with env set.
 func runLatchkey(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	for _, k := range []string{"VAULT_ADDR", "VAULT_TOKEN", "AVP_TYPE", "AVP_AUTH_TYPE", "AVP_ROLE_ID", "AVP_SECRET_ID", "AVP_KV_VERSION", "ARGOCD_APP_NAME", "ARGOCD_APP_NAMESPACE"} {
+	for _, k := range []string{"VAULT_ADDR", "VAULT_TOKEN", "AVP_TYPE", "AVP_AUTH_TYPE", "AVP_ROLE_ID", "AVP_SECRET_ID", "AVP_KV_VERSION", "ARGOCD_APP_NAME", "ARGOCD_APP_NAMESPACE", "ARGOCD_APP_PARAMETERS", "ARGOCD_ENV_HELM_ARGS"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
@@ -131,19 +131,29 @@ func TestRenderKustomizeAndHelmResolve(t *testing.T) {
 	env := map[string]string{"VAULT_ADDR": v.Addr, "VAULT_TOKEN": v.RootToken}
 	testdata := filepath.Join("..", "..", "render", "testdata")
 	tests := []struct {
-		name string
-		args []string
-		want []string
+		name  string
+		args  []string
+		extra map[string]string
+		want  []string
 	}{
 		{"kustomize overlay", []string{"render", filepath.Join(testdata, "kustomize", "overlays", "prod")},
-			[]string{"name: prod-web-db", "namespace: prod", "password: kustomize-pw", "replicas: 3"}},
+			nil, []string{"name: prod-web-db", "namespace: prod", "password: kustomize-pw", "replicas: 3"}},
 		{"helm chart with Argo CD's application name and namespace", []string{"render", filepath.Join(testdata, "chart"), "--set", "replicas=2"},
-			[]string{"name: shop-db", "password: helm-pw", "namespace: shop", "replicas: 2", "kind: CustomResourceDefinition"}},
+			nil, []string{"name: shop-db", "password: helm-pw", "namespace: shop", "replicas: 2", "kind: CustomResourceDefinition"}},
+		{"helm chart with Argo CD plugin parameters and AVP's HELM_ARGS", []string{"render", filepath.Join(testdata, "chart")},
+			map[string]string{
+				"ARGOCD_APP_PARAMETERS": `[{"name":"mode","string":"helm"},{"name":"set","map":{"image":"web:2"}},{"name":"release-name","string":"web"}]`,
+				"ARGOCD_ENV_HELM_ARGS":  "--set replicas=7 --skip-crds",
+			},
+			[]string{"name: web-db", "image: web:2", "replicas: 7"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := map[string]string{"ARGOCD_APP_NAME": "shop", "ARGOCD_APP_NAMESPACE": "shop"}
 			for k, val := range env {
+				e[k] = val
+			}
+			for k, val := range tt.extra {
 				e[k] = val
 			}
 			out, stderr, err := runLatchkey(t, e, "", tt.args...)
@@ -154,6 +164,9 @@ func TestRenderKustomizeAndHelmResolve(t *testing.T) {
 				if !strings.Contains(out, w) {
 					t.Errorf("output lacks %q:\n%s", w, out)
 				}
+			}
+			if tt.extra != nil && strings.Contains(out, "CustomResourceDefinition") {
+				t.Errorf("--skip-crds from ARGOCD_ENV_HELM_ARGS was ignored")
 			}
 		})
 	}
