@@ -6,7 +6,6 @@ GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BIN       := bin/latchkey
 TOOLS_DIR := $(shell tools/install.sh --dir)
-STATICCHECK_VERSION := 2025.1.1
 
 export LATCHKEY_TOOLS_DIR := $(TOOLS_DIR)
 
@@ -39,7 +38,8 @@ test-unit: ## Run the tests that need no real component
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	tools/install.sh staticcheck >/dev/null
+	$(TOOLS_DIR)/staticcheck-v0.8.2/staticcheck ./...
 
 bench: build ## Run the benchmarks under bench/ and print their figures
 	@for b in bench/*.sh; do [ -e "$$b" ] || continue; echo "== $$b"; "$$b"; done

@@ -20,6 +20,7 @@ kubeseal|v0.36.0|sealed-secrets|github.com/bitnami-labs/sealed-secrets/cmd/kubes
 sealed-secrets-controller|v0.36.0|sealed-secrets|github.com/bitnami-labs/sealed-secrets/cmd/controller|-X main.VERSION=v0.36.0
 gitleaks|v8.30.1|gitleaks|github.com/zricethezav/gitleaks/v8|-X github.com/zricethezav/gitleaks/v8/version.Version=v8.30.1
 controller-gen|v0.23.0|controller-gen|sigs.k8s.io/controller-tools/cmd/controller-gen|
+staticcheck|v0.8.2|staticcheck|honnef.co/go/tools/cmd/staticcheck|
 TOOLS
 }
 
