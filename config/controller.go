@@ -56,6 +56,10 @@ type Controller struct {
 	SealedSecretsNamespace string
 	// GitTimeout bounds each Git operation.
 	GitTimeout time.Duration
+	// KubeAPIQPS and KubeAPIBurst bound the controller's requests to the API
+	// server (which protects itself with API Priority and Fairness).
+	KubeAPIQPS   float32
+	KubeAPIBurst int
 }
 
 // Controller environment variables (flag defaults).
@@ -76,6 +80,8 @@ const (
 	EnvVaultCacheTTL     = "LATCHKEY_VAULT_CACHE_TTL"
 	EnvSealedSecretsNS   = "LATCHKEY_SEALED_SECRETS_NAMESPACE"
 	EnvGitTimeout        = "LATCHKEY_GIT_TIMEOUT"
+	EnvKubeAPIQPS        = "LATCHKEY_KUBE_API_QPS"
+	EnvKubeAPIBurst      = "LATCHKEY_KUBE_API_BURST"
 )
 
 // ControllerDefaults returns the defaults, taking env into account. Values
@@ -120,6 +126,14 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 	if c.GitTimeout, err = time.ParseDuration(get(EnvGitTimeout, "60s")); err != nil {
 		errs = append(errs, fmt.Errorf("%s: want a duration such as 60s", EnvGitTimeout))
 	}
+	qps, err := strconv.ParseFloat(get(EnvKubeAPIQPS, "200"), 32)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%s: want a number", EnvKubeAPIQPS))
+	}
+	c.KubeAPIQPS = float32(qps)
+	if c.KubeAPIBurst, err = strconv.Atoi(get(EnvKubeAPIBurst, "400")); err != nil {
+		errs = append(errs, fmt.Errorf("%s: want a number", EnvKubeAPIBurst))
+	}
 	return c, errs
 }
 
@@ -142,6 +156,8 @@ func (c *Controller) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.VaultCacheTTL, "vault-cache-ttl", c.VaultCacheTTL, "how long a secret version read from Vault stays in memory ($"+EnvVaultCacheTTL+")")
 	fs.StringVar(&c.SealedSecretsNamespace, "sealed-secrets-namespace", c.SealedSecretsNamespace, "default namespace of the SealedSecrets sealing keys ($"+EnvSealedSecretsNS+")")
 	fs.DurationVar(&c.GitTimeout, "git-timeout", c.GitTimeout, "timeout of each Git operation ($"+EnvGitTimeout+")")
+	fs.Float32Var(&c.KubeAPIQPS, "kube-api-qps", c.KubeAPIQPS, "sustained requests per second to the Kubernetes API ($"+EnvKubeAPIQPS+")")
+	fs.IntVar(&c.KubeAPIBurst, "kube-api-burst", c.KubeAPIBurst, "burst of requests to the Kubernetes API ($"+EnvKubeAPIBurst+")")
 }
 
 // Validate reports every problem, each naming its flag.
@@ -171,6 +187,9 @@ func (c *Controller) Validate() error {
 	}
 	if c.VaultCacheTTL < 0 {
 		errs = append(errs, fmt.Errorf("--vault-cache-ttl=%s: want 0 or more", c.VaultCacheTTL))
+	}
+	if c.KubeAPIQPS <= 0 || c.KubeAPIBurst < 1 {
+		errs = append(errs, fmt.Errorf("--kube-api-qps=%g --kube-api-burst=%d: want positive values", c.KubeAPIQPS, c.KubeAPIBurst))
 	}
 	if c.GitTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--git-timeout=%s: want a positive duration", c.GitTimeout))

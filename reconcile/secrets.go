@@ -87,7 +87,20 @@ type vaultSecrets struct {
 	resolver *resolver.Resolver
 	backend  *vault.Backend // nil without Vault
 	cache    *resolver.Cache
+
+	// versions memoises KV metadata reads briefly: many Syncs of one app
+	// check the same secret at nearly the same time.
+	mu       sync.Mutex
+	versions map[resolver.Location]checkedVersion
 }
+
+type checkedVersion struct {
+	version int
+	at      time.Time
+}
+
+// versionMemoTTL is how long a version read answers other Syncs' checks.
+const versionMemoTTL = 2 * time.Second
 
 func (v *vaultSecrets) Resolve(ctx context.Context, objs []*unstructured.Unstructured, origin func(int) string) (*resolver.Result, error) {
 	return v.resolver.Resolve(ctx, objs, origin)
@@ -97,7 +110,34 @@ func (v *vaultSecrets) CurrentVersions(ctx context.Context, locs []resolver.Loca
 	if v.backend == nil || len(locs) == 0 {
 		return nil, nil
 	}
-	return v.backend.CurrentVersions(ctx, locs)
+	out := make(map[resolver.Location]int, len(locs))
+	var misses []resolver.Location
+	v.mu.Lock()
+	for _, l := range locs {
+		if c, ok := v.versions[l.Key()]; ok && time.Since(c.at) < versionMemoTTL {
+			out[l] = c.version
+		} else {
+			misses = append(misses, l)
+		}
+	}
+	v.mu.Unlock()
+	if len(misses) == 0 {
+		return out, nil
+	}
+	got, err := v.backend.CurrentVersions(ctx, misses)
+	now := time.Now()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.versions == nil {
+		v.versions = map[resolver.Location]checkedVersion{}
+	}
+	for l, ver := range got {
+		out[l] = ver
+		if ver != 0 {
+			v.versions[l.Key()] = checkedVersion{version: ver, at: now}
+		}
+	}
+	return out, err
 }
 
 func (v *vaultSecrets) Invalidate(locs ...resolver.Location) {
@@ -105,6 +145,8 @@ func (v *vaultSecrets) Invalidate(locs ...resolver.Location) {
 		v.cache.Invalidate(l)
 	}
 }
+
+
 
 // For implements SecretsProvider.
 func (p *VaultSecrets) For(ctx context.Context, s *v1alpha1.Sync) (Secrets, error) {

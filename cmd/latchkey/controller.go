@@ -95,9 +95,7 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 	ctx, stop := signalContext(ctx)
 	defer stop()
 	restCfg = rest.CopyConfig(restCfg)
-	if restCfg.QPS == 0 {
-		restCfg.QPS, restCfg.Burst = 100, 200
-	}
+	restCfg.QPS, restCfg.Burst = cfg.KubeAPIQPS, cfg.KubeAPIBurst
 
 	mgr, err := reconcile.NewManager(restCfg, reconcile.ManagerOptions{
 		MetricsAddr: cfg.MetricsAddr, HealthAddr: cfg.HealthAddr, LeaderElect: cfg.LeaderElect,
