@@ -70,8 +70,7 @@ func builtin() []*Rule {
 		},
 		{
 			ID: "url-password", Description: "password inside a URL", Fix: fixURL, Keywords: []string{"://"},
-			Regex:       regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9+.\-]{1,30}://[^\s:/?#@"'<>{}\[\]\x60]{1,128}:([^\s/?#@"'<>\x60]{1,128})@[A-Za-z0-9\-_.\[\]]+`),
-			SecretGroup: 1, Literal: true, Check: urlPassword,
+			Find: urlPasswords, Literal: true, Check: urlPassword,
 		},
 		{
 			ID: "connection-string-password", Description: "password in a connection string", Fix: fixURL,
@@ -175,6 +174,59 @@ func privateKeyBody(data []byte, start, end int) (int, bool) {
 		}
 	}
 	return end, true
+}
+
+// urlPasswords finds scheme://user:password@host and returns the password
+// spans. It is the hottest rule (every URL line), so it is a scanner rather
+// than a regular expression.
+func urlPasswords(line []byte) [][2]int {
+	var out [][2]int
+	for off := 0; ; {
+		i := bytes.Index(line[off:], []byte("://"))
+		if i < 0 {
+			return out
+		}
+		i += off
+		off = i + 3
+		// A scheme of 2 to 31 characters, starting with a letter.
+		j := i
+		for j > 0 && i-j < 31 && (isLowerByte(line[j-1]) || isUpper(line[j-1]) || isDigit(line[j-1]) || line[j-1] == '+' || line[j-1] == '.' || line[j-1] == '-') {
+			j--
+		}
+		if i-j < 2 || !(isLowerByte(line[j]) || isUpper(line[j])) {
+			continue
+		}
+		// user: up to ':' (1..128 characters)
+		k := off
+		for k < len(line) && k-off <= 128 && !userStop(line[k]) && line[k] != ':' {
+			k++
+		}
+		if k == off || k >= len(line) || line[k] != ':' {
+			continue
+		}
+		// password: up to '@' (1..128 characters), then a host.
+		ps := k + 1
+		e := ps
+		for e < len(line) && e-ps <= 128 && !passwordStop(line[e]) {
+			e++
+		}
+		if e == ps || e >= len(line) || line[e] != '@' || e+1 >= len(line) {
+			continue
+		}
+		if h := line[e+1]; !(isLowerByte(h) || isUpper(h) || isDigit(h) || h == '-' || h == '_' || h == '.' || h == '[') {
+			continue
+		}
+		out = append(out, [2]int{ps, e})
+	}
+}
+
+func userStop(c byte) bool {
+	return c <= ' ' || c == '/' || c == '?' || c == '#' || c == '@' || c == '"' || c == '\'' || c == '<' || c == '>' ||
+		c == '{' || c == '}' || c == '[' || c == ']' || c == '`'
+}
+
+func passwordStop(c byte) bool {
+	return c <= ' ' || c == '/' || c == '?' || c == '#' || c == '@' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`'
 }
 
 // urlPassword drops credentials that are documentation: user:password@,

@@ -19,6 +19,9 @@ type Rule struct {
 	// input, which is slower; built-in rules always have keywords.
 	Keywords []string
 	Regex    *regexp.Regexp
+	// Find replaces Regex for rules whose shape a regular expression
+	// matches too slowly on hot keywords: it returns the secret spans in line.
+	Find func(line []byte) [][2]int
 	// SecretGroup is the regex group that holds the secret; 0 is the whole match.
 	SecretGroup int
 	// MinEntropy rejects matches whose secret is less random than this (bits per byte).
@@ -43,9 +46,9 @@ func (r *Rule) Validate() error {
 	switch {
 	case r.ID == "":
 		return fmt.Errorf("rule without id")
-	case r.Regex == nil:
+	case r.Regex == nil && r.Find == nil:
 		return fmt.Errorf("rule %s: no regex", r.ID)
-	case r.SecretGroup < 0 || r.SecretGroup > r.Regex.NumSubexp():
+	case r.Regex != nil && (r.SecretGroup < 0 || r.SecretGroup > r.Regex.NumSubexp()):
 		return fmt.Errorf("rule %s: secret group %d out of range (the regex has %d groups)", r.ID, r.SecretGroup, r.Regex.NumSubexp())
 	}
 	return nil
@@ -147,11 +150,18 @@ func (s *Set) Scan(data []byte, fn func(Match) bool) {
 }
 
 func (s *Set) match(r *Rule, data []byte, from, to int, fn func(Match) bool) bool {
-	for _, m := range r.Regex.FindAllSubmatchIndex(data[from:to], -1) {
-		start, end := m[2*r.SecretGroup], m[2*r.SecretGroup+1]
-		if start < 0 {
-			continue
+	var spans [][2]int
+	if r.Find != nil {
+		spans = r.Find(data[from:to])
+	} else {
+		for _, m := range r.Regex.FindAllSubmatchIndex(data[from:to], -1) {
+			if m[2*r.SecretGroup] >= 0 {
+				spans = append(spans, [2]int{m[2*r.SecretGroup], m[2*r.SecretGroup+1]})
+			}
 		}
+	}
+	for _, sp := range spans {
+		start, end := sp[0], sp[1]
 		start, end = start+from, end+from
 		secret := string(data[start:end])
 		if r.MinEntropy > 0 && Entropy(secret) < r.MinEntropy {
