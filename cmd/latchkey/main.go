@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 )
@@ -10,12 +11,13 @@ import (
 func main() {
 	if err := newRootCommand().Execute(); err != nil {
 		var ec exitCoder
-		if asExitCoder(err, &ec) {
+		if errors.As(err, &ec) {
 			if msg := err.Error(); msg != "" {
 				fmt.Fprintln(os.Stderr, "latchkey:", msg)
 			}
 			os.Exit(ec.ExitCode())
 		}
+		// Anything else is a usage or I/O error: exit 2, as scan documents.
 		fmt.Fprintln(os.Stderr, "latchkey:", err)
 		os.Exit(2)
 	}

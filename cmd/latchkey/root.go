@@ -1,10 +1,6 @@
 package main
 
-import (
-	"errors"
-
-	"github.com/spf13/cobra"
-)
+import "github.com/spf13/cobra"
 
 // newRootCommand assembles the latchkey command tree. Each subcommand lives in
 // its own file and registers here, so `latchkey --help` lists exactly what exists.
@@ -32,8 +28,4 @@ and the scanner rejects any commit that would put a plaintext secret into the re
 type exitCoder interface {
 	error
 	ExitCode() int
-}
-
-func asExitCoder(err error, target *exitCoder) bool {
-	return errors.As(err, target)
 }
