@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -79,18 +80,25 @@ func BenchmarkFleet(b *testing.B) {
 
 	b.ResetTimer()
 	start := time.Now()
+	// Created as a CI job or an operator applying a fleet would: in parallel.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
 	for i := range *syncs {
-		ns := fmt.Sprintf("bench-%04d", i)
-		kube.CreateNamespace(b, ns)
-		s := &v1alpha1.Sync{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
-			Spec: v1alpha1.SyncSpec{
-				Source: v1alpha1.GitSource{URL: repo.URL, Path: "app", Interval: metav1.Duration{Duration: 10 * time.Minute}},
-			},
-		}
-		if err := c.Create(ctx, s); err != nil {
-			b.Fatal(err)
-		}
+		g.Go(func() error {
+			ns := fmt.Sprintf("bench-%04d", i)
+			if err := c.Create(gctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+				return err
+			}
+			return c.Create(gctx, &v1alpha1.Sync{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+				Spec: v1alpha1.SyncSpec{
+					Source: v1alpha1.GitSource{URL: repo.URL, Path: "app", Interval: metav1.Duration{Duration: 10 * time.Minute}},
+				},
+			})
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
 	}
 	created := time.Since(start)
 	for {
