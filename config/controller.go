@@ -126,12 +126,12 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 	if c.GitTimeout, err = time.ParseDuration(get(EnvGitTimeout, "60s")); err != nil {
 		errs = append(errs, fmt.Errorf("%s: want a duration such as 60s", EnvGitTimeout))
 	}
-	qps, err := strconv.ParseFloat(get(EnvKubeAPIQPS, "500"), 32)
+	qps, err := strconv.ParseFloat(get(EnvKubeAPIQPS, "1000"), 32)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("%s: want a number", EnvKubeAPIQPS))
 	}
 	c.KubeAPIQPS = float32(qps)
-	if c.KubeAPIBurst, err = strconv.Atoi(get(EnvKubeAPIBurst, "1000")); err != nil {
+	if c.KubeAPIBurst, err = strconv.Atoi(get(EnvKubeAPIBurst, "2000")); err != nil {
 		errs = append(errs, fmt.Errorf("%s: want a number", EnvKubeAPIBurst))
 	}
 	return c, errs
