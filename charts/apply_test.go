@@ -33,10 +33,7 @@ func TestRenderedObjectsApplyServerSide(t *testing.T) {
 		t.Skip("needs kube-apiserver")
 	}
 	k := testenv.StartKube(t, serviceMonitorCRD(t))
-	dyn, err := dynamic.NewForConfig(k.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dyn := dynamicClient(t, k)
 	k.CreateNamespace(t, releaseNamespace)
 	for _, tc := range valuesMatrix {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,4 +71,13 @@ func applyStrict(ctx context.Context, k *testenv.Kube, dyn dynamic.Interface, o 
 	_, err = dyn.Resource(mapping.Resource).Namespace(o.GetNamespace()).Patch(ctx, o.GetName(), types.ApplyPatchType, data,
 		metav1.PatchOptions{FieldManager: testFieldManager, Force: &force, FieldValidation: metav1.FieldValidationStrict})
 	return err
+}
+
+func dynamicClient(t testing.TB, k *testenv.Kube) dynamic.Interface {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(k.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dyn
 }

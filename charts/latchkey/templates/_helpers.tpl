@@ -152,15 +152,15 @@ scope) or in a Role per namespace (namespaced scope). charts/rbac_test.go
 removes each rule in turn and shows the end-to-end reconcile fails without it.
 */}}
 {{- define "latchkey.rules" -}}
+# Syncs are read through an informer (list, watch); patch adds and removes
+# the finalizer.
 - apiGroups: [gitops.latchkey.dev]
   resources: [syncs]
-  verbs: [get, list, watch, patch, update]
+  verbs: [list, watch, patch]
 - apiGroups: [gitops.latchkey.dev]
   resources: [syncs/status]
-  verbs: [get, patch, update]
-- apiGroups: [""]
-  resources: [events]
-  verbs: [create, patch]
+  verbs: [patch]
+# Events about Syncs; patch aggregates a repeated one into a series.
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]
