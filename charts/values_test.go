@@ -276,7 +276,10 @@ podAnnotations: {example.com/a: b}
 podLabels: {example.com/tier: control}
 podDisruptionBudget:
   enabled: false
+argocdPlugin:
+  enabled: true
 `,
+		namespaces: []string{"argocd", "sealed-secrets"},
 		check: func(t *testing.T, r rendered) {
 			d := deployment(t, r)
 			c := d.Spec.Template.Spec.Containers[0]
