@@ -242,7 +242,7 @@ func (r *Reconciler) driftOf(ctx context.Context, obj *unstructured.Unstructured
 		return nil, fmt.Errorf("reading %s: %w", inventory.Describe(obj), err)
 	}
 	dry := obj.DeepCopy()
-	if err := r.client.Patch(ctx, dry, client.Apply, client.DryRunAll, client.ForceOwnership, client.FieldOwner(FieldManager)); err != nil { //nolint:staticcheck // ssa uses the same call
+	if err := r.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(dry), client.DryRunAll, client.ForceOwnership, client.FieldOwner(FieldManager)); err != nil {
 		return nil, fmt.Errorf("dry-run of %s: %w", inventory.Describe(obj), err)
 	}
 	return drift.Fields(live, dry, mac), nil

@@ -146,8 +146,6 @@ func (v *vaultSecrets) Invalidate(locs ...resolver.Location) {
 	}
 }
 
-
-
 // For implements SecretsProvider.
 func (p *VaultSecrets) For(ctx context.Context, s *v1alpha1.Sync) (Secrets, error) {
 	cfg, err := p.effective(ctx, s)
@@ -268,7 +266,7 @@ func (p *VaultSecrets) secretData(ctx context.Context, namespace, name string, k
 	}
 	for _, k := range keys {
 		if len(sec.Data[k]) == 0 {
-			return nil, fmt.Errorf("Secret %s/%s has no key %s", namespace, name, k)
+			return nil, fmt.Errorf("the Secret %s/%s has no key %s", namespace, name, k)
 		}
 	}
 	return sec.Data, nil

@@ -35,10 +35,6 @@ type SyncList struct {
 	Items           []Sync `json:"items"`
 }
 
-func init() {
-	SchemeBuilder.Register(&Sync{}, &SyncList{})
-}
-
 // SyncSpec is what a Sync makes true.
 type SyncSpec struct {
 	// Source is the Git repository, revision and path to render.
