@@ -143,8 +143,9 @@ type install struct {
 
 // proofValues are the chart values of the RBAC proof: the managed kinds are
 // exactly what the scenario applies (Secrets, always, and ConfigMaps), so
-// every rule can be shown to be needed.
-func proofValues(w *world, scope, appNS, shard, vaultRole string) string {
+// every rule can be shown to be needed. vaultAuth is the YAML of
+// vault.auth.
+func proofValues(w *world, scope, appNS, shard, vaultAuth string) string {
 	return fmt.Sprintf(`
 replicaCount: 1
 rbac:
@@ -160,17 +161,21 @@ controller:
     keysNamespace: %s
 vault:
   address: %s
-  auth:
-    method: kubernetes
-    kubernetes:
-      role: %s
-`, scope, appNS, shard, keysNamespace, w.vault.Addr, vaultRole)
+  auth: %s
+`, scope, appNS, shard, keysNamespace, w.vault.Addr, vaultAuth)
 }
 
+// newInstall renders a release logging in to Vault with the chart's
+// default, Kubernetes auth.
 func newInstall(t *testing.T, w *world, release, scope string) *install {
 	t.Helper()
+	return newInstallWithAuth(t, w, release, scope, fmt.Sprintf("{method: kubernetes, kubernetes: {role: latchkey-%s}}", release))
+}
+
+func newInstallWithAuth(t *testing.T, w *world, release, scope, vaultAuth string) *install {
+	t.Helper()
 	in := &install{w: w, release: release, appNS: "app-" + release, shard: release, vaultRole: "latchkey-" + release}
-	r, err := renderChart(t, release, releaseNamespace, parseValues(t, proofValues(w, scope, in.appNS, in.shard, in.vaultRole)))
+	r, err := renderChart(t, release, releaseNamespace, parseValues(t, proofValues(w, scope, in.appNS, in.shard, vaultAuth)))
 	if err != nil {
 		t.Fatalf("helm template: %v", err)
 	}
