@@ -119,7 +119,6 @@ func (s *Scanner) Run(ctx context.Context, src Source) (*Result, error) {
 		files    int
 		bytes    int64
 		skipped  []string
-		err      error
 	}
 	results := make([]partial, s.workers)
 	var wg sync.WaitGroup
