@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"errors"
 	"regexp"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -99,4 +100,16 @@ func (r *Resolver) Resolve(ctx context.Context, objs []*unstructured.Unstructure
 		return nil, err
 	}
 	return res, nil
+}
+
+// CurrentVersions reports the current version of each location, when the
+// backend can tell without reading values (Vault KV v2 metadata); the
+// controller polls it to notice rotation of secrets manifests do not pin.
+// Locations are those of Provenance records.
+func (r *Resolver) CurrentVersions(ctx context.Context, locs []Location) (map[Location]int, error) {
+	vr, ok := r.backend.(VersionReader)
+	if !ok {
+		return nil, errors.New("the secret backend cannot report versions")
+	}
+	return vr.CurrentVersions(ctx, locs)
 }
