@@ -20,6 +20,9 @@ type lineContext struct {
 	// secretContext: every name that is not known to be public is a secret
 	// (a kustomize secretGenerator env file).
 	secretContext bool
+	// quotedOnly: only quoted string literals are values (source code, where
+	// "password = get_password()" is not a literal).
+	quotedOnly bool
 }
 
 // scanLines scans the byte region [from, to) line by line for assignments
@@ -131,6 +134,9 @@ func (f *fileScan) assignment(start int, lc lineContext) {
 // judgeAssignment decides about name=value where the value is data[vs:ve].
 func (f *fileScan) judgeAssignment(name string, keyOff, vs, ve int, lc lineContext) {
 	value := string(f.data[vs:ve])
+	if lc.quotedOnly && !wholeStringLiteral(f.data, vs, ve) {
+		return
+	}
 	class := rules.ClassifyName(name)
 	switch class {
 	case rules.NameSecret:
@@ -322,4 +328,22 @@ func namePrefix(data []byte, start int) bool {
 	}
 	head := before[:len(before)-4]
 	return len(head) == 0 || strings.IndexByte(" \t-{,\"'", head[len(head)-1]) >= 0
+}
+
+// wholeStringLiteral reports whether data[vs:ve] is a complete quoted string
+// in source code: quoted, and followed by the end of the expression rather
+// than by "+ rand.Text()" or ".format(...)".
+func wholeStringLiteral(data []byte, vs, ve int) bool {
+	if vs == 0 || ve >= len(data) {
+		return false
+	}
+	q := data[vs-1]
+	if (q != '"' && q != '\'' && q != '`') || data[ve] != q || bytes.ContainsAny(data[vs:ve], "(+") {
+		return false
+	}
+	i := ve + 1
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t') {
+		i++
+	}
+	return i >= len(data) || bytes.IndexByte([]byte(",;)}]\r\n#/"), data[i]) >= 0
 }

@@ -215,6 +215,8 @@ func (s *Scanner) ScanFile(f *File, data []byte) (out []Finding) {
 		}
 	case kindEnv:
 		fs.scanLines(0, len(data), lineContext{check: checkDotenv})
+	case kindCode:
+		fs.scanLines(0, len(data), lineContext{check: checkAssignment, quotedOnly: true})
 	}
 	return sortFindings(fs.out)
 }
@@ -226,6 +228,7 @@ const (
 	kindManifest                 // YAML or JSON, parsed
 	kindTemplate                 // YAML with template actions, read line by line
 	kindEnv                      // .env, properties, ini and shell: assignments
+	kindCode                     // source code: assignments of quoted string literals
 )
 
 func classify(p string, data []byte) fileKind {
@@ -243,6 +246,11 @@ func classify(p string, data []byte) fileKind {
 		return kindTemplate
 	case ".env", ".properties", ".ini", ".cfg", ".conf", ".toml", ".sh", ".bash", ".zsh", ".envrc", ".tfvars", ".npmrc", ".pypirc", ".netrc":
 		return kindEnv
+	}
+	switch ext {
+	case ".py", ".js", ".mjs", ".cjs", ".ts", ".jsx", ".tsx", ".go", ".rb", ".java", ".php", ".cs", ".kt", ".kts",
+		".scala", ".rs", ".swift", ".groovy", ".gradle", ".tf", ".hcl":
+		return kindCode
 	}
 	if base == ".env" || strings.HasPrefix(base, ".env.") || base == "Dockerfile" || strings.HasPrefix(base, "Dockerfile.") || base == ".npmrc" || base == ".pypirc" || base == ".netrc" {
 		return kindEnv

@@ -1,7 +1,6 @@
 package scanner
 
 import (
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -54,10 +53,13 @@ func (f *fileScan) sealedSecret(root *yaml.Node, name string) {
 // length, and the AES-GCM sealed value. Shortened examples in documentation
 // still decode to random bytes, which plaintext never does.
 func ciphertextShape(v string) bool {
-	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
-	if err != nil {
-		return false
+	raw, ok := decodeBase64(v)
+	if !ok {
+		// Long runs of the base64 alphabet that do not decode are ciphertext
+		// mangled by copy-paste or line wrapping, not something typed.
+		return len(v) >= 64 && strings.Trim(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n ") == ""
 	}
+	b := []byte(raw)
 	if len(b) >= 2 {
 		n := int(binary.BigEndian.Uint16(b[:2]))
 		if (n == 128 || n == 256 || n == 384 || n == 512 || n == 1024) && len(b) >= 2+n+16 {

@@ -196,12 +196,12 @@ func urlPasswords(line []byte) [][2]int {
 		if i-j < 2 || !(isLowerByte(line[j]) || isUpper(line[j])) {
 			continue
 		}
-		// user: up to ':' (1..128 characters)
+		// user: up to ':' (0..128 characters: redis://:password@host)
 		k := off
 		for k < len(line) && k-off <= 128 && !userStop(line[k]) && line[k] != ':' {
 			k++
 		}
-		if k == off || k >= len(line) || line[k] != ':' {
+		if k >= len(line) || line[k] != ':' {
 			continue
 		}
 		// password: up to '@' (1..128 characters), then a host.

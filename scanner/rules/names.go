@@ -179,11 +179,12 @@ func ClassifyName(name string) NameClass {
 // Last words that make a name public when nothing in it says secret.
 var notSecretLast = set("user", "username", "usr", "login", "host", "hostname", "port", "name", "database", "db", "dbname",
 	"url", "uri", "endpoint", "address", "addr", "server", "region", "namespace", "email", "mail", "id", "schema",
-	"level", "mode", "env", "environment", "timeout", "version", "enabled", "flags", "type")
+	"level", "mode", "env", "environment", "timeout", "version", "enabled", "flags", "type", "role", "method", "kind",
+	"provider", "backend", "path", "mount", "namespace", "cluster", "tenant", "project")
 
 func anySecretish(words []string) bool {
 	for _, w := range words {
-		if secretishWord(w) || w == "secret" || w == "key" {
+		if (secretishWord(w) || w == "secret" || w == "key") && w != "auth" {
 			return true
 		}
 	}
