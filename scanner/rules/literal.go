@@ -131,7 +131,17 @@ func ObjectName(v string) bool {
 			return false
 		}
 	}
-	return letters*2 > len(v) && v[0] != '-' && v[len(v)-1] != '-'
+	if letters*2 <= len(v) || v[0] == '-' || v[len(v)-1] == '-' {
+		return false
+	}
+	// Names are made of words; a long segment mixing letters and digits is
+	// random ("wh-9f8e7d6c5b4a"), not a word.
+	for _, seg := range strings.FieldsFunc(v, func(r rune) bool { return r == '-' || r == '.' }) {
+		if len(seg) >= 8 && strings.ContainsAny(seg, "0123456789") && strings.ContainsAny(seg, "abcdefghijklmnopqrstuvwxyz") {
+			return false
+		}
+	}
+	return true
 }
 
 // Hexish reports values that are checksums, digests, UUIDs or commit IDs.
