@@ -160,7 +160,10 @@ func (r *Resolver) fetch(ctx context.Context, plans []*objectPlan) *fetched {
 	g.SetLimit(r.opts.Concurrency)
 	for _, k := range wantReads {
 		if s, ok := r.opts.Cache.get(k.loc, k.version); ok {
+			// Reads started in earlier iterations write f.secrets concurrently.
+			mu.Lock()
 			f.secrets[k] = readResult{secret: s}
+			mu.Unlock()
 			f.hits++
 			continue
 		}
