@@ -78,7 +78,7 @@ type DriftedObject struct {
 	// Object is "Kind namespace/name".
 	Object string `json:"object"`
 	// Fields are the paths that differ ("spec.replicas", "data.password"),
-	// or "(deleted)" when the object is gone.
+	// or "(missing)" when the object does not exist.
 	Fields []string `json:"fields"`
 	// DetectedAt is when it was first seen.
 	DetectedAt metav1.Time `json:"detectedAt"`

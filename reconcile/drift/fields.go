@@ -14,8 +14,9 @@ import (
 // rewritten object does not flood the status.
 const MaxFields = 20
 
-// Deleted is the field reported for an object that no longer exists.
-const Deleted = "(deleted)"
+// Missing is the field reported for an object that does not exist (it was
+// deleted, or, in observe mode, never created).
+const Missing = "(missing)"
 
 // MAC is a keyed hash of a value.
 type MAC func(value []byte) string
@@ -27,7 +28,7 @@ type MAC func(value []byte) string
 // mac of the decoded values.
 func Fields(live, want *unstructured.Unstructured, mac MAC) []string {
 	if live == nil {
-		return []string{Deleted}
+		return []string{Missing}
 	}
 	var d differ
 	d.mac = mac

@@ -73,7 +73,7 @@ func TestFields(t *testing.T) {
 			}
 		})
 	}
-	if got := Fields(nil, parse(t, "kind: ConfigMap"), mac); !reflect.DeepEqual(got, []string{Deleted}) {
+	if got := Fields(nil, parse(t, "kind: ConfigMap"), mac); !reflect.DeepEqual(got, []string{Missing}) {
 		t.Errorf("deleted object: %v", got)
 	}
 }
