@@ -199,7 +199,11 @@ func (s *Scanner) ScanFile(f *File, data []byte) (out []Finding) {
 	})
 	switch classify(f.Path, data) {
 	case kindManifest:
-		if fs.needsParse() {
+		if longestLine(data) > maxParsedLine {
+			// Nobody writes a manifest with a megabyte line; parsing one costs
+			// many times its size, reading it line by line does not.
+			fs.scanLines(0, len(data), lineContext{check: checkAssignment})
+		} else if fs.needsParse() {
 			docs, err := manifest.Parse(data)
 			for _, d := range docs {
 				fs.object(d)
@@ -269,6 +273,22 @@ func (f *fileScan) allowedComment(line int) bool {
 // ("secretKey: db-password") and are read with the shape rules only.
 func referenceKinds(data []byte) bool {
 	return bytes.Contains(data, []byte("external-secrets.io/")) || bytes.Contains(data, []byte("secrets.hashicorp.com/"))
+}
+
+// maxParsedLine is the longest line a file may have and still be parsed as YAML.
+const maxParsedLine = 1 << 20
+
+func longestLine(data []byte) int {
+	longest := 0
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			i = len(data)
+		}
+		longest = max(longest, i)
+		data = data[min(i+1, len(data)):]
+	}
+	return longest
 }
 
 // docFile is prose: its examples use made-up credentials.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -145,7 +146,14 @@ func TestHostileInput(t *testing.T) {
 		{"template garbage", "templates/x.yaml", "{{ {{ }} name: \n value: \"\n- name: TOKEN\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			scan(t, tc.file, tc.content) // must return
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			scan(t, tc.file, tc.content) // must return, without a panic
+			runtime.ReadMemStats(&after)
+			// Memory is linear in the input: no alias expansion, no per-match blowup.
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(16*len(tc.content))+(8<<20) {
+				t.Errorf("allocated %d MiB for %d KiB of input", alloc>>20, len(tc.content)>>10)
+			}
 		})
 	}
 }

@@ -208,6 +208,10 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 		if st.IsDir() {
 			return &scanner.Worktree{Root: args[0]}, args[0], nil
 		}
+		if rel, err := filepath.Rel(".", args[0]); err != nil || strings.HasPrefix(rel, "..") {
+			// A single file elsewhere: its directory is the scan root.
+			return &scanner.Worktree{Root: filepath.Dir(args[0]), Paths: []string{filepath.Base(args[0])}}, filepath.Dir(args[0]), nil
+		}
 	}
 	var paths []string
 	for _, a := range args {

@@ -181,7 +181,7 @@ func privateKeyBody(data []byte, start, end int) (int, bool) {
 // than a regular expression.
 func urlPasswords(line []byte) [][2]int {
 	var out [][2]int
-	for off := 0; ; {
+	for off := 0; len(out) < maxMatchesPerLine; {
 		i := bytes.Index(line[off:], []byte("://"))
 		if i < 0 {
 			return out
@@ -218,6 +218,7 @@ func urlPasswords(line []byte) [][2]int {
 		}
 		out = append(out, [2]int{ps, e})
 	}
+	return out
 }
 
 func userStop(c byte) bool {

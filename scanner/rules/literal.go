@@ -75,6 +75,11 @@ var (
 )
 
 func literalShape(t string) bool {
+	if len(t) > 4096 {
+		// Placeholders, paths, hashes and names are short; a long value is
+		// content (a key, a certificate, a config file).
+		return !strings.HasPrefix(t, "-----BEGIN ") || strings.Contains(t[:min(len(t), 60)], "PRIVATE KEY")
+	}
 	if placeholder.MatchString(t) || passwordHash.MatchString(t) || funcCall.MatchString(t) || fileName.MatchString(t) {
 		return false
 	}

@@ -54,6 +54,9 @@ func (r *Rule) Validate() error {
 	return nil
 }
 
+// maxMatchesPerLine bounds the work (and memory) one hostile line can cost.
+const maxMatchesPerLine = 1000
+
 // Set is a compiled collection of rules sharing one keyword automaton.
 type Set struct {
 	rules     []*Rule
@@ -154,7 +157,8 @@ func (s *Set) match(r *Rule, data []byte, from, to int, fn func(Match) bool) boo
 	if r.Find != nil {
 		spans = r.Find(data[from:to])
 	} else {
-		for _, m := range r.Regex.FindAllSubmatchIndex(data[from:to], -1) {
+		// A line of a million tokens is a dump; its first thousand make the point.
+		for _, m := range r.Regex.FindAllSubmatchIndex(data[from:to], maxMatchesPerLine) {
 			if m[2*r.SecretGroup] >= 0 {
 				spans = append(spans, [2]int{m[2*r.SecretGroup], m[2*r.SecretGroup+1]})
 			}
