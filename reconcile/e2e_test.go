@@ -388,6 +388,9 @@ func TestEndToEnd(t *testing.T) {
 		channels["core events"] = string(b)
 		b, _ = json.Marshal(getSync(t, c, syncNS, "shop"))
 		channels["Sync status and conditions (errors)"] = string(b)
+		if !strings.Contains(channels["logs"], "reconciling") || !strings.Contains(channels["metrics"], "latchkey_drift_healed_total") {
+			t.Error("the logs or the metrics are empty: the search would prove nothing")
+		}
 		if len(evs.Items)+len(coreEvs.Items) == 0 {
 			t.Error("no events were recorded at all: the search would prove nothing")
 		}
