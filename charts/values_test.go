@@ -28,9 +28,8 @@ type valuesCase struct {
 
 var valuesMatrix = []valuesCase{
 	{
-		name:       "defaults",
-		values:     ``,
-		namespaces: []string{},
+		name:   "defaults",
+		values: ``,
 		check: func(t *testing.T, r rendered) {
 			d := deployment(t, r)
 			if got := *d.Spec.Replicas; got != 1 {
