@@ -60,6 +60,12 @@ type rendered struct {
 // finds nothing), schema validation included, and decodes every object.
 func renderChart(t testing.TB, release, namespace string, vals map[string]any) (rendered, error) {
 	t.Helper()
+	return renderChartFrom(t, loadChart(t), release, namespace, vals)
+}
+
+// renderChartFrom renders c (a directory or an archive, loaded).
+func renderChartFrom(t testing.TB, c *chart.Chart, release, namespace string, vals map[string]any) (rendered, error) {
+	t.Helper()
 	kv, err := chartutil.ParseKubeVersion(kubeVersion)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +74,7 @@ func renderChart(t testing.TB, release, namespace string, vals map[string]any) (
 	install.DryRun, install.ClientOnly, install.Replace = true, true, true
 	install.ReleaseName, install.Namespace = release, namespace
 	install.KubeVersion = kv
-	rel, err := install.RunWithContext(context.Background(), loadChart(t), vals)
+	rel, err := install.RunWithContext(context.Background(), c, vals)
 	if err != nil {
 		return rendered{}, err
 	}

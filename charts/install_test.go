@@ -2,10 +2,14 @@ package charts
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -108,4 +112,45 @@ func helmConfig(t testing.TB, k *testenv.Kube) *action.Configuration {
 		t.Fatalf("helm configuration: %v", err)
 	}
 	return cfg
+}
+
+// TestPackagedChartRendersLikeTheDirectory packages the chart as `helm
+// package` does and renders the archive: the same objects as the directory
+// (the generated Secrets aside, which are random), CRDs included.
+func TestPackagedChartRendersLikeTheDirectory(t *testing.T) {
+	archive, err := chartutil.Save(loadChart(t), t.TempDir())
+	if err != nil {
+		t.Fatalf("packaging the chart: %v", err)
+	}
+	packaged, err := loader.Load(archive)
+	if err != nil {
+		t.Fatalf("loading %s: %v", archive, err)
+	}
+	if len(packaged.CRDObjects()) == 0 || len(packaged.CRDObjects()) != len(loadChart(t).CRDObjects()) {
+		t.Errorf("the archive holds %d CRDs, the directory %d", len(packaged.CRDObjects()), len(loadChart(t).CRDObjects()))
+	}
+	values := parseValues(t, "argocdPlugin: {enabled: true}\nmetrics: {serviceMonitor: {enabled: true}}")
+	fromDir, err := renderChart(t, "latchkey", releaseNamespace, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromArchive, err := renderChartFrom(t, packaged, "latchkey", releaseNamespace, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strip := func(r rendered) []string {
+		var out []string
+		for _, o := range r.objects {
+			o = o.DeepCopy()
+			if o.GetKind() == "Secret" {
+				delete(o.Object, "data")
+			}
+			b, _ := json.Marshal(o.Object)
+			out = append(out, string(b))
+		}
+		return out
+	}
+	if a, b := strip(fromDir), strip(fromArchive); !slices.Equal(a, b) {
+		t.Errorf("the packaged chart renders differently:\n dir     %v\n archive %v", a, b)
+	}
 }
