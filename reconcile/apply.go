@@ -85,7 +85,9 @@ func (r *Reconciler) applyOptions() ssa.ApplyOptions {
 // enforce applies: everything when full (a new revision, spec or secret
 // version), else only the objects that changed in the cluster. In sync
 // mode a partial check reports drift instead of reverting it.
-func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, d *desired, dirty map[string]time.Time, full, rotated bool) (outcome, error) {
+// sameState says the set is the one last applied, so any change a full
+// apply makes reverts drift.
+func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, d *desired, dirty map[string]time.Time, full, sameState bool) (outcome, error) {
 	mode := s.GetMode()
 	if !full {
 		if mode == v1alpha1.ModeSync {
@@ -93,11 +95,6 @@ func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, d *desired, 
 		}
 		return r.heal(ctx, s, d, dirty)
 	}
-
-	// A full apply of an unchanged revision and unchanged secrets can only
-	// be changing what someone changed in the cluster: drift.
-	sameState := s.Status.LastAppliedRevision == d.revision && s.Generation == s.Status.ObservedGeneration && !rotated &&
-		len(s.Status.History) > 0 && s.Status.History[0].Digest == d.digest
 
 	objs := append([]*unstructured.Unstructured(nil), d.objects...)
 	cs, err := r.resources.ApplyAllStaged(ctx, objs, r.applyOptions())

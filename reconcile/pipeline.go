@@ -25,6 +25,9 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 	requeue := ctrl.Result{RequeueAfter: s.GetInterval()}
 
 	fail := func(reason string, err error, revision string) (ctrl.Result, error) {
+		st.mu.Lock()
+		st.ready = false
+		st.mu.Unlock()
 		// Dirty objects stay dirty: the next attempt must still look at them.
 		for id, at := range dirty {
 			r.tracker.Mark(key, id, at)
@@ -67,27 +70,28 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 
 	st.mu.Lock()
 	requested := s.Annotations[AnnotationReconcileRequest]
-	lastApplied := s.Status.LastAppliedRevision
-	if s.GetMode() == v1alpha1.ModeObserve {
-		lastApplied = s.Status.LastAttemptedRevision
-	}
 	var why []string
 	for _, c := range []struct {
 		on     bool
 		reason string
 	}{
 		{!st.applied, "first reconciliation in this process"},
-		{revision != lastApplied, "new revision"},
-		{s.Generation != s.Status.ObservedGeneration, "spec changed"},
+		{revision != st.revision, "new revision"},
+		{s.Generation != st.generation, "spec changed"},
 		{rot != nil, "secret rotated"},
-		{!isReady(s), "not ready"},
+		{!st.ready, "not ready"},
 		{requested != st.reconcileRequest, "reconciliation requested"},
+		{time.Since(st.lastFull) >= fullCheckEvery*s.GetInterval(), "periodic full check"},
 	} {
 		if c.on {
 			why = append(why, c.reason)
 		}
 	}
 	full := len(why) > 0
+	// A full apply of the state last applied can only be changing what
+	// someone changed in the cluster: drift.
+	sameState := st.applied && revision == st.revision && s.Generation == st.generation && rot == nil
+	lastDigest := st.digest
 	hasVersions := len(st.versions) > 0
 	st.mu.Unlock()
 	if hasVersions && s.GetRotationInterval() < requeue.RequeueAfter {
@@ -130,13 +134,18 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 	case v1alpha1.ModeObserve:
 		out, err = r.observe(ctx, s, d, dirty, full)
 	default:
-		out, err = r.enforce(ctx, s, d, dirty, full, rot != nil)
+		out, err = r.enforce(ctx, s, d, dirty, full, sameState && d.digest == lastDigest)
 	}
 	if err != nil {
 		return fail(out.reason, d.redact.Error(err), revision)
 	}
 
 	st.mu.Lock()
+	if full {
+		st.lastFull = time.Now()
+		st.revision, st.generation, st.digest = d.revision, s.Generation, d.digest
+	}
+	st.ready = true
 	st.applied = true
 	st.reconcileRequest = requested
 	st.versions = unpinnedVersions(d.prov)

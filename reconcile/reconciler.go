@@ -86,13 +86,29 @@ type syncState struct {
 	// applied is true once a full apply (or, in observe mode, a full diff)
 	// ran in this process: after a restart the first reconciliation is full.
 	applied bool
+	// What the last successful full reconciliation saw: the revision, the
+	// generation of the Sync and the digest of the applied set. They are
+	// kept here rather than read back from the status, which the cache may
+	// not show yet when the next event arrives.
+	revision   string
+	generation int64
+	digest     string
+	// ready is false after a failed reconciliation, so the next one is full.
+	ready bool
 	// versions are the KV v2 versions of the unpinned Vault secrets used by
 	// the last build, by location; rotation compares against them.
 	versions          map[vaultLocation]int
 	lastRotationCheck time.Time
 	// reconcileRequest is the last AnnotationReconcileRequest value handled.
 	reconcileRequest string
+	// lastFull is when the last full reconciliation succeeded.
+	lastFull time.Time
 }
+
+// fullCheckEvery is how many intervals may pass without a full
+// reconciliation: it re-reads expired cache entries (KV v1 secrets have no
+// versions to poll) and catches any drift a watch missed.
+const fullCheckEvery = 10
 
 // NewReconciler builds the reconciler and registers it with mgr. The
 // managed objects are watched through a cache of their own that only holds

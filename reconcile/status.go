@@ -80,11 +80,6 @@ func driftSummary(d []v1alpha1.DriftedObject) string {
 	return out
 }
 
-func isReady(s *v1alpha1.Sync) bool {
-	return apimeta.IsStatusConditionTrue(s.Status.Conditions, v1alpha1.ConditionReady) &&
-		s.Status.ObservedGeneration == s.Generation
-}
-
 // patchStatus applies mutate to the status and sends it as a merge patch of
 // the status subresource.
 func (r *Reconciler) patchStatus(ctx context.Context, s *v1alpha1.Sync, mutate func(*v1alpha1.SyncStatus)) error {
