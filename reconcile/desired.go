@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 
 	"github.com/fluxcd/pkg/ssa/normalize"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/reconcile/inventory"
@@ -134,7 +134,11 @@ func renderOptions(s *v1alpha1.Sync) (render.Options, error) {
 			o.Helm.ValuesFiles = append(o.Helm.ValuesFiles, joinPath(s.Spec.Source.Path, f))
 		}
 		if h.Values != nil && len(h.Values.Raw) > 0 && string(h.Values.Raw) != "null" {
-			return o, errors.New("spec.render.helm.values is not supported yet: put the values in a file and list it in valuesFiles")
+			// As Helm reads a values file, so numbers and nesting behave the
+			// same inline and in valuesFiles.
+			if err := yaml.Unmarshal(h.Values.Raw, &o.Helm.Values); err != nil {
+				return o, fmt.Errorf("spec.render.helm.values: want a map of values: %w", err)
+			}
 		}
 	}
 	return o, nil

@@ -154,8 +154,9 @@ func loadChart(fsys fs.FS) (*chart.Chart, error) {
 	return ch, nil
 }
 
-// helmValues merges values files, --set and --set-string as `helm template`
-// does (later files win, maps merge deeply).
+// helmValues merges values files, inline values, --set and --set-string,
+// in that order, as `helm template -f ... --set ...` does (later sources
+// win, maps merge deeply).
 func helmValues(r valuesReader, o HelmOptions) (map[string]any, error) {
 	base := map[string]any{}
 	for _, f := range o.ValuesFiles {
@@ -168,6 +169,11 @@ func helmValues(r valuesReader, o HelmOptions) (map[string]any, error) {
 			return nil, fmt.Errorf("helm: values file %s: %w", f, err)
 		}
 		base = mergeValues(base, cur)
+	}
+	if len(o.Values) > 0 {
+		// A deep copy: --set below writes into nested maps of base, and the
+		// caller's map (the Sync's spec) must stay as it is.
+		base = mergeValues(base, copyValues(o.Values))
 	}
 	for _, s := range o.Set {
 		if err := strvals.ParseInto(s, base); err != nil {
@@ -197,6 +203,28 @@ func mergeValues(a, b map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+func copyValues(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = copyValue(v)
+	}
+	return out
+}
+
+func copyValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return copyValues(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = copyValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 func firstNonEmpty(a, b string) string {

@@ -54,6 +54,10 @@ type HelmOptions struct {
 	// ValuesFiles are merged in order over the chart's values.yaml. Dir reads
 	// them as paths on disk; FS reads them from the fs.FS it renders.
 	ValuesFiles []string
+	// Values are merged over the values files (a Sync's
+	// spec.render.helm.values), maps deeply, as one more -f would be. The
+	// map is not modified.
+	Values map[string]any
 	// Set and SetString are --set and --set-string expressions, applied last.
 	Set, SetString []string
 	// KubeVersion (.Capabilities.KubeVersion) and APIVersions

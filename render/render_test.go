@@ -222,3 +222,66 @@ func TestStream(t *testing.T) {
 		t.Fatalf("stream: %v %v", err, summary(res))
 	}
 }
+
+func TestHelmValuesPrecedence(t *testing.T) {
+	// The order of `helm template -f FILE ... --set ...`, with a Sync's inline
+	// values as one more file after the listed ones.
+	tests := []struct {
+		name            string
+		opts            HelmOptions
+		replicas        int64
+		image, greeting string
+	}{
+		{name: "the chart's defaults",
+			replicas: 1, image: "nginx", greeting: "hello"},
+		{name: "a values file over the defaults",
+			opts:     HelmOptions{ValuesFiles: []string{"testdata/prod-values.yaml"}},
+			replicas: 5, image: "nginx", greeting: "bonjour"},
+		{name: "inline values over the values file, nested maps merged deeply",
+			opts: HelmOptions{ValuesFiles: []string{"testdata/prod-values.yaml"},
+				// Numbers as a JSON decoder gives them.
+				Values: map[string]any{"replicas": float64(7), "sub": map[string]any{"extra": "x"}}},
+			replicas: 7, image: "nginx", greeting: "bonjour"},
+		{name: "inline values alone",
+			opts:     HelmOptions{Values: map[string]any{"image": "from-values", "sub": map[string]any{"greeting": "hallo"}}},
+			replicas: 1, image: "from-values", greeting: "hallo"},
+		{name: "--set over inline values, without writing into them",
+			opts: HelmOptions{Values: map[string]any{"image": "from-values", "sub": map[string]any{"greeting": "hallo"}},
+				Set: []string{"image=nginx:1.27", "sub.greeting=servus"}},
+			replicas: 1, image: "nginx:1.27", greeting: "servus"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := fmt.Sprint(tt.opts.Values)
+			res, err := Dir(context.Background(), "testdata/chart", Options{Mode: Helm, Helm: tt.opts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after := fmt.Sprint(tt.opts.Values); after != before {
+				t.Errorf("the caller's values changed: %s, was %s", after, before)
+			}
+			var deploy, cm *unstructured.Unstructured
+			for _, o := range res.Objects {
+				switch o.GetKind() {
+				case "Deployment":
+					deploy = o
+				case "ConfigMap":
+					cm = o
+				}
+			}
+			if deploy == nil || cm == nil {
+				t.Fatalf("rendered %v", summary(res))
+			}
+			if r, _, _ := unstructured.NestedInt64(deploy.Object, "spec", "replicas"); r != tt.replicas {
+				t.Errorf("replicas = %v, want %d", deploy.Object["spec"], tt.replicas)
+			}
+			c, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "containers")
+			if img := c[0].(map[string]any)["image"]; img != tt.image {
+				t.Errorf("image = %v, want %s", img, tt.image)
+			}
+			if g, _, _ := unstructured.NestedString(cm.Object, "data", "greeting"); g != tt.greeting {
+				t.Errorf("subchart greeting = %q, want %q", g, tt.greeting)
+			}
+		})
+	}
+}
