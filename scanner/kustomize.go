@@ -69,10 +69,15 @@ func (f *fileScan) literal(l *yaml.Node, name string, secret bool) {
 		return
 	case class == rules.NameNotSecret && !rules.Token(value):
 		return
-	case !secret && class != rules.NameSecret:
-		return
+	case !secret:
+		// A ConfigMap: only the name makes a credential of a value.
+		if class != rules.NameSecret && !(class == rules.NameMaybeSecret && rules.Random(value)) {
+			return
+		}
 	case class == rules.NameWeakSecret && rules.ObjectName(value):
 		return
+	case (class == rules.NameOther || class == rules.NameMaybeSecret) && (rules.Hexish(value) && class == rules.NameOther || rules.PlainSetting(value)):
+		return // a host name, a mode, a checksum: configuration beside the credential
 	}
 	line, col := f.valuePos(l)
 	if !strings.Contains(l.Value, "\n") {
@@ -106,12 +111,19 @@ func (f *fileScan) generatorFile(rel, key, name string, secret, env bool) {
 		return
 	}
 	other := &fileScan{sc: f.sc, file: &File{Path: target, Commit: f.file.Commit}, data: data}
-	if env {
+	value := strings.TrimRight(string(data), "\r\n")
+	class := rules.ClassifyName(key)
+	switch {
+	case env:
 		other.scanLines(0, len(data), lineContext{check: checkKustomize, secretContext: secret})
-	} else {
-		value := strings.TrimRight(string(data), "\r\n")
-		class := rules.ClassifyName(key)
-		if rules.Literal(value) && !strings.HasPrefix(value, "-----BEGIN CERTIFICATE") && (class != rules.NameNotSecret || rules.Token(value)) && !strings.Contains(value, "PRIVATE KEY-----") {
+	case strings.Contains(value, "PRIVATE KEY-----"), strings.HasPrefix(value, "-----BEGIN "):
+		// Private keys are reported by their rule where they are; certificates are public.
+	case strings.Contains(value, "\n"):
+		// A configuration file (JSON credentials, a properties file): its
+		// secret-named assignments are the findings.
+		other.scanLines(0, len(data), lineContext{check: checkKustomize})
+	default:
+		if rules.Literal(value) && (class != rules.NameNotSecret || rules.Token(value)) {
 			other.report(finding{
 				check: checkKustomize,
 				why:   fmt.Sprintf("secretGenerator %q reads key %s from this file, which is plaintext", name, key),

@@ -137,28 +137,36 @@ func (f *fileScan) judgeAssignment(name string, keyOff, vs, ve int, lc lineConte
 	if lc.quotedOnly && !wholeStringLiteral(f.data, vs, ve) {
 		return
 	}
+	if !rules.Literal(value) {
+		return
+	}
 	class := rules.ClassifyName(name)
+	why := "%q is assigned a literal value; its name says it is a secret"
 	switch class {
 	case rules.NameSecret:
 	case rules.NameWeakSecret:
-		if rules.ObjectName(value) {
+		if rules.ObjectName(value) || rules.Hexish(value) {
+			return
+		}
+	case rules.NameMaybeSecret:
+		if lc.secretContext && rules.PlainSetting(value) || !lc.secretContext && !rules.Random(value) {
 			return
 		}
 	case rules.NameOther:
-		if !lc.secretContext {
+		// In a file that becomes a Secret, any value may be the credential;
+		// host names, modes and checksums are the configuration beside it.
+		if !lc.secretContext || rules.Hexish(value) || rules.PlainSetting(value) {
 			return
 		}
+		why = "%q is assigned a literal value that becomes Secret data"
 	default:
-		return
-	}
-	if !rules.Literal(value) || rules.Hexish(value) && class != rules.NameSecret {
 		return
 	}
 	line, col := f.pos(vs)
 	keyLine, _ := f.pos(keyOff)
 	f.report(finding{
 		check: lc.check,
-		why:   fmt.Sprintf("%q is assigned a literal value; its name says it is a secret", name),
+		why:   fmt.Sprintf(why, name),
 		line:  line, col: col, keyLine: keyLine,
 		secret: value,
 		key:    name,
@@ -178,7 +186,7 @@ func (f *fileScan) namedValue(keyStart, valStart int) {
 	}
 	name := string(data[vs:ve])
 	class := rules.ClassifyName(name)
-	if class != rules.NameSecret && class != rules.NameWeakSecret {
+	if class != rules.NameSecret && class != rules.NameWeakSecret && class != rules.NameMaybeSecret {
 		return
 	}
 	// Same line (flow style): name: X, value: Y
@@ -229,7 +237,7 @@ func (f *fileScan) valueKey(name string, class rules.NameClass, keyStart, base i
 		return
 	}
 	value := string(f.data[vs:ve])
-	if !rules.Literal(value) || class == rules.NameWeakSecret && rules.ObjectName(value) {
+	if !rules.Literal(value) || class == rules.NameWeakSecret && rules.ObjectName(value) || class == rules.NameMaybeSecret && !rules.Random(value) {
 		return
 	}
 	line1, col := f.pos(vs)

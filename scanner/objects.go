@@ -118,10 +118,7 @@ func (f *fileScan) scalar(k, v *yaml.Node, p []string, ctx walkContext) {
 		return
 	}
 	if k == nil {
-		// A list item such as an argument "--db-password=hunter2".
-		if strings.ContainsAny(v.Value, "=:") && len(v.Value) < 4096 {
-			f.embedded(v, lineContext{check: ctx.check})
-		}
+		f.item(v, p, ctx)
 		return
 	}
 	class := rules.ClassifyName(k.Value)
@@ -130,6 +127,10 @@ func (f *fileScan) scalar(k, v *yaml.Node, p []string, ctx walkContext) {
 	case rules.NameSecret:
 	case rules.NameWeakSecret:
 		if rules.ObjectName(value) || rules.Hexish(value) {
+			return
+		}
+	case rules.NameMaybeSecret:
+		if !rules.Random(value) {
 			return
 		}
 	default:
@@ -147,6 +148,50 @@ func (f *fileScan) scalar(k, v *yaml.Node, p []string, ctx walkContext) {
 	})
 }
 
+// item judges a scalar list item: an argument ("--db-password=hunter2"), or
+// an element of a list whose name says what its items are ("apiKeys:",
+// "tokens:"), judged as if each item were under the singular name.
+func (f *fileScan) item(v *yaml.Node, p []string, ctx walkContext) {
+	if strings.ContainsAny(v.Value, "=:") && len(v.Value) < 4096 {
+		f.embedded(v, lineContext{check: ctx.check})
+		return
+	}
+	if len(p) < 2 || strings.HasPrefix(p[len(p)-2], "[") || !rules.Literal(v.Value) || numericTag(v) {
+		return
+	}
+	list := p[len(p)-2]
+	switch rules.ClassifyName(singular(list)) {
+	case rules.NameSecret, rules.NameWeakSecret:
+		// Lists under such names often hold the names of Secrets
+		// ("secrets: [app-tls]"), so a word is not a credential here.
+		if rules.ObjectName(v.Value) || rules.Hexish(v.Value) && !rules.Random(v.Value) {
+			return
+		}
+	case rules.NameMaybeSecret:
+		if !rules.Random(v.Value) {
+			return
+		}
+	default:
+		return
+	}
+	line, col := f.valuePos(v)
+	f.report(finding{
+		check: ctx.check,
+		why:   fmt.Sprintf("%s is a literal value in a list of credentials", dotted(p)),
+		line:  line, col: col,
+		secret: v.Value, object: ctx.object, key: list,
+	})
+}
+
+// singular turns the name of a list into the name of one of its items:
+// "apiKeys" → "apiKey", "ADMIN_TOKENS" → "ADMIN_TOKEN".
+func singular(name string) string {
+	if len(name) > 3 && (name[len(name)-1] == 's' || name[len(name)-1] == 'S') && name[len(name)-2] != 's' && name[len(name)-2] != 'S' {
+		return name[:len(name)-1]
+	}
+	return name
+}
+
 // proseKeys hold documentation, whose examples are not configuration.
 var proseKeys = map[string]bool{"description": true, "message": true, "help": true, "summary": true, "text": true,
 	"comment": true, "comments": true, "note": true, "notes": true, "usage": true, "title": true}
@@ -157,18 +202,23 @@ func numericTag(v *yaml.Node) bool {
 }
 
 // nameValue handles {name: X_PASSWORD, value: literal}: container env in any
-// pod template (Pods, Deployments, Jobs, CRDs) and Argo CD Helm parameters.
+// pod template (Pods, Deployments, Jobs, CRDs) and Argo CD Helm parameters;
+// and {key: X-Api-Key, value: literal}: HTTP headers (Argo Rollouts
+// analysis, probes) and other key/value lists.
 func (f *fileScan) nameValue(m *yaml.Node, p []string, ctx walkContext) {
 	nameNode, valueNode := manifest.Get(m, "name"), manifest.Get(m, "value")
+	if nameNode == nil {
+		nameNode = manifest.Get(m, "key")
+	}
 	if nameNode == nil || valueNode == nil || nameNode.Kind != yaml.ScalarNode || valueNode.Kind != yaml.ScalarNode {
 		return
 	}
 	class := rules.ClassifyName(nameNode.Value)
-	if class != rules.NameSecret && class != rules.NameWeakSecret {
+	if class != rules.NameSecret && class != rules.NameWeakSecret && class != rules.NameMaybeSecret {
 		return
 	}
 	value := valueNode.Value
-	if !rules.Literal(value) || class == rules.NameWeakSecret && rules.ObjectName(value) || numericTag(valueNode) {
+	if !rules.Literal(value) || class == rules.NameWeakSecret && rules.ObjectName(value) || class == rules.NameMaybeSecret && !rules.Random(value) || numericTag(valueNode) {
 		return
 	}
 	c, what := checkEnv, "env variable"

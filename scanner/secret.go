@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -41,41 +43,57 @@ func (f *fileScan) secretValue(name, field string, k, v *yaml.Node, value string
 	line, col := f.valuePos(v)
 	d := finding{check: checkSecret, line: line, col: col, keyLine: k.Line, secret: value, object: name, key: key}
 	if key == ".dockerconfigjson" || key == ".dockercfg" {
-		if who, bad := dockerConfigSecret(value); bad {
+		if who, cred, bad := dockerConfigSecret(value); bad {
 			d.check = checkDockerConfig
 			d.why = fmt.Sprintf("Secret %q %s.%s holds registry credentials for %s in plaintext", name, field, key, who)
+			if cred != "" {
+				d.secret = cred
+				if !decoded {
+					if l, c, ok := f.locate(v, cred); ok {
+						d.line, d.col = l, c // the credential inside a JSON block
+					}
+				}
+			}
 			f.report(d)
 		}
-		return
-	}
-	if !rules.Literal(value) {
 		return
 	}
 	encoded := ""
 	if decoded {
 		encoded = " (base64 is an encoding, not encryption)"
 	}
-	switch rules.ClassifyName(key) {
-	case rules.NameNotSecret:
-		// Public by name (username, host, ca.crt); only a credential by shape counts.
-		if !rules.Token(value) {
-			return
-		}
-	case rules.NameOther:
-		if rules.Hexish(value) {
-			return // a checksum or digest of a value, not the value
-		}
-		if strings.Contains(value, "\n") && !isPrivateKey(value) {
-			// A configuration file in a Secret: judge its lines.
-			f.secretFile(v, value, decoded, d)
-			return
-		}
+	class := rules.ClassifyName(key)
+	binary := decoded && !utf8.ValidString(value)
+	if class == rules.NameNotSecret && !rules.Token(value) {
+		return // public by name (username, host, ca.crt); only a credential by shape counts
 	}
-	if !decoded && strings.Contains(value, "\n") && !isPrivateKey(value) && v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-		f.secretFile(v, value, decoded, d)
+	switch {
+	case binary:
+		if trustStore(key) {
+			return // certificates to trust, not keys
+		}
+	case strings.HasPrefix(strings.TrimSpace(value), "-----BEGIN "):
+		if !rules.Token(value) {
+			return // a certificate, a public key, or an elided example ("<your-key>")
+		}
+	case strings.Contains(strings.TrimRight(value, "\r\n"), "\n"):
+		// A configuration file in a Secret: judge its lines.
+		f.secretFile(v, value, decoded, class, d)
+		return
+	case !rules.Literal(value):
+		if strings.ContainsAny(value, "=:") {
+			// One line of configuration (a JAAS entry, connection
+			// parameters): its assignments are judged, references and all.
+			f.secretFile(v, value, decoded, class, d)
+		}
+		return
+	case class == rules.NameOther && (rules.Hexish(value) || rules.PlainSetting(value)),
+		class == rules.NameMaybeSecret && rules.PlainSetting(value):
+		// A checksum of a value, a host name, a mode, a duration: the
+		// configuration that travels with a credential, not the credential.
 		return
 	}
-	if !utf8.ValidString(value) && decoded {
+	if binary {
 		d.why = fmt.Sprintf("Secret %q %s.%s holds binary key material in plaintext%s", name, field, key, encoded)
 	} else {
 		d.why = fmt.Sprintf("Secret %q %s.%s is a literal value, not a reference%s", name, field, key, encoded)
@@ -86,7 +104,7 @@ func (f *fileScan) secretValue(name, field string, k, v *yaml.Node, value string
 // secretFile judges a multi-line value of a Secret (a config file): its
 // secret-named lines are findings; a file with none is reported whole only
 // when its key says it is a credential.
-func (f *fileScan) secretFile(v *yaml.Node, value string, decoded bool, d finding) {
+func (f *fileScan) secretFile(v *yaml.Node, value string, decoded bool, class rules.NameClass, d finding) {
 	before := len(f.out)
 	if decoded {
 		sub := &fileScan{sc: f.sc, file: f.file, data: []byte(value)}
@@ -99,14 +117,43 @@ func (f *fileScan) secretFile(v *yaml.Node, value string, decoded bool, d findin
 	} else {
 		f.embedded(v, lineContext{check: checkSecret})
 	}
-	if len(f.out) == before && rules.ClassifyName(d.key) == rules.NameSecret {
+	if len(f.out) == before && class == rules.NameSecret && rules.Literal(value) {
 		d.why = fmt.Sprintf("Secret %q key %s is a literal value, not a reference", d.object, d.key)
 		f.report(d)
 	}
 }
 
-func isPrivateKey(v string) bool {
-	return strings.Contains(v, "PRIVATE KEY-----")
+// trustStore reports keys that hold certificates to trust (a Java
+// truststore), which are binary but public.
+func trustStore(key string) bool {
+	for _, w := range rules.SplitName(key) {
+		if w == "truststore" || w == "cacerts" || w == "trust" {
+			return true
+		}
+	}
+	return false
+}
+
+// locate finds s in the text of scalar v as written in the file (a block
+// scalar or a quoted string spanning lines) and returns its position.
+func (f *fileScan) locate(v *yaml.Node, s string) (int, int, bool) {
+	if s == "" {
+		return 0, 0, false
+	}
+	from := f.offset(v.Line, v.Column)
+	to := min(len(f.data), from+2*len(v.Value)+16)
+	if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		from, to = f.blockRegion(v.Line)
+	}
+	if from >= to {
+		return 0, 0, false
+	}
+	i := strings.Index(string(f.data[from:to]), s)
+	if i < 0 {
+		return 0, 0, false
+	}
+	line, col := f.pos(from + i)
+	return line, col, true
 }
 
 // decodeBase64 decodes a Secret data value the way the API server does
@@ -126,8 +173,9 @@ func decodeBase64(s string) (string, bool) {
 }
 
 // dockerConfigSecret reports whether a .dockerconfigjson/.dockercfg value
-// carries a literal credential, and for which registry.
-func dockerConfigSecret(value string) (string, bool) {
+// carries a literal credential, for which registry, and the credential as it
+// is written in the JSON (an "auth" or a password), when it parses.
+func dockerConfigSecret(value string) (registry, credential string, bad bool) {
 	type entry struct {
 		Auth          string `json:"auth"`
 		Password      string `json:"password"`
@@ -140,25 +188,26 @@ func dockerConfigSecret(value string) (string, bool) {
 	if err := json.Unmarshal([]byte(value), &cfg); err != nil || cfg.Auths == nil {
 		var legacy map[string]entry // .dockercfg has no "auths" level
 		if err2 := json.Unmarshal([]byte(value), &legacy); err2 != nil || len(legacy) == 0 {
-			return "the registry", rules.Literal(value) && err != nil
+			return "the registry", "", rules.Literal(value) && err != nil
 		}
 		cfg.Auths = legacy
 	}
-	for registry, e := range cfg.Auths {
+	for _, registry := range slices.Sorted(maps.Keys(cfg.Auths)) {
+		e := cfg.Auths[registry]
 		if e.Auth != "" {
 			if up, ok := decodeBase64(e.Auth); ok {
 				if _, pw, found := strings.Cut(up, ":"); found && rules.Literal(pw) {
-					return registry, true
+					return registry, e.Auth, true
 				}
 			} else if rules.Literal(e.Auth) {
-				return registry, true
+				return registry, e.Auth, true
 			}
 		}
 		for _, s := range []string{e.Password, e.IdentityToken, e.RegistryToken} {
 			if rules.Literal(s) {
-				return registry, true
+				return registry, s, true
 			}
 		}
 	}
-	return "", false
+	return "", "", false
 }

@@ -16,7 +16,7 @@ const (
 )
 
 func token(id, desc, re string, keywords ...string) *Rule {
-	return &Rule{ID: id, Description: desc, Fix: fixToken, Keywords: keywords, Regex: regexp.MustCompile(re), SecretGroup: 1}
+	return &Rule{ID: id, Description: desc, Fix: fixToken, Keywords: keywords, Regex: regexp.MustCompile(re), SecretGroup: 1, Check: notFiller}
 }
 
 // builtin is the catalogue of shape-recognisable credentials. Each regex
@@ -27,14 +27,21 @@ func builtin() []*Rule {
 		withCheck(token("aws-access-key-id", "AWS access key ID", `\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b`, "akia", "asia", "abia", "acca", "a3t"), notExample),
 		token("aws-secret-access-key", "AWS secret access key", `(?i)(?:aws_?secret_?access_?key|aws_?secret_?key|secretaccesskey)["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`, "aws_secret", "awssecret", "secretaccesskey", "secret_access_key"),
 		token("github-token", "GitHub token", `\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b`, "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+		token("gitlab-runner-registration-token", "GitLab runner registration token", `\b(GR1348941[A-Za-z0-9_\-]{20})\b`, "gr1348941"),
 		token("gitlab-token", "GitLab token", `\b((?:glpat|gldt|glrt|glcbt|glptt|gloas|glft|glimt|glagent|glsoat)-[A-Za-z0-9_\-]{20,})\b`, "glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "gloas-", "glft-", "glimt-", "glagent-", "glsoat-"),
 		token("slack-token", "Slack token", `\b(xox[abposr]-[0-9A-Za-z-]{10,}|xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+)\b`, "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xapp-"),
 		token("slack-webhook", "Slack incoming webhook URL", `(https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{20,})`, "hooks.slack.com"),
+		token("discord-webhook", "Discord webhook URL", `(https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/webhooks/\d{17,20}/[A-Za-z0-9_\-]{60,70})`, "discord"),
+		token("teams-webhook", "Microsoft Teams incoming webhook URL", `(https://[a-z0-9\-]+\.webhook\.office\.com/webhookb2/[a-f0-9\-]{36}@[a-f0-9\-]{36}/IncomingWebhook/[a-f0-9]{32}/[a-f0-9\-]{36}(?:/[A-Za-z0-9_\-]{20,})?)`, "webhook.office.com"),
 		token("stripe-key", "Stripe secret key", `\b((?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,})\b`, "sk_live_", "sk_test_", "rk_live_", "rk_test_"),
+		token("stripe-webhook-secret", "Stripe webhook signing secret", `\b(whsec_[0-9A-Za-z+/]{32,})`, "whsec_"),
 		token("sendgrid-api-key", "SendGrid API key", `\b(SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})\b`, "sg."),
 		token("google-api-key", "Google API key", `\b(AIza[0-9A-Za-z_\-]{35})(?:[^0-9A-Za-z_\-]|$)`, "aiza"),
 		token("google-oauth-client-secret", "Google OAuth client secret", `\b(GOCSPX-[0-9A-Za-z_\-]{28})\b`, "gocspx-"),
+		token("google-oauth-token", "Google OAuth access token", `\b(ya29\.[0-9A-Za-z_\-]{30,})`, "ya29."),
 		token("azure-storage-key", "Azure storage account key", `(?i)AccountKey=([A-Za-z0-9+/]{86}==)`, "accountkey="),
+		token("azure-shared-access-key", "Azure Service Bus / Event Hubs / IoT shared access key", `(?i)SharedAccessKey=([A-Za-z0-9+/]{42,43}=)`, "sharedaccesskey="),
+		token("azure-sas-token", "Azure shared access signature", `[?&]sig=([A-Za-z0-9%+/]{40,}(?:%3D|=){0,2})`, "sig="),
 		token("azure-client-secret", "Azure AD client secret", `(?:^|[^A-Za-z0-9_~.\-])([A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.\-]{31,34})(?:[^A-Za-z0-9_~.\-]|$)`, "q~"),
 		token("npm-token", "npm access token", `\b(npm_[A-Za-z0-9]{36})\b`, "npm_"),
 		token("pypi-token", "PyPI upload token", `\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,})`, "pypi-ageichlwas5vcmc"),
@@ -52,6 +59,14 @@ func builtin() []*Rule {
 		token("huggingface-token", "Hugging Face token", `\b(hf_[A-Za-z]{34})\b`, "hf_"),
 		token("linear-api-key", "Linear API key", `\b(lin_api_[A-Za-z0-9]{40})\b`, "lin_api_"),
 		token("new-relic-key", "New Relic key", `\b(NRAK-[A-Z0-9]{27}|NRII-[A-Za-z0-9\-]{32})\b`, "nrak-", "nrii-"),
+		token("sentry-token", "Sentry auth token", `\b(sntry[su]_[A-Za-z0-9+/=_\-]{40,})`, "sntrys_", "sntryu_"),
+		token("mailgun-api-key", "Mailgun API key", `\b(key-[0-9a-f]{32})\b`, "key-"),
+		token("mailchimp-api-key", "Mailchimp API key", `\b([0-9a-f]{32}-us\d{1,2})\b`, "-us"),
+		token("atlassian-api-token", "Atlassian API token", `\b(ATATT3[A-Za-z0-9_\-=]{180,})`, "atatt3"),
+		token("postman-api-key", "Postman API key", `\b(PMAK-[a-f0-9]{24}-[a-f0-9]{34})\b`, "pmak-"),
+		token("doppler-token", "Doppler token", `\b(dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44})\b`, "dp.pt.", "dp.st.", "dp.sa.", "dp.ct."),
+		token("pulumi-token", "Pulumi access token", `\b(pul-[a-f0-9]{40})\b`, "pul-"),
+		token("heroku-token", "Heroku API key", `\b(HRKU-[A-Za-z0-9_\-]{60})\b`, "hrku-"),
 		token("square-token", "Square access token", `\b(EAAA[A-Za-z0-9_\-]{60})\b|\b(sq0csp-[0-9A-Za-z_\-]{43})\b`, "eaaa", "sq0csp-"),
 		{
 			ID: "jwt", Description: "JSON Web Token", Fix: fixToken, Keywords: []string{"eyj"},
@@ -64,6 +79,13 @@ func builtin() []*Rule {
 			SecretGroup: 1, Check: privateKeyBody,
 		},
 		{
+			// A PEM private key base64-encoded once more: kubeconfig client-key-data,
+			// Helm values "tls.key: LS0tLS1CRUdJTi...", Argo CD cluster keyData.
+			ID: "private-key-base64", Description: "base64-encoded private key", Fix: fixKey, Keywords: []string{"ls0tls1crudjti"},
+			Regex:       regexp.MustCompile(`(LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,}={0,2})`),
+			SecretGroup: 1, Check: encodedPrivateKey,
+		},
+		{
 			ID: "putty-private-key", Description: "PuTTY private key", Fix: fixKey, Keywords: []string{"putty-user-key-file-"},
 			Regex:       regexp.MustCompile(`(PuTTY-User-Key-File-\d: .*)`),
 			SecretGroup: 1,
@@ -73,9 +95,18 @@ func builtin() []*Rule {
 			Find: urlPasswords, Literal: true, Check: urlPassword,
 		},
 		{
+			// ADO.NET and libpq keyword strings ("...;Password=x;"), JDBC and
+			// URL query parameters ("?user=app&password=x").
 			ID: "connection-string-password", Description: "password in a connection string", Fix: fixURL,
 			Keywords:    []string{"password=", "pwd="},
-			Regex:       regexp.MustCompile(`(?i)(?:^|[;"'\s])(?:password|pwd)=([^;"'\s]{3,})`),
+			Regex:       regexp.MustCompile(`(?i)(?:^|[;"'\s?&])(?:password|pwd)=([^;"'\s&]{3,})`),
+			SecretGroup: 1, Literal: true, Check: connectionString,
+		},
+		{
+			// Oracle thin JDBC URLs carry user/password before the host.
+			ID: "connection-string-password", Description: "password in a JDBC URL", Fix: fixURL,
+			Keywords:    []string{"jdbc:oracle:"},
+			Regex:       regexp.MustCompile(`(?i)jdbc:oracle:[a-z]+:[A-Za-z0-9_$#.\-]+/([^@\s"'/]{3,})@`),
 			SecretGroup: 1, Literal: true, Check: connectionString,
 		},
 		{
@@ -113,7 +144,54 @@ func withCheck(r *Rule, check func([]byte, int, int) (int, bool)) *Rule {
 // notExample drops the documentation keys providers publish
 // (AKIAIOSFODNN7EXAMPLE).
 func notExample(data []byte, start, end int) (int, bool) {
-	return end, !bytes.Contains(bytes.ToUpper(data[start:end]), []byte("EXAMPLE"))
+	if bytes.Contains(bytes.ToUpper(data[start:end]), []byte("EXAMPLE")) {
+		return end, false
+	}
+	return notFiller(data, start, end)
+}
+
+// notFiller drops tokens with the right prefix and a made-up body
+// ("sk_test_xxxxxxxxxxxxxxxxxxxxxxxx", "ghp_000000000000..."): a generated
+// token never repeats one character six times in a row, nor uses only a
+// handful of distinct characters.
+func notFiller(data []byte, start, end int) (int, bool) {
+	tok := data[start:end]
+	run, distinct := 1, 0
+	var seen [256]bool
+	for i, c := range tok {
+		if !seen[c] {
+			seen[c] = true
+			distinct++
+		}
+		if i > 0 && c == tok[i-1] && isAlnum(c) {
+			if run++; run >= 6 {
+				return end, false
+			}
+		} else {
+			run = 1
+		}
+	}
+	return end, distinct >= 8 || len(tok) < 12
+}
+
+func isAlnum(c byte) bool { return isLowerByte(c) || isUpper(c) || isDigit(c) }
+
+// encodedPrivateKey keeps base64 text that decodes to a PEM private key.
+func encodedPrivateKey(data []byte, start, end int) (int, bool) {
+	raw := data[start:end]
+	n := len(raw) - len(raw)%4
+	dec := make([]byte, base64.StdEncoding.DecodedLen(n))
+	m, err := base64.StdEncoding.Decode(dec, raw[:n])
+	if err != nil && m == 0 {
+		return end, false
+	}
+	dec = dec[:m]
+	i := bytes.Index(dec, []byte("PRIVATE KEY-----"))
+	if i < 0 || i > 40 {
+		return end, false
+	}
+	_, ok := privateKeyBody(dec, 0, i+len("PRIVATE KEY-----"))
+	return end, ok
 }
 
 // jwtHeader keeps tokens whose header decodes to JSON with an algorithm.

@@ -42,7 +42,19 @@ func TestBuiltinRules(t *testing.T) {
 		{"url env name", "https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com/x", ""},
 		{"connection string", "Server=db;Database=app;User Id=sa;Password=Sq1-8s7d6f;", "connection-string-password=Sq1-8s7d6f"},
 		{"vault token", "VAULT_TOKEN=hvs.CAESIJ8d7f6g5h4j3k2l1qwertyuiopasdfghjklzxcvbnm", "vault-token=hvs.CAESIJ8d7f6g5h4j3k2l1qwertyuiopasdfghjklzxcvbnm"},
-		{"age key", "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ", "age-secret-key=AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"},
+		{"age key", "AGE-SECRET-KEY-1GQ9778VQXMMJVE8SK7J6VT8UJ4HDQAJUVSFCWCM02D8GEWQ72PVQ2Y5J33", "age-secret-key=AGE-SECRET-KEY-1GQ9778VQXMMJVE8SK7J6VT8UJ4HDQAJUVSFCWCM02D8GEWQ72PVQ2Y5J33"},
+		// Made-up bodies behind a real prefix are placeholders.
+		{"filler stripe", "apiKey: sk_test_xxxxxxxxxxxxxxxxxxxxxxxx", ""},
+		{"filler github", "GITHUB_TOKEN=ghp_000000000000000000000000000000000000", ""},
+		{"filler age", "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ", ""},
+		{"discord webhook", "url: https://discord.com/api/webhooks/1234567890123456789/Xq7w2Lk9Pz0mN4bV8cD1-aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3k", "discord-webhook=https://discord.com/api/webhooks/1234567890123456789/Xq7w2Lk9Pz0mN4bV8cD1-aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3k"},
+		{"stripe webhook secret", "STRIPE_WEBHOOK_SECRET=whsec_Xq7w2Lk9Pz0mN4bV8cD1aB3dE5fG7hJ9", "stripe-webhook-secret=whsec_Xq7w2Lk9Pz0mN4bV8cD1aB3dE5fG7hJ9"},
+		{"azure service bus", "Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=Xq7w2Lk9Pz0mN4bV8cD1aB3dE5fG7hJ9kL1mN3pQ5r=", "azure-shared-access-key=Xq7w2Lk9Pz0mN4bV8cD1aB3dE5fG7hJ9kL1mN3pQ5r="},
+		{"jdbc query password", "jdbc:mysql://db:3306/shop?user=shop&password=Xq7-2kd9s0&useSSL=true", "connection-string-password=Xq7-2kd9s0"},
+		{"jdbc oracle thin", "jdbc:oracle:thin:billing_ro/Xq7w2Lk9P@//oradb:1521/BILLPRD", "connection-string-password=Xq7w2Lk9P"},
+		{"jdbc without password", "jdbc:postgresql://warehouse:5432/dwh?ssl=true&sslmode=verify-full", ""},
+		{"base64 private key", "client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlDWEFJQkFBS0JnUUNxR0t1a08xRGU3emhaajYrSDBxdGpUa1Z4d1RDcHZLZTRlQ1owRlBxcmkwY2IySlpmWEovRGdZU0Y2dlVwCi0tLS0tRU5EIFJTQSBQUklWQVRFIEtFWS0tLS0tCg==", "private-key-base64=LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlDWEFJQkFBS0JnUUNxR0t1a08xRGU3emhaajYrSDBxdGpUa1Z4d1RDcHZLZTRlQ1owRlBxcmkwY2IySlpmWEovRGdZU0Y2dlVwCi0tLS0tRU5EIFJTQSBQUklWQVRFIEtFWS0tLS0tCg=="},
+		{"base64 certificate", "certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUNYQUlCQUFLQmdRQ3FHS3VrTzFEZTd6aFpqNitIMHF0alRrVnh3VENwdktlNGVDWjBGUHFyaTBjYjJKWmZYSi9EZ1lTRjZ2VXAKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=", ""},
 		{"nothing", "image: nginx@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -78,7 +78,7 @@ func literalShape(t string) bool {
 	if len(t) > 4096 {
 		// Placeholders, paths, hashes and names are short; a long value is
 		// content (a key, a certificate, a config file).
-		return !strings.HasPrefix(t, "-----BEGIN ") || strings.Contains(t[:min(len(t), 60)], "PRIVATE KEY")
+		return !strings.HasPrefix(t, "-----BEGIN ") || pemPrivateKey(t)
 	}
 	if placeholder.MatchString(t) || passwordHash.MatchString(t) || funcCall.MatchString(t) || fileName.MatchString(t) {
 		return false
@@ -92,19 +92,24 @@ func literalShape(t string) bool {
 	if isNumber(t) && len(t) < 6 {
 		return false
 	}
-	if strings.HasPrefix(t, "/") && strings.Count(t, "/") >= 2 && !strings.ContainsAny(t, " ") {
+	if strings.HasPrefix(t, "/") && strings.Count(t, "/") >= 2 && !strings.ContainsAny(t, " ") && !base64Text(t) {
 		return false // a file path such as /var/run/secrets/token
 	}
 	if i := strings.Index(t, "://"); i > 0 && !strings.Contains(t[i+3:], "@") {
 		return false // a URL without userinfo
 	}
-	if strings.HasPrefix(t, "-----BEGIN ") && !strings.Contains(t[:min(len(t), 60)], "PRIVATE KEY") {
-		return false // a public certificate or key
+	if strings.HasPrefix(t, "-----BEGIN ") {
+		return pemPrivateKey(t) // not a public certificate or key, nor an elided example
 	}
 	if strings.HasPrefix(t, "ssh-") || strings.HasPrefix(t, "ecdsa-sha2-") {
 		return false // an SSH public key
 	}
 	return true
+}
+
+// pemPrivateKey reports a PEM value that is a private key with a real body.
+func pemPrivateKey(t string) bool {
+	return strings.Contains(t[:min(len(t), 60)], "PRIVATE KEY") && Token(t)
 }
 
 // Token reports whether s contains a credential-shaped token: a provider
@@ -191,4 +196,127 @@ func alnum(s string) int {
 		}
 	}
 	return n
+}
+
+// base64Text reports a value that is base64 of something rather than a path
+// that happens to use the same characters: padded to a multiple of four,
+// mixing cases and digits, with no path punctuation ("/MJTp4LYH/d/yNwXR4=").
+func base64Text(t string) bool {
+	if len(t) < 16 || len(t)%4 != 0 || strings.ContainsAny(t, "._-~") {
+		return false
+	}
+	var upper, lower, digit bool
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case isUpper(c):
+			upper = true
+		case isLowerByte(c):
+			lower = true
+		case isDigit(c):
+			digit = true
+		case c == '+' || c == '/' || c == '=':
+		default:
+			return false
+		}
+	}
+	return upper && lower && digit
+}
+
+// Random reports a value that looks generated: a key, a token, a password
+// from a generator, rather than a word, a name, a host, a path or a UUID. It
+// is the test for names that hold credentials and identifiers alike
+// (NameMaybeSecret) and for list items.
+func Random(v string) bool {
+	t := strings.TrimSpace(v)
+	if len(t) < 16 || len(t) > 4096 || strings.ContainsAny(t, " \t\n") || ObjectName(t) || uuid.MatchString(t) ||
+		strings.Contains(t, "://") || PlainSetting(t) || (strings.HasPrefix(t, "/") || strings.HasPrefix(t, "./")) && !base64Text(t) {
+		return false
+	}
+	var upper, lower, digit, other bool
+	hex := true
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch {
+		case isUpper(c):
+			upper = true
+		case isLowerByte(c):
+			lower = true
+		case isDigit(c):
+			digit = true
+		default:
+			other = true
+		}
+		if !isDigit(c) && !('a' <= c && c <= 'f') && !('A' <= c && c <= 'F') {
+			hex = false
+		}
+	}
+	if hex {
+		return len(t) >= 32 && digit && (upper || lower)
+	}
+	classes := 0
+	for _, b := range []bool{upper, lower, digit, other} {
+		if b {
+			classes++
+		}
+	}
+	if classes < 2 || Entropy(t) < 3.3 {
+		return false
+	}
+	// Generated text mixes letters and digits within a run; names and dates
+	// are words and numbers joined by separators ("release-2024-05-14",
+	// "app.kubernetes.io/name").
+	if base64Text(t) || upper && lower && digit && other && Entropy(t) >= 3.5 {
+		return true
+	}
+	for _, seg := range strings.FieldsFunc(t, func(r rune) bool { return !isAlnumRune(r) }) {
+		if len(seg) >= 8 && strings.ContainsAny(seg, "0123456789") && strings.IndexFunc(seg, isLetterRune) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func isAlnumRune(r rune) bool  { return r < 0x80 && (isLowerByte(byte(r)) || isUpper(byte(r)) || isDigit(byte(r))) }
+func isLetterRune(r rune) bool { return r < 0x80 && (isLowerByte(byte(r)) || isUpper(byte(r))) }
+
+// Plain configuration values: host names, e-mail addresses, durations,
+// sizes, versions and words.
+var (
+	hostName = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]\.?(?::\d{1,5})?$`)
+	email    = regexp.MustCompile(`^[A-Za-z0-9._%+\-]{1,64}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	quantity = regexp.MustCompile(`^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y|Ki|Mi|Gi|Ti|k|K|M|G|T|KB|MB|GB|TB|%)?)+$`)
+	version  = regexp.MustCompile(`^v?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.\-]+)?$`)
+	words    = regexp.MustCompile(`^[A-Za-z][A-Za-z_.\-]{0,62}$`)
+)
+
+// PlainSetting reports a value that is configuration whatever its key is
+// called: a host name, an e-mail address, a duration or size, a version, one
+// or a few words, or a list of those. A Secret's "CLUSTER_DOMAIN: prod.acme.io"
+// or "DB_SSLMODE: verify-full" is not a credential; only keys that say
+// secret make such a value one.
+func PlainSetting(v string) bool {
+	t := strings.TrimSpace(v)
+	if t == "" {
+		return true
+	}
+	if strings.Contains(t, ",") {
+		for _, item := range strings.Split(t, ",") {
+			item = strings.TrimSpace(item)
+			if item != "" && !PlainSetting(item) && !ObjectName(item) {
+				return false
+			}
+		}
+		return true
+	}
+	if words.MatchString(t) {
+		// "verify-full", "EUR" are settings; "test-password" is a password.
+		l := strings.ToLower(t)
+		for _, w := range secretSubwords {
+			if strings.Contains(l, w) {
+				return false
+			}
+		}
+		return !strings.Contains(l, "pass") && !strings.Contains(l, "pwd")
+	}
+	return hostName.MatchString(t) || email.MatchString(t) || quantity.MatchString(t) || version.MatchString(t)
 }

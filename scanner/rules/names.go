@@ -18,6 +18,10 @@ const (
 	// NameNotSecret is a name that is public even inside a Secret: username,
 	// host, port, ca.crt, clientId...
 	NameNotSecret
+	// NameMaybeSecret is a name that holds a credential and an identifier
+	// alike: "routingKey", "nonceKey", "sortKey". Only a value that looks
+	// random counts (see Random).
+	NameMaybeSecret
 )
 
 // Words whose presence makes a name a credential. Matched against each word
@@ -26,7 +30,7 @@ const (
 var secretSubwords = []string{"password", "passwd", "passphrase", "passcode", "token", "secret", "apikey", "privatekey", "secretkey", "accesskey", "credential"}
 
 // Whole words that make a name a credential.
-var secretWords = set("pwd", "pass", "dsn", "creds", "credentials", "credential", "jwt", "pat", "_auth", "auth", "apikey", "bearer", "connectionstring", "connstr", "sas")
+var secretWords = set("pwd", "pw", "pass", "dsn", "creds", "credentials", "credential", "jwt", "pat", "_auth", "auth", "apikey", "bearer", "connectionstring", "connstr", "sas")
 
 // Word pairs that make a name a credential ("api key", "client secret").
 var secretPairs = set(
@@ -34,7 +38,8 @@ var secretPairs = set(
 	"master key", "auth key", "shared key", "account key", "session key", "hmac key",
 	"deploy key", "license key", "app key", "service key", "admin key", "storage key",
 	"connection string", "secret id", "client key", "sign key", "cookie key", "root key",
-	"jwt key", "webhook key", "crypt key", "cipher key", "aes key", "token key")
+	"jwt key", "webhook key", "crypt key", "cipher key", "aes key", "token key", "application key",
+	"integration key", "server key", "erlang cookie")
 
 // Words that make "<word> secret" a credential rather than an object name.
 var credentialSecretPrefix = set("client", "webhook", "cookie", "jwt", "shared", "app", "application", "api", "session",
@@ -81,6 +86,10 @@ var disqualifyingWords = set(
 	"reference", "references",
 )
 
+// Words that make a name public even inside a Secret: Stripe's publishable
+// key, a public key.
+var publicWords = set("public", "publishable", "pub")
+
 // Names that are public even inside a Secret. Compared against the whole
 // lowercased name with separators removed.
 var notSecretNames = set(
@@ -114,6 +123,14 @@ func ClassifyName(name string) NameClass {
 		return NameNotSecret // DB_HOST, db.user, APP_NAME
 	}
 	for _, w := range words {
+		if publicWords[w] {
+			return NameNotSecret
+		}
+	}
+	if n := len(words); n >= 2 && words[n-1] == "id" && words[n-2] == "key" {
+		return NameNotSecret // the ID of a key (access key ID, KMS key ID), not the key
+	}
+	for _, w := range words {
 		if disqualifyingWords[w] {
 			return NameOther
 		}
@@ -130,10 +147,20 @@ func ClassifyName(name string) NameClass {
 			// an ExternalSecret writes to ("secretKey: db-password").
 			return NameWeakSecret
 		}
+		if words[len(words)-2] == "access" && (len(words) < 3 || words[len(words)-3] != "secret") {
+			// An access key is the public half of a key pair (AWS shapes are
+			// caught by their rule) or a user name (MinIO "accessKey: loki").
+			return NameWeakSecret
+		}
 		return NameSecret
 	}
 	if last == "id" && len(words) >= 2 && words[len(words)-2] == "secret" {
 		return NameSecret // Vault AppRole secret_id
+	}
+	if last == "key" && len(words) > 1 && !anySecretish(words[:len(words)-1]) && !metadataWords[words[len(words)-2]] {
+		// "routingKey", "nonceKey": a credential of its own, or the key of a map
+		// or a sort. The value decides.
+		return NameMaybeSecret
 	}
 	if metadataWords[last] && len(words) > 1 {
 		return NameOther
@@ -160,6 +187,8 @@ func ClassifyName(name string) NameClass {
 			return NameSecret
 		case secretWords[w]:
 			return NameSecret
+		case len(w) > 2 && len(w) <= 8 && strings.HasSuffix(w, "pw"):
+			return NameSecret // run-together "bindpw", "rootpw"
 		}
 		for _, s := range secretSubwords {
 			if i := strings.Index(w, s); i >= 0 {
@@ -177,7 +206,7 @@ func ClassifyName(name string) NameClass {
 }
 
 // Last words that make a name public when nothing in it says secret.
-var notSecretLast = set("user", "username", "usr", "login", "host", "hostname", "port", "name", "database", "db", "dbname",
+var notSecretLast = set("sid", "user", "username", "usr", "login", "host", "hostname", "port", "name", "database", "db", "dbname",
 	"url", "uri", "endpoint", "address", "addr", "server", "region", "namespace", "email", "mail", "id", "schema",
 	"level", "mode", "env", "environment", "timeout", "version", "enabled", "flags", "type", "role", "method", "kind",
 	"provider", "backend", "path", "mount", "namespace", "cluster", "tenant", "project")
