@@ -276,7 +276,9 @@ func Random(v string) bool {
 	return false
 }
 
-func isAlnumRune(r rune) bool  { return r < 0x80 && (isLowerByte(byte(r)) || isUpper(byte(r)) || isDigit(byte(r))) }
+func isAlnumRune(r rune) bool {
+	return r < 0x80 && (isLowerByte(byte(r)) || isUpper(byte(r)) || isDigit(byte(r)))
+}
 func isLetterRune(r rune) bool { return r < 0x80 && (isLowerByte(byte(r)) || isUpper(byte(r))) }
 
 // Plain configuration values: host names, e-mail addresses, durations,
