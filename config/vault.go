@@ -34,7 +34,11 @@ type Vault struct {
 	// VAULT_CLIENT_KEY), the server name to verify (VAULT_TLS_SERVER_NAME).
 	// SkipVerify (VAULT_SKIP_VERIFY) turns verification off and is only
 	// honoured when set explicitly.
-	CACert, CAPath        string
+	CACert, CAPath string
+	// CACertPEM is a PEM bundle held in memory (a Sync's
+	// spec.vault.caSecretRef); when set, it is trusted instead of CACert
+	// and CAPath.
+	CACertPEM             []byte
 	ClientCert, ClientKey string
 	TLSServerName         string
 	SkipVerify            bool

@@ -215,10 +215,16 @@ func (p *VaultSecrets) effective(ctx context.Context, s *v1alpha1.Sync) (*config
 	if c.Address == "" {
 		return nil, errors.New("spec.vault has no address and the controller has no default Vault address")
 	}
-	if sv.CASecretRef != nil {
-		// config.Vault takes a CA file path; a CA from a Secret needs
-		// in-memory PEM support there first.
-		return nil, errors.New("spec.vault.caSecretRef is not supported yet: configure the CA on the controller (VAULT_CACERT)")
+	if ref := sv.CASecretRef; ref != nil {
+		data, err := p.secretData(ctx, s.Namespace, ref.Name, caKey)
+		if err != nil {
+			return nil, fmt.Errorf("spec.vault.caSecretRef: %w", err)
+		}
+		// The Sync names the CA its Vault is verified with: the
+		// controller's CA files, and a skip-verify it may have, do not
+		// apply to it.
+		c.CACert, c.CAPath, c.SkipVerify = "", "", false
+		c.CACertPEM = data[caKey]
 	}
 	if a := sv.Auth; a != nil {
 		set := 0
@@ -256,6 +262,10 @@ func (p *VaultSecrets) effective(ctx context.Context, s *v1alpha1.Sync) (*config
 	return &c, nil
 }
 
+// caKey is the key of spec.vault.caSecretRef's Secret, as in a
+// kubernetes.io/tls Secret or a cert-manager CA Secret.
+const caKey = "ca.crt"
+
 func (p *VaultSecrets) secretData(ctx context.Context, namespace, name string, keys ...string) (map[string][]byte, error) {
 	if p.opts.Reader == nil {
 		return nil, errors.New("the controller cannot read Secrets")
@@ -281,8 +291,8 @@ func fingerprint(c *config.Vault, keysNamespace string) string {
 	if c == nil {
 		fmt.Fprintf(m, "novault\x00%s", keysNamespace)
 	} else {
-		fmt.Fprintf(m, "%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s",
-			c.Address, c.Namespace, c.CACert, c.CAPath, c.Auth.Method, c.Auth.Role, c.Auth.MountPath,
+		fmt.Fprintf(m, "%s\x00%s\x00%s\x00%s\x00%s\x00%t\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s",
+			c.Address, c.Namespace, c.CACert, c.CAPath, c.CACertPEM, c.SkipVerify, c.Auth.Method, c.Auth.Role, c.Auth.MountPath,
 			c.Auth.RoleID, string(c.Auth.SecretID), string(c.Auth.Token), keysNamespace)
 	}
 	return hex.EncodeToString(m.Sum(nil))

@@ -40,6 +40,11 @@ func newClient(cfg *config.Vault) (*api.Client, error) {
 		TLSServerName: cfg.TLSServerName,
 		Insecure:      cfg.SkipVerify,
 	}
+	if len(cfg.CACertPEM) > 0 {
+		// The API would prefer a CA file over the bytes; an in-memory bundle
+		// is the more specific choice (a Sync's own CA over the controller's).
+		tls.CACert, tls.CAPath, tls.CACertBytes = "", "", cfg.CACertPEM
+	}
 	if err := c.ConfigureTLS(tls); err != nil {
 		return nil, fmt.Errorf("configuring TLS for Vault at %s: %w", cfg.Address, err)
 	}

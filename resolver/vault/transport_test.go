@@ -2,9 +2,16 @@ package vault
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -209,25 +216,49 @@ func TestTLSAndNamespace(t *testing.T) {
 	v := testenv.StartVault(t)
 	v.PutKV2(t, "secret", "app", map[string]any{"k": "v"})
 	p := newProxy(t, v, true)
-	caFile := t.TempDir() + "/ca.pem"
-	writeFile(t, caFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.srv.Certificate().Raw})))
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.srv.Certificate().Raw})
+	otherPEM := otherCAPEM(t)
+	dir := t.TempDir()
+	caFile, otherFile := dir+"/ca.pem", dir+"/other.pem"
+	writeFile(t, caFile, string(caPEM))
+	writeFile(t, otherFile, string(otherPEM))
 
 	tests := []struct {
-		name    string
-		mod     func(*config.Vault)
-		wantErr string
+		name       string
+		mod        func(*config.Vault)
+		wantNewErr string // New refuses the configuration
+		wantErr    string // the request fails
 	}{
-		{"the CA bundle verifies the server", func(c *config.Vault) { c.CACert = caFile }, ""},
-		{"an unknown CA is refused", func(c *config.Vault) {}, "certificate"},
-		{"verification is skipped only when asked", func(c *config.Vault) { c.SkipVerify = true }, ""},
+		{name: "the CA bundle file verifies the server", mod: func(c *config.Vault) { c.CACert = caFile }},
+		{name: "an in-memory PEM bundle verifies the server", mod: func(c *config.Vault) { c.CACertPEM = caPEM }},
+		{name: "the in-memory bundle is trusted instead of the CA file",
+			mod: func(c *config.Vault) { c.CACert, c.CACertPEM = otherFile, caPEM }},
+		{name: "with an in-memory bundle, the CA file and directory are no longer trusted",
+			mod: func(c *config.Vault) { c.CACert, c.CAPath, c.CACertPEM = caFile, dir, otherPEM }, wantErr: "certificate"},
+		{name: "another CA's bundle is refused", mod: func(c *config.Vault) { c.CACertPEM = otherPEM }, wantErr: "certificate"},
+		{name: "an unknown CA is refused", mod: func(c *config.Vault) {}, wantErr: "certificate"},
+		{name: "a bundle that is not PEM is a configuration error",
+			mod: func(c *config.Vault) { c.CACertPEM = []byte("not a certificate") }, wantNewErr: "PEM"},
+		{name: "verification is skipped only when asked", mod: func(c *config.Vault) { c.SkipVerify = true }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tokenConfig(v)
 			cfg.Address = p.srv.URL
 			cfg.Namespace = "team-a"
+			cfg.MaxRetries = 0
 			tt.mod(cfg)
-			_, err := newBackend(t, cfg).Locate(context.Background(), "secret/app", 0)
+			b, err := New(cfg)
+			if tt.wantNewErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantNewErr) {
+					t.Fatalf("New: err = %v, want %q", err, tt.wantNewErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = b.Locate(context.Background(), "secret/app", 0)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -245,4 +276,25 @@ func TestTLSAndNamespace(t *testing.T) {
 			}
 		})
 	}
+}
+
+// otherCAPEM is a self-signed certificate for 127.0.0.1 that did not sign
+// the test server's certificate.
+func otherCAPEM(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "another CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
