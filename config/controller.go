@@ -60,6 +60,11 @@ type Controller struct {
 	// server (which protects itself with API Priority and Fairness).
 	KubeAPIQPS   float32
 	KubeAPIBurst int
+	// AllowRemoteBases lets kustomizations load remote bases and files by
+	// URL. Off, a kustomization that references anything outside the
+	// repository fails before kustomize fetches it (as Flux's
+	// --no-remote-bases).
+	AllowRemoteBases bool
 }
 
 // Controller environment variables (flag defaults).
@@ -82,6 +87,7 @@ const (
 	EnvGitTimeout        = "LATCHKEY_GIT_TIMEOUT"
 	EnvKubeAPIQPS        = "LATCHKEY_KUBE_API_QPS"
 	EnvKubeAPIBurst      = "LATCHKEY_KUBE_API_BURST"
+	EnvAllowRemoteBases  = "LATCHKEY_ALLOW_REMOTE_BASES"
 )
 
 // ControllerDefaults returns the defaults, taking env into account. Values
@@ -134,6 +140,9 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 	if c.KubeAPIBurst, err = strconv.Atoi(get(EnvKubeAPIBurst, "2000")); err != nil {
 		errs = append(errs, fmt.Errorf("%s: want a number", EnvKubeAPIBurst))
 	}
+	if c.AllowRemoteBases, err = strconv.ParseBool(get(EnvAllowRemoteBases, "false")); err != nil {
+		errs = append(errs, fmt.Errorf("%s: want true or false", EnvAllowRemoteBases))
+	}
 	return c, errs
 }
 
@@ -158,6 +167,7 @@ func (c *Controller) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.GitTimeout, "git-timeout", c.GitTimeout, "timeout of each Git operation ($"+EnvGitTimeout+")")
 	fs.Float32Var(&c.KubeAPIQPS, "kube-api-qps", c.KubeAPIQPS, "sustained requests per second to the Kubernetes API ($"+EnvKubeAPIQPS+")")
 	fs.IntVar(&c.KubeAPIBurst, "kube-api-burst", c.KubeAPIBurst, "burst of requests to the Kubernetes API ($"+EnvKubeAPIBurst+")")
+	fs.BoolVar(&c.AllowRemoteBases, "allow-remote-bases", c.AllowRemoteBases, "let kustomizations load remote bases and files by URL during a render; off, they fail before anything is fetched ($"+EnvAllowRemoteBases+")")
 }
 
 // Validate reports every problem, each naming its flag.

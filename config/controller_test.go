@@ -21,6 +21,9 @@ func TestControllerConfig(t *testing.T) {
 				if c.Concurrency != 8 || c.MetricsAddr != ":8080" || c.Namespace != "latchkey-system" || c.VaultCacheTTL.String() != "5m0s" {
 					t.Errorf("defaults: %+v", c)
 				}
+				if c.AllowRemoteBases {
+					t.Errorf("remote kustomize bases are allowed by default")
+				}
 			},
 		},
 		{
@@ -32,6 +35,26 @@ func TestControllerConfig(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "remote bases allowed by flag or environment", env: map[string]string{EnvAllowRemoteBases: "true"},
+			args: []string{"--webhook-addr="},
+			check: func(t *testing.T, c *Controller) {
+				if !c.AllowRemoteBases {
+					t.Errorf("%s=true ignored", EnvAllowRemoteBases)
+				}
+			},
+		},
+		{
+			name: "the flag wins over the environment", env: map[string]string{EnvAllowRemoteBases: "true"},
+			args: []string{"--webhook-addr=", "--allow-remote-bases=false"},
+			check: func(t *testing.T, c *Controller) {
+				if c.AllowRemoteBases {
+					t.Errorf("--allow-remote-bases=false ignored")
+				}
+			},
+		},
+		{name: "bad remote bases setting", env: map[string]string{EnvAllowRemoteBases: "sometimes"}, args: []string{"--webhook-addr="},
+			wantErr: []string{EnvAllowRemoteBases}},
 		{name: "webhook without secret", wantErr: []string{"--webhook-secret-file"}},
 		{name: "bad values are all reported", args: []string{"--webhook-addr=", "--concurrency=0", "--metrics-addr=nope", "--shard=a b"},
 			wantErr: []string{"--concurrency=0", "--metrics-addr", "--shard"}},

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -53,7 +54,11 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 	if err != nil {
 		return nil, failed(v1alpha1.ReasonConfigInvalid, err)
 	}
+	opts.NoRemoteBases = !r.opts.AllowRemoteBases
 	res, err := render.FS(ctx, snap.FS(), s.Spec.Source.Path, opts)
+	if errors.Is(err, render.ErrRemoteRefused) {
+		return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s (the controller runs without --allow-remote-bases): %w", short(snap.Revision), err))
+	}
 	if err != nil {
 		return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
 	}

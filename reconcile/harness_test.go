@@ -65,8 +65,8 @@ func startController(t *testing.T, kube *testenv.Kube, vault *config.Vault) *con
 }
 
 // startShardController runs a controller of one shard ("" for the Syncs
-// without a shard label).
-func startShardController(t *testing.T, kube *testenv.Kube, vault *config.Vault, shard string) *controller {
+// without a shard label); mods change its options.
+func startShardController(t *testing.T, kube *testenv.Kube, vault *config.Vault, shard string, mods ...func(*reconcile.Options)) *controller {
 	t.Helper()
 	mgr, err := reconcile.NewManager(kube.Config, reconcile.ManagerOptions{Shard: shard})
 	if err != nil {
@@ -79,13 +79,17 @@ func startShardController(t *testing.T, kube *testenv.Kube, vault *config.Vault,
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	r, err := reconcile.NewReconciler(mgr, reconcile.Options{
+	opts := reconcile.Options{
 		HMACKey: key,
 		Secrets: reconcile.NewVaultSecrets(reconcile.VaultSecretsOptions{
 			Default: vault, HMACKey: key, Reader: mgr.GetAPIReader(), Unsealer: reconcile.ClusterUnsealer(cs),
 		}),
 		Metrics: reconcile.NewMetrics(reg),
-	})
+	}
+	for _, m := range mods {
+		m(&opts)
+	}
+	r, err := reconcile.NewReconciler(mgr, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

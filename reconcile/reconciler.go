@@ -53,6 +53,9 @@ type Options struct {
 	// Namespaces, when set, restricts the watches of managed objects to
 	// them (as ManagerOptions.Namespaces does for Syncs).
 	Namespaces []string
+	// AllowRemoteBases lets kustomizations load remote bases and files by
+	// URL; by default a render that would fails before fetching anything.
+	AllowRemoteBases bool
 }
 
 // Reconciler reconciles Syncs.

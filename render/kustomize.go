@@ -15,11 +15,13 @@ import (
 )
 
 // renderKustomize runs `kustomize build` in process: no plugins (they would
-// execute code from the repository), no remote loading beyond what the
-// kustomize API itself restricts, files only from inside the
-// kustomization's root and its bases, and the kustomization's own sort
-// order (legacy by default, as `kustomize build`).
-func renderKustomize(ctx context.Context, src source) (*Result, error) {
+// execute code from the repository), remote bases and files only when
+// allowed, files only from inside the kustomization's root and its bases
+// (LoadRestrictionsRootOnly: a kustomization cannot read ../secret.yaml,
+// only build ../base), and the kustomization's own sort order (legacy by
+// default, as `kustomize build`). A Git snapshot is built in an in-memory
+// copy whose root is the repository's, so no path leads out of it.
+func renderKustomize(ctx context.Context, src source, noRemote bool) (*Result, error) {
 	kfs, dir := src.kfs, src.kdir
 	if kfs == nil {
 		var err error
@@ -27,6 +29,11 @@ func renderKustomize(ctx context.Context, src source) (*Result, error) {
 			return nil, err
 		}
 		dir = "/" + dir
+	}
+	if noRemote {
+		if err := refuseRemote(kfs, dir); err != nil {
+			return nil, fmt.Errorf("kustomize build: %w", err)
+		}
 	}
 	opts := krusty.MakeDefaultOptions()
 	opts.Reorder = krusty.ReorderOptionUnspecified

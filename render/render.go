@@ -43,6 +43,13 @@ func ParseMode(s string) (Mode, error) {
 type Options struct {
 	Mode Mode
 	Helm HelmOptions
+	// NoRemoteBases refuses a kustomization that would load anything from
+	// outside the rendered tree: a remote base or component (which
+	// kustomize clones by running git) or a file by URL (which it fetches
+	// over HTTP). The render fails before kustomize runs, with an error
+	// that wraps ErrRemoteRefused and lists every such reference. Files
+	// are always loaded under kustomize's LoadRestrictionsRootOnly.
+	NoRemoteBases bool
 }
 
 // HelmOptions are the `helm template` settings a Helm render uses.
@@ -195,7 +202,7 @@ func render(ctx context.Context, src source, opts Options) (*Result, error) {
 	case Plain:
 		return renderPlain(ctx, src.fsys)
 	case Kustomize:
-		return renderKustomize(ctx, src)
+		return renderKustomize(ctx, src, opts.NoRemoteBases)
 	case Helm:
 		return renderHelm(ctx, src, opts.Helm)
 	}

@@ -122,6 +122,8 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 		Source:     source.Options{Timeout: cfg.GitTimeout},
 		Metrics:    reconcile.NewMetrics(crmetrics.Registry),
 		Namespaces: cfg.WatchNamespaces,
+
+		AllowRemoteBases: cfg.AllowRemoteBases,
 	})
 	if err != nil {
 		return err

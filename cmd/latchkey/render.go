@@ -32,6 +32,7 @@ func (e *renderExit) ExitCode() int { return 1 }
 type renderFlags struct {
 	mode                string
 	helm                render.HelmOptions
+	noRemoteBases       bool
 	unsealKeys          []string
 	unsealFromCluster   bool
 	controllerNamespace string
@@ -96,6 +97,7 @@ plugin passes it to helm. See docs/resolving.md and docs/argocd-plugin.md.`,
 	f.StringSliceVar(&fl.helm.APIVersions, "api-versions", app.APIVersions, "API versions for Helm's .Capabilities (repeatable; default $KUBE_API_VERSIONS)")
 	f.BoolVar(&fl.helm.SkipCRDs, "skip-crds", false, "leave out the Helm chart's crds/ directory")
 	f.BoolVar(&fl.helm.SkipHooks, "no-hooks", false, "leave out Helm hooks")
+	f.BoolVar(&fl.noRemoteBases, "no-remote-bases", false, "refuse kustomizations that load remote bases or files by URL, before anything is fetched (the controller's default)")
 	f.StringSliceVar(&fl.unsealKeys, "unseal-key", nil, "private key file to unseal SealedSecrets with: PEM, or a backup of the controller's key Secrets (repeatable)")
 	f.BoolVar(&fl.unsealFromCluster, "unseal-from-cluster", false, "unseal SealedSecrets with the sealed-secrets controller's keys, read from the cluster")
 	f.StringVar(&fl.controllerNamespace, "controller-namespace", sealing.DefaultControllerNamespace, "namespace of the sealed-secrets controller's keys (with --unseal-from-cluster)")
@@ -116,7 +118,7 @@ func runRender(cmd *cobra.Command, target string, fl renderFlags, env config.Env
 	if target == "-" {
 		res, err = render.Stream(cmd.InOrStdin(), "<stdin>")
 	} else {
-		res, err = render.Dir(ctx, target, render.Options{Mode: mode, Helm: fl.helm})
+		res, err = render.Dir(ctx, target, render.Options{Mode: mode, Helm: fl.helm, NoRemoteBases: fl.noRemoteBases})
 	}
 	if err != nil {
 		return err

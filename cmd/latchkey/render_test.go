@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/latchkey-dev/latchkey/internal/testenv"
@@ -167,6 +170,51 @@ func TestRenderKustomizeAndHelmResolve(t *testing.T) {
 			}
 			if tt.extra != nil && strings.Contains(out, "CustomResourceDefinition") {
 				t.Errorf("--skip-crds from ARGOCD_ENV_HELM_ARGS was ignored")
+			}
+		})
+	}
+}
+
+// `latchkey render` loads remote kustomize bases and files as kustomize
+// does, unless --no-remote-bases refuses them before anything is fetched.
+func TestRenderRemoteBases(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		_, _ = w.Write([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: remote}\n"))
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("resources:\n- "+srv.URL+"/cm.yaml\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantOut  string // on stdout; "" means nothing at all
+		wantErr  string
+		wantHits int32
+	}{
+		{name: "allowed by default, as kustomize build", args: []string{"render", dir},
+			wantOut: "name: remote", wantHits: 1},
+		{name: "refused with --no-remote-bases", args: []string{"render", "--no-remote-bases", dir},
+			wantErr: "kustomization.yaml: resources: " + srv.URL + "/cm.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hits.Store(0)
+			out, stderr, err := runLatchkey(t, nil, "", tt.args...)
+			if tt.wantErr == "" && err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+			if (tt.wantOut == "") != (out == "") || !strings.Contains(out, tt.wantOut) {
+				t.Errorf("stdout = %q, want %q", out, tt.wantOut)
+			}
+			if n := hits.Load(); n != tt.wantHits {
+				t.Errorf("the server got %d requests, want %d", n, tt.wantHits)
 			}
 		})
 	}
