@@ -23,6 +23,8 @@ func FuzzScanFile(f *testing.F) {
 		"-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEA\\n",
 		"postgres://u:p@h https://hooks.slack.com/services/T0/B0/x",
 		"secretGenerator:\n- literals: [A=b]\n  envs: [../../x]\n",
+		"kind: Secret\nmetadata: {name: {{ .x }}}\ndata:\n  {{- if .y }}\n  a: {{ .z | b64enc }}\n  {{- end }}\n  b: c2tfbGl2ZQ==\n",
+		"args: [\"--token\", \"d8Fk2LmQ9pXz\"]\napiKeys:\n  - 8ea2fa122beee386\nheaders:\n  - {key: X-Api-Key, value: k}\n",
 	} {
 		f.Add(seed)
 	}

@@ -44,8 +44,8 @@ func (f *fileScan) scanLines(from, to int, lc lineContext) {
 			return true
 		}
 		done = start
-		if start > 0 && (f.data[start-1] == '$' || f.data[start-1] == '@') {
-			return true // a template or shell variable being set: $password := ...
+		if start > 0 && (f.data[start-1] == '$' || f.data[start-1] == '@') || start > 1 && f.data[start-1] == '{' && f.data[start-2] == '$' {
+			return true // a template or shell variable being set or expanded: $password := ..., ${PASSWORD:=x}
 		}
 		if commentLine(f.data, start) {
 			return true // prose and commented-out examples; shape rules still see them

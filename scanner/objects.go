@@ -29,6 +29,9 @@ func (f *fileScan) object(root *yaml.Node) {
 	kind := manifest.Scalar(manifest.Get(root, "kind"))
 	apiVersion := manifest.Scalar(manifest.Get(root, "apiVersion"))
 	name := manifest.Scalar(manifest.GetPath(root, "metadata", "name"))
+	if strings.Contains(name, "${") {
+		name = chartName(f.file.Path) // a templated name: {{ include "app.fullname" . }}
+	}
 	if strings.HasSuffix(kind, "List") {
 		if items := manifest.Get(root, "items"); items != nil && items.Kind == yaml.SequenceNode {
 			f.object(items)
@@ -53,7 +56,7 @@ func (f *fileScan) object(root *yaml.Node) {
 		ctx.skipTop = addSkip(ctx.skipTop, "spec")
 	case kind == "ConfigMap" && !strings.Contains(apiVersion, "."):
 		ctx.check = checkConfigMap
-	case kind == "Kustomization" || manifest.Get(root, "secretGenerator") != nil && manifest.Get(root, "resources") != nil:
+	case kind == "Kustomization" || manifest.Get(root, "secretGenerator") != nil && (manifest.Get(root, "resources") != nil || kustomizationFile(f.file.Path)):
 		f.kustomization(root)
 		ctx.skipTop = addSkip(ctx.skipTop, "secretGenerator", "configMapGenerator")
 	case strings.HasSuffix(group, "external-secrets.io") || group == "secrets.hashicorp.com" || group == "secrets-store.csi.x-k8s.io":
@@ -64,6 +67,30 @@ func (f *fileScan) object(root *yaml.Node) {
 		ctx.argo = true
 	}
 	f.walk(root, ctx)
+}
+
+// chartName names the chart a template belongs to (charts/billing/templates/x.yaml → billing).
+func chartName(p string) string {
+	dir := path.Dir(p)
+	for path.Base(dir) != "templates" && dir != "." && dir != "/" {
+		dir = path.Dir(dir)
+	}
+	if path.Base(dir) == "templates" {
+		if chart := path.Base(path.Dir(dir)); chart != "." && chart != "/" {
+			return chart
+		}
+	}
+	return appName(p)
+}
+
+// kustomizationFile is a file kustomize reads as a kustomization, where
+// "kind: Kustomization" and "resources" are optional.
+func kustomizationFile(p string) bool {
+	switch path.Base(p) {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return true
+	}
+	return false
 }
 
 func addSkip(m map[string]bool, keys ...string) map[string]bool {
@@ -94,6 +121,8 @@ func (f *fileScan) walk(root *yaml.Node, ctx walkContext) {
 		switch v.Kind {
 		case yaml.MappingNode:
 			f.nameValue(v, p, ctx)
+		case yaml.SequenceNode:
+			f.flagArguments(v, p, ctx)
 		case yaml.ScalarNode:
 			f.scalar(k, v, p, ctx)
 		}
@@ -181,6 +210,43 @@ func (f *fileScan) item(v *yaml.Node, p []string, ctx walkContext) {
 		line:  line, col: col,
 		secret: v.Value, object: ctx.object, key: list,
 	})
+}
+
+// flagArguments handles command lines split into items, a flag whose name
+// says secret followed by its value: args: ["--token", "d8Fk2LmQ..."].
+func (f *fileScan) flagArguments(seq *yaml.Node, p []string, ctx walkContext) {
+	for i := 0; i+1 < len(seq.Content); i++ {
+		flag, value := seq.Content[i], seq.Content[i+1]
+		if flag.Kind != yaml.ScalarNode || value.Kind != yaml.ScalarNode || !strings.HasPrefix(flag.Value, "-") ||
+			strings.HasPrefix(value.Value, "-") || strings.ContainsAny(flag.Value, "= ") || len(flag.Value) > 64 {
+			continue
+		}
+		name := strings.TrimLeft(flag.Value, "-")
+		if name == "" || !rules.Literal(value.Value) {
+			continue
+		}
+		switch rules.ClassifyName(name) {
+		case rules.NameSecret:
+		case rules.NameWeakSecret:
+			if rules.ObjectName(value.Value) {
+				continue
+			}
+		case rules.NameMaybeSecret:
+			if !rules.Random(value.Value) {
+				continue
+			}
+		default:
+			continue
+		}
+		line, col := f.valuePos(value)
+		f.report(finding{
+			check: ctx.check,
+			why:   fmt.Sprintf("argument %s of %s is followed by a literal value; its name says it is a secret", flag.Value, dotted(p)),
+			line:  line, col: col, keyLine: flag.Line,
+			secret: value.Value, object: ctx.object, key: name,
+		})
+		i++
+	}
 }
 
 // singular turns the name of a list into the name of one of its items:

@@ -216,6 +216,9 @@ func (s *Scanner) ScanFile(f *File, data []byte) (out []Finding) {
 	case kindTemplate:
 		if !referenceKinds(data) {
 			fs.scanLines(0, len(data), lineContext{check: checkAssignment})
+			if longestLine(data) <= maxParsedLine && fs.needsParse() {
+				fs.templateObjects()
+			}
 		}
 	case kindEnv:
 		fs.scanLines(0, len(data), lineContext{check: checkDotenv})
@@ -343,16 +346,31 @@ func (f *fileScan) needsParse() bool {
 			rest := bytes.TrimLeft(line[i+1:], " \t\"'")
 			if len(rest) > 0 && !emptyValue(rest) {
 				need = true
+			} else if len(rest) == 0 && nextLineIsItem(f.data, e) {
+				need = true // "apiKeys:" followed by a list
 			}
 		}
-		// "- name: DB_PASSWORD" announces a value on the next line.
+		// "- name: DB_PASSWORD" announces a value on the next line, "--token"
+		// an argument in the next item.
 		head := bytes.TrimLeft(f.data[s:end], " \t-{\"")
-		if bytes.HasPrefix(head, []byte("name")) {
+		if bytes.HasPrefix(head, []byte("name")) || bytes.Contains(f.data[s:end], []byte("--")) {
 			need = true
 		}
 		return !need
 	})
 	return need
+}
+
+// nextLineIsItem reports whether the line after offset e is a YAML list item.
+func nextLineIsItem(data []byte, e int) bool {
+	if e >= len(data) {
+		return false
+	}
+	next := data[e+1:]
+	if i := bytes.IndexByte(next, '\n'); i >= 0 {
+		next = next[:i]
+	}
+	return bytes.HasPrefix(bytes.TrimLeft(next, " \t"), []byte("- "))
 }
 
 func emptyValue(rest []byte) bool {

@@ -111,6 +111,100 @@ func TestScanFindsPlaintextAtTheValue(t *testing.T) {
 	}
 }
 
+// TestScanGeneralises covers forms found by the blind hold-out set
+// (testdata/holdout2): each case is a shape, not a file of that set.
+func TestScanGeneralises(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, content string
+		want                string // "line:col rule, ..."
+	}{
+		{
+			name:    "nested config file in a Secret points at its line",
+			file:    "s.yaml",
+			content: "kind: Secret\nstringData:\n  config.yml: |\n    auth:\n      oidc:\n        client_secret: \"Xk2-9fLq-7Zp3-Wm8R\"\n",
+			want:    "6:25 kubernetes-secret",
+		},
+		{
+			name:    "one-line JAAS entry in Secret data",
+			file:    "s.yaml",
+			content: "kind: Secret\ndata:\n  sasl.jaas.config: b3JnLmFwYWNoZS5rYWZrYS5jb21tb24uc2VjdXJpdHkuc2NyYW0uU2NyYW1Mb2dpbk1vZHVsZSByZXF1aXJlZCB1c2VybmFtZT0ib3JkZXJzIiBwYXNzd29yZD0iSnE4LUtzNzItTG0zeCI7\n",
+			want:    "3:21 kubernetes-secret",
+		},
+		{
+			name:    "settings beside credentials in a Secret",
+			file:    "s.yaml",
+			content: "kind: Secret\nstringData:\n  CLUSTER_DOMAIN: prod.acme.io\n  DB_SSLMODE: verify-full\n  FROM: no-reply@acme.io\n  TIMEOUT_MS: 2500ms\n  STRIPE_PUBLISHABLE_KEY: pk_live_51Hq2LkP9xR2mT4vW6yZ8aC0eG\n  TWILIO_ACCOUNT_SID: AC0123456789abcdef0123456789abcdef\n  APNS_KEY_ID: Q7RZ3K8M2X\n  LICENSE: Lk9-2Qx7-Vb4n-8Pz1\n",
+			want:    "10:12 kubernetes-secret",
+		},
+		{
+			name:    "dockerconfigjson block points at the auth",
+			file:    "s.yaml",
+			content: "kind: Secret\ntype: kubernetes.io/dockerconfigjson\nstringData:\n  .dockerconfigjson: |\n    {\n      \"auths\": {\n        \"quay.io\": {\n          \"auth\": \"cm9ib3Q6UTlYSzJNN0xQNFZXOFJUMw==\"\n        }\n      }\n    }\n",
+			want:    "8:20 kubernetes-dockerconfig",
+		},
+		{
+			name:    "HTTP header key/value pair",
+			file:    "a.yaml",
+			content: "kind: AnalysisTemplate\nspec:\n  metrics:\n    - provider:\n        web:\n          headers:\n            - key: DD-API-KEY\n              value: 4f1c2a9e8b7d6c5b4a39281706f5e4d3\n",
+			want:    "8:22 env-literal",
+		},
+		{
+			name:    "list of credentials",
+			file:    "values.yaml",
+			content: "apiKeys:\n  - 8ea2fa122beee386a6ce0cdb82b0bab2\nsecrets:\n  - app-tls\nhosts:\n  - 9a75a5aea9f23a482b2a6d7bcf95dfd7\n",
+			want:    "2:5 helm-values-secret",
+		},
+		{
+			name:    "flag and value as separate arguments",
+			file:    "d.yaml",
+			content: "kind: Job\nspec:\n  template:\n    spec:\n      containers:\n        - args: [\"--token\", \"d8Fk2LmQ9pXz7VbN3sRt6YwE\", \"--log-level\", \"debug\"]\n",
+			want:    "6:30 secret-assignment",
+		},
+		{
+			name:    "key-like names count when the value is random",
+			file:    "values.yaml",
+			content: "pagerduty:\n  routing_key: 0f3b8c2d9e4a7f1b6c5d8e2a9f0b3c7d\nsortKey: createdAt\ntopologyKey: topology.kubernetes.io/zone\ncacheKey: user-profile-v2\n",
+			want:    "2:16 helm-values-secret",
+		},
+		{
+			name:    "Secret in a chart template, neutral key",
+			file:    "chart/templates/secret.yaml",
+			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ include \"x.fullname\" . }}\ndata:\n  {{- if .Values.stripe }}\n  stripe: c2tfbGl2ZV81MUhxMkxrUDl4UjJtVDR2VzZ5WjhhQzBlRzJpSzRtTzZxUzh1VzB5QTJjRQ==\n  {{- end }}\n  webhook: {{ .Values.webhook | b64enc | quote }}\n",
+			want:    "7:11 kubernetes-secret",
+		},
+		{
+			name:    "kustomization without kind or resources",
+			file:    "overlay/kustomization.yaml",
+			content: "secretGenerator:\n  - name: app\n    literals:\n      - SIGNING_SEED=Q9xK2m7LpW4vR8tY3nB6\n      - REGION=eu-west-1\n",
+			want:    "4:22 kustomize-secret-generator",
+		},
+		{
+			name:    "base64 PEM key in a kubeconfig",
+			file:    "kubeconfig.yaml",
+			content: "users:\n- name: ci\n  user:\n    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlDWEFJQkFBS0JnUUNxR0t1a08xRGU3emhaajYrSDBxdGpUa1Z4d1RDcHZLZTRlQ1owRlBxcmkwY2IySlpmWEovRGdZU0Y2dlVwCi0tLS0tRU5EIFJTQSBQUklWQVRFIEtFWS0tLS0tCg==\n",
+			want:    "4:22 private-key-base64",
+		},
+		{
+			name:    "configuration under credential-looking names",
+			file:    "values.yaml",
+			content: "tokenizer: bert-base-uncased\npassword_encryption: scram-sha-256\nsecretEngine: kv-v2\napiKeySecret: app-api-key\nadminPasswordMtime: \"2024-01-01T00:00:00Z\"\nstripe:\n  apiKey: sk_test_xxxxxxxxxxxxxxxxxxxxxxxx\ns3:\n  accessKey: minio\n",
+			want:    "",
+		},
+		{
+			name:    "references of other tools",
+			file:    "d.yaml",
+			content: "kind: Pod\nspec:\n  containers:\n    - env:\n        - name: AWS_SECRET_ACCESS_KEY\n          value: vault:secret/data/accounts/aws#AWS_SECRET_ACCESS_KEY\n        - name: DSN\n          value: ${DB_PASSWORD:=fallback}\n",
+			want:    "",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := positions(scan(t, tc.file, tc.content)); got != tc.want {
+				t.Errorf("findings = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestNoSecretInOutput plants a canary and checks no finding field carries it.
 func TestNoSecretInOutput(t *testing.T) {
 	const canary = "Canary-7f3a9c1e5b"

@@ -65,7 +65,13 @@ func (f *fileScan) secretValue(name, field string, k, v *yaml.Node, value string
 	class := rules.ClassifyName(key)
 	binary := decoded && !utf8.ValidString(value)
 	if class == rules.NameNotSecret && !rules.Token(value) {
-		return // public by name (username, host, ca.crt); only a credential by shape counts
+		// Public by name (username, host, ca.crt); only a credential by shape
+		// counts. A file under such a name (app.env, settings) still has
+		// lines that name their own values.
+		if strings.Contains(strings.TrimRight(value, "\r\n"), "\n") && !binary {
+			f.secretFile(v, value, decoded, class, d)
+		}
+		return
 	}
 	switch {
 	case binary:

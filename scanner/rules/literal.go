@@ -10,7 +10,12 @@ import (
 // Spans inside a value that are resolved elsewhere, never plaintext: Flux
 // post-build substitutions, shell and Kubernetes variable expansion, Helm and
 // Go templates, SOPS ciphertext, other vals backends, generic placeholders.
-var indirection = regexp.MustCompile(`\$\{[^}]*\}|\$\([^)]*\)|\{\{.*?\}\}|ENC\[[A-Z0-9_]+,[^\]]*\]|ref\+[a-z0-9]+://\S+|<[^<>\n]{1,200}>`)
+var indirection = regexp.MustCompile(`\$\{[^}]*\}|\$\([^)]*\)|\{\{.*?\}\}|ENC\[[A-Z0-9_]+,[^\]]*\]|ref\+[a-z0-9]+://\S+|<[^<>\n]{1,200}>|` + bankVaults)
+
+// bankVaults is the Bank-Vaults webhook's reference: vault:PATH#KEY[#VERSION].
+const bankVaults = `\bvault:[A-Za-z0-9_\-./]+#[A-Za-z0-9_\-.]+(?:#\d+)?`
+
+var bankVaultsRef = regexp.MustCompile(bankVaults)
 
 // Whole values that are a variable or format placeholder: $VAR, %s, {name}.
 var variable = regexp.MustCompile(`^(?:\$[A-Za-z_][A-Za-z0-9_]*|%[sv]|%\([a-z_]+\)s|\{[A-Za-z_][A-Za-z0-9_.]*\}|@[A-Za-z_][A-Za-z0-9_]*@)$`)
@@ -34,7 +39,8 @@ func Literal(v string) bool {
 	if strings.HasPrefix(t, "$") || strings.Contains(t, "$(") || strings.Contains(t, "${") || strings.Contains(t, "{{") {
 		return false
 	}
-	if reference.Contains(t) || reference.IsGeneric(t) || strings.ContainsAny(t, "<${") || strings.Contains(t, "ENC[") || strings.Contains(t, "ref+") {
+	if reference.Contains(t) || reference.IsGeneric(t) || strings.ContainsAny(t, "<${") || strings.Contains(t, "ENC[") || strings.Contains(t, "ref+") ||
+		strings.Contains(t, "vault:") && bankVaultsRef.MatchString(t) {
 		rest := StripIndirection(t)
 		if len(rest) == len(t) {
 			return literalShape(t)

@@ -51,3 +51,33 @@ func TestHexishAndObjectName(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainSettingAndRandom(t *testing.T) {
+	for _, tc := range []struct {
+		value         string
+		plain, random bool
+	}{
+		// Configuration kept beside credentials.
+		{"prod.acme.io", true, false}, {"no-reply@acme.io", true, false}, {"verify-full", true, false},
+		{"EUR", true, false}, {"2500ms", true, false}, {"v1.4.2", true, false}, {"refunds,partial-capture", true, false},
+		{"kubernetes.io/hostname", false, false}, {"release-2024-05-14", false, false}, {"123e4567-e89b-12d3-a456-426614174000", false, false},
+		// Credentials.
+		{"test-password", false, false}, {"Q3AM3UQ867SPQQA43P2F", false, true}, {"8ea2fa122beee386a6ce0cdb82b0bab2", false, true},
+		{"/MJTp4LYH/d/yNwXR4YM2ENQGFaPaYIsMXC9NDeD5+w=", false, true}, {"hunter2-Prod", false, false},
+	} {
+		if got := PlainSetting(tc.value); got != tc.plain {
+			t.Errorf("PlainSetting(%q) = %v, want %v", tc.value, got, tc.plain)
+		}
+		if got := Random(tc.value); got != tc.random {
+			t.Errorf("Random(%q) = %v, want %v", tc.value, got, tc.random)
+		}
+	}
+	// A base64 value is not a file path although it starts with a slash.
+	if !Literal("/MJTp4LYH/d/yNwXR4YM2ENQGFaPaYIsMXC9NDeD5+w=") {
+		t.Error("a base64 key starting with / is a literal")
+	}
+	// Bank-Vaults references are resolved by the webhook, not plaintext.
+	if Literal("vault:secret/data/app/db#password#2") {
+		t.Error("a Bank-Vaults reference is not a literal")
+	}
+}

@@ -29,6 +29,9 @@ const (
 // ("ROOTPASSWORD", "authtoken").
 var secretSubwords = []string{"password", "passwd", "passphrase", "passcode", "token", "secret", "apikey", "privatekey", "secretkey", "accesskey", "credential"}
 
+// Words that contain a credential word and mean something else.
+var notSecretWords = set("tokenizer", "tokenizers", "tokenize", "tokenized", "tokenization", "detokenize", "secretary", "secretion")
+
 // Whole words that make a name a credential.
 var secretWords = set("pwd", "pw", "pass", "dsn", "creds", "credentials", "credential", "jwt", "pat", "_auth", "auth", "apikey", "bearer", "connectionstring", "connstr", "sas")
 
@@ -64,7 +67,8 @@ var metadataWords = set(
 	"lookup", "index", "class", "secrets", "tokens", "passwords", "list", "map", "data", "spec", "status",
 	"role", "roles", "user", "username", "users", "sync", "create", "created", "generate", "generated",
 	"reset", "change", "update", "rotate", "retention", "limit", "limits", "threshold", "strength",
-	"complexity", "hash", "hashed", "hashes", "salt", "encrypted", "encrypt", "check", "validation",
+	"complexity", "hash", "hashed", "hashes", "salt", "encrypted", "encrypt", "encryption", "hashing", "check", "validation",
+	"engine", "engines", "mtime", "ctime", "timestamp", "modified", "updated", "age",
 	"verify", "webhook", "store", "vault", "mapping", "owner", "group", "permissions", "perm", "perms",
 	"login", "auth", "authentication", "handler", "plugin", "input", "output", "param", "parameter",
 	"parameters", "var", "variable", "variables", "property", "properties", "attribute", "item", "items",
@@ -157,7 +161,7 @@ func ClassifyName(name string) NameClass {
 	if last == "id" && len(words) >= 2 && words[len(words)-2] == "secret" {
 		return NameSecret // Vault AppRole secret_id
 	}
-	if last == "key" && len(words) > 1 && !anySecretish(words[:len(words)-1]) && !metadataWords[words[len(words)-2]] {
+	if last == "key" && len(words) > 1 && !anySecretish(words[:len(words)-1]) {
 		// "routingKey", "nonceKey": a credential of its own, or the key of a map
 		// or a sort. The value decides.
 		return NameMaybeSecret
@@ -167,6 +171,9 @@ func ClassifyName(name string) NameClass {
 	}
 	// "tlsSecret", "passwordsSecret": the name of a Secret object; but
 	// "clientSecret", "webhookSecret": a credential.
+	if n := len(words); last == "secret" && n >= 3 && words[n-2] == "key" && secretPairs[words[n-3]+" key"] {
+		return NameWeakSecret // "apiKeySecret": the Secret that holds the API key
+	}
 	if last == "secret" && len(words) >= 2 && !credentialSecretPrefix[words[len(words)-2]] {
 		return NameWeakSecret
 	}
@@ -189,6 +196,9 @@ func ClassifyName(name string) NameClass {
 			return NameSecret
 		case len(w) > 2 && len(w) <= 8 && strings.HasSuffix(w, "pw"):
 			return NameSecret // run-together "bindpw", "rootpw"
+		}
+		if notSecretWords[w] {
+			continue
 		}
 		for _, s := range secretSubwords {
 			if i := strings.Index(w, s); i >= 0 {

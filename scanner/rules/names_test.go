@@ -45,6 +45,17 @@ func TestClassifyName(t *testing.T) {
 		{"username", NameNotSecret}, {"DB_HOST", NameNotSecret}, {"db.user", NameNotSecret},
 		{"ca.crt", NameNotSecret}, {"tls.crt", NameNotSecret}, {"APP_NAME", NameNotSecret},
 		{"replicas", NameOther}, {"config.json", NameOther},
+		// Public halves and identifiers of credentials.
+		{"STRIPE_PUBLISHABLE_KEY", NameNotSecret}, {"apns-key-id", NameNotSecret}, {"private_key_id", NameNotSecret},
+		{"twilio-account-sid", NameNotSecret}, {"accessKey", NameWeakSecret}, {"s3.access.key", NameWeakSecret},
+		{"AWS_SECRET_ACCESS_KEY", NameSecret}, {"apiKeySecret", NameWeakSecret},
+		// Keys of something: the value decides.
+		{"routing_key", NameMaybeSecret}, {"replicaSetKey", NameMaybeSecret}, {"topologyKey", NameMaybeSecret},
+		{"DD-APPLICATION-KEY", NameSecret}, {"fcm-server-key", NameSecret}, {"erlangCookie", NameSecret},
+		{"LDAP_BINDPW", NameSecret}, {"DB_PW", NameSecret},
+		// Configuration that mentions a credential.
+		{"tokenizer", NameOther}, {"password_encryption", NameOther}, {"secretEngine", NameOther},
+		{"adminPasswordMtime", NameOther},
 	} {
 		if got := ClassifyName(tc.name); got != tc.want {
 			t.Errorf("ClassifyName(%q) = %d, want %d", tc.name, got, tc.want)
