@@ -185,11 +185,15 @@ func (f *fileScan) item(v *yaml.Node, p []string, ctx walkContext) {
 		f.embedded(v, lineContext{check: ctx.check})
 		return
 	}
-	if len(p) < 2 || strings.HasPrefix(p[len(p)-2], "[") || !rules.Literal(v.Value) || numericTag(v) {
+	if len(p) < 2 || strings.HasPrefix(p[len(p)-2], "[") || numericTag(v) {
 		return
 	}
 	list := p[len(p)-2]
-	switch rules.ClassifyName(singular(list)) {
+	class := rules.ClassifyName(singular(list))
+	if class == rules.NameOther || class == rules.NameNotSecret || !rules.Literal(v.Value) {
+		return
+	}
+	switch class {
 	case rules.NameSecret, rules.NameWeakSecret:
 		// Lists under such names often hold the names of Secrets
 		// ("secrets: [app-tls]"), so a word is not a credential here.

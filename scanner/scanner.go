@@ -353,7 +353,7 @@ func (f *fileScan) needsParse() bool {
 		// "- name: DB_PASSWORD" announces a value on the next line, "--token"
 		// an argument in the next item.
 		head := bytes.TrimLeft(f.data[s:end], " \t-{\"")
-		if bytes.HasPrefix(head, []byte("name")) || bytes.Contains(f.data[s:end], []byte("--")) {
+		if bytes.HasPrefix(head, []byte("name")) || bytes.HasPrefix(f.data[tokenStart(f.data, end-1):end], []byte("--")) && !commentLine(f.data, end-1) {
 			need = true
 		}
 		return !need
@@ -361,7 +361,8 @@ func (f *fileScan) needsParse() bool {
 	return need
 }
 
-// nextLineIsItem reports whether the line after offset e is a YAML list item.
+// nextLineIsItem reports whether the line after offset e is a scalar YAML
+// list item ("- 8ea2fa12..."), not a mapping ("- name: x").
 func nextLineIsItem(data []byte, e int) bool {
 	if e >= len(data) {
 		return false
@@ -370,7 +371,8 @@ func nextLineIsItem(data []byte, e int) bool {
 	if i := bytes.IndexByte(next, '\n'); i >= 0 {
 		next = next[:i]
 	}
-	return bytes.HasPrefix(bytes.TrimLeft(next, " \t"), []byte("- "))
+	item, ok := bytes.CutPrefix(bytes.TrimLeft(next, " \t"), []byte("- "))
+	return ok && !bytes.Contains(item, []byte(": ")) && !bytes.HasSuffix(bytes.TrimRight(item, " \t\r"), []byte(":"))
 }
 
 func emptyValue(rest []byte) bool {
