@@ -319,7 +319,19 @@ func firstNonSpace(b []byte) int {
 func commentLine(data []byte, i int) bool {
 	s := bytes.LastIndexByte(data[:i], '\n') + 1
 	t := bytes.TrimLeft(data[s:i], " \t")
+	if npmrcScope(t) {
+		return false // "//registry.npmjs.org/:_authToken=..." is an .npmrc setting
+	}
 	return len(t) > 0 && (t[0] == '#' || t[0] == ';' || bytes.HasPrefix(t, []byte("//")))
+}
+
+// npmrcScope reports an .npmrc line scoped to a registry: //host/path/:key=.
+func npmrcScope(t []byte) bool {
+	if !bytes.HasPrefix(t, []byte("//")) || len(t) < 3 || t[2] == ' ' || t[2] == '/' {
+		return false
+	}
+	i := bytes.Index(t, []byte("/:"))
+	return i > 2 && bytes.IndexByte(t[:i], ' ') < 0
 }
 
 // namePrefix reports whether the token at start is the value of a "name:"

@@ -185,6 +185,24 @@ func TestScanGeneralises(t *testing.T) {
 			want:    "4:22 private-key-base64",
 		},
 		{
+			name:    "JSON documents in a Secret are judged by their members",
+			file:    "s.yaml",
+			content: "kind: Secret\ndata:\n  credentials.json: eyJ0eXBlIjoic2VydmljZV9hY2NvdW50IiwiY2xpZW50X3NlY3JldCI6ImQtRkw5NVExOXE3TVFtRnBkN2hIRDBUeSJ9\n  key.json: eyJ0eXBlIjoic2VydmljZV9hY2NvdW50IiwicHJpdmF0ZV9rZXlfaWQiOiJhYmMiLCJjbGllbnRfZW1haWwiOiJ4QHkuaWFtLmdzZXJ2aWNlYWNjb3VudC5jb20ifQ==\nstringData:\n  settings: '{\"foo\":\"bar\"}'\n",
+			want:    "3:21 kubernetes-secret",
+		},
+		{
+			name:    "every credential of a dockerconfigjson block",
+			file:    "s.yaml",
+			content: "kind: Secret\nstringData:\n  .dockerconfigjson: |\n    {\"auths\": {\"registry.acme.io\": {\n      \"username\": \"ci\",\n      \"password\": \"Rg-9f8e7d6c5b\",\n      \"auth\": \"Y2k6UmctOWY4ZTdkNmM1Yg==\"}}}\n",
+			want:    "6:20 kubernetes-dockerconfig, 7:16 kubernetes-dockerconfig",
+		},
+		{
+			name:    ".npmrc settings scoped to a registry are not comments",
+			file:    ".npmrc",
+			content: "//registry.npmjs.org/:_auth=YWNtZTpOcG0tUGE1NS14\n// a comment: _password=not-read-here\n",
+			want:    "1:29 dotenv-secret",
+		},
+		{
 			name:    "configuration under credential-looking names",
 			file:    "values.yaml",
 			content: "tokenizer: bert-base-uncased\npassword_encryption: scram-sha-256\nsecretEngine: kv-v2\napiKeySecret: app-api-key\nadminPasswordMtime: \"2024-01-01T00:00:00Z\"\nstripe:\n  apiKey: sk_test_xxxxxxxxxxxxxxxxxxxxxxxx\ns3:\n  accessKey: minio\n",

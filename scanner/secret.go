@@ -43,18 +43,19 @@ func (f *fileScan) secretValue(name, field string, k, v *yaml.Node, value string
 	line, col := f.valuePos(v)
 	d := finding{check: checkSecret, line: line, col: col, keyLine: k.Line, secret: value, object: name, key: key}
 	if key == ".dockerconfigjson" || key == ".dockercfg" {
-		if who, cred, bad := dockerConfigSecret(value); bad {
-			d.check = checkDockerConfig
-			d.why = fmt.Sprintf("Secret %q %s.%s holds registry credentials for %s in plaintext", name, field, key, who)
-			if cred != "" {
-				d.secret = cred
+		for _, c := range dockerConfigCredentials(value) {
+			x := d
+			x.check = checkDockerConfig
+			x.why = fmt.Sprintf("Secret %q %s.%s holds registry credentials for %s in plaintext", name, field, key, c.registry)
+			if c.value != "" {
+				x.secret = c.value
 				if !decoded {
-					if l, c, ok := f.locate(v, cred); ok {
-						d.line, d.col = l, c // the credential inside a JSON block
+					if l, col, ok := f.locate(v, c.value); ok {
+						x.line, x.col = l, col // the credential inside a JSON block
 					}
 				}
 			}
-			f.report(d)
+			f.report(x)
 		}
 		return
 	}
@@ -84,6 +85,11 @@ func (f *fileScan) secretValue(name, field string, k, v *yaml.Node, value string
 		}
 	case strings.Contains(strings.TrimRight(value, "\r\n"), "\n"):
 		// A configuration file in a Secret: judge its lines.
+		f.secretFile(v, value, decoded, class, d)
+		return
+	case jsonObject(value):
+		// A JSON document on one line (credentials.json): its members name
+		// their own values.
 		f.secretFile(v, value, decoded, class, d)
 		return
 	case !rules.Literal(value):
@@ -127,6 +133,12 @@ func (f *fileScan) secretFile(v *yaml.Node, value string, decoded bool, class ru
 		d.why = fmt.Sprintf("Secret %q key %s is a literal value, not a reference", d.object, d.key)
 		f.report(d)
 	}
+}
+
+// jsonObject reports a value that is a JSON object.
+func jsonObject(v string) bool {
+	t := strings.TrimSpace(v)
+	return strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") && json.Valid([]byte(t))
 }
 
 // trustStore reports keys that hold certificates to trust (a Java
@@ -178,10 +190,16 @@ func decodeBase64(s string) (string, bool) {
 	return string(b), true
 }
 
-// dockerConfigSecret reports whether a .dockerconfigjson/.dockercfg value
-// carries a literal credential, for which registry, and the credential as it
-// is written in the JSON (an "auth" or a password), when it parses.
-func dockerConfigSecret(value string) (registry, credential string, bad bool) {
+// registryCredential is one plaintext credential of a Docker config: the
+// registry it is for, and the credential as written in the JSON (an "auth",
+// a password or a token); value is empty when the config does not parse.
+type registryCredential struct {
+	registry, value string
+}
+
+// dockerConfigCredentials lists the literal credentials of a
+// .dockerconfigjson/.dockercfg value, registry by registry.
+func dockerConfigCredentials(value string) []registryCredential {
 	type entry struct {
 		Auth          string `json:"auth"`
 		Password      string `json:"password"`
@@ -194,26 +212,30 @@ func dockerConfigSecret(value string) (registry, credential string, bad bool) {
 	if err := json.Unmarshal([]byte(value), &cfg); err != nil || cfg.Auths == nil {
 		var legacy map[string]entry // .dockercfg has no "auths" level
 		if err2 := json.Unmarshal([]byte(value), &legacy); err2 != nil || len(legacy) == 0 {
-			return "the registry", "", rules.Literal(value) && err != nil
+			if rules.Literal(value) && err != nil {
+				return []registryCredential{{registry: "the registry"}}
+			}
+			return nil
 		}
 		cfg.Auths = legacy
 	}
+	var out []registryCredential
 	for _, registry := range slices.Sorted(maps.Keys(cfg.Auths)) {
 		e := cfg.Auths[registry]
 		if e.Auth != "" {
 			if up, ok := decodeBase64(e.Auth); ok {
 				if _, pw, found := strings.Cut(up, ":"); found && rules.Literal(pw) {
-					return registry, e.Auth, true
+					out = append(out, registryCredential{registry, e.Auth})
 				}
 			} else if rules.Literal(e.Auth) {
-				return registry, e.Auth, true
+				out = append(out, registryCredential{registry, e.Auth})
 			}
 		}
 		for _, s := range []string{e.Password, e.IdentityToken, e.RegistryToken} {
 			if rules.Literal(s) {
-				return registry, s, true
+				out = append(out, registryCredential{registry, s})
 			}
 		}
 	}
-	return "", "", false
+	return out
 }
