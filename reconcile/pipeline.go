@@ -93,6 +93,7 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 	sameState := st.applied && revision == st.revision && s.Generation == st.generation && rot == nil
 	lastDigest := st.digest
 	hasVersions := len(st.versions) > 0
+	progress := st.startsProgress(s, revision, rot != nil)
 	st.mu.Unlock()
 	if hasVersions && s.GetRotationInterval() < requeue.RequeueAfter {
 		requeue.RequeueAfter = s.GetRotationInterval()
@@ -103,6 +104,14 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 
 	if full {
 		logger(ctx).Info("reconciling", "revision", short(revision), "because", strings.Join(why, ", "), "generation", s.Generation, "observedGeneration", s.Status.ObservedGeneration)
+		if progress {
+			// kstatus reads Reconciling=True as "in progress" until the
+			// outcome replaces it; only new work is worth this write.
+			msg := fmt.Sprintf("reconciling revision %s, generation %d: %s", short(revision), s.Generation, strings.Join(why, ", "))
+			if err := r.patchStatus(ctx, s, func(status *v1alpha1.SyncStatus) { setProgressing(status, s.Generation, msg) }); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
 	} else {
 		logger(ctx).Info("checking drift", "objects", len(dirty))
 	}

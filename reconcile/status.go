@@ -36,6 +36,14 @@ func setReady(st *v1alpha1.SyncStatus, generation int64, reason, message string)
 	st.ObservedGeneration = generation
 }
 
+// setProgressing records that new work started: Reconciling=True until
+// setReady or setFailed records its outcome. Ready keeps the last outcome
+// meanwhile, so the Ready column and metric do not flap on every commit.
+func setProgressing(st *v1alpha1.SyncStatus, generation int64, message string) {
+	setCondition(st, generation, v1alpha1.ConditionReconciling, true, v1alpha1.ReasonProgressing, message)
+	apimeta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionStalled)
+}
+
 // setFailed records a failed reconciliation. A configuration problem only a
 // person can fix stalls the Sync; everything else is retried with backoff,
 // so it is still reconciling.
@@ -46,7 +54,7 @@ func setFailed(st *v1alpha1.SyncStatus, generation int64, reason, message string
 		setCondition(st, generation, v1alpha1.ConditionStalled, true, reason, message)
 		apimeta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionReconciling)
 	default:
-		setCondition(st, generation, v1alpha1.ConditionReconciling, true, v1alpha1.ReasonProgressing, "retrying: "+message)
+		setCondition(st, generation, v1alpha1.ConditionReconciling, true, v1alpha1.ReasonProgressingWithRetry, "retrying: "+message)
 		apimeta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionStalled)
 	}
 	st.ObservedGeneration = generation

@@ -31,6 +31,10 @@ const (
 	ReasonRotationPickedUp = "RotationPickedUp"
 )
 
+// ReasonProgressingWithRetry is Reconciling's reason while a failed attempt
+// is retried with backoff (as Flux names it).
+const ReasonProgressingWithRetry = "ProgressingWithRetry"
+
 // HistoryLimit is how many applies status.history keeps.
 const HistoryLimit = 10
 
