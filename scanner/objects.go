@@ -152,6 +152,7 @@ func (f *fileScan) scalar(k, v *yaml.Node, p []string, ctx walkContext) {
 	}
 	class := rules.ClassifyName(k.Value)
 	value := v.Value
+	why := "%s holds a literal value; its name says it is a secret"
 	switch class {
 	case rules.NameSecret:
 	case rules.NameWeakSecret:
@@ -162,6 +163,13 @@ func (f *fileScan) scalar(k, v *yaml.Node, p []string, ctx walkContext) {
 		if !rules.Random(value) {
 			return
 		}
+	case rules.NameOther:
+		// Under "secrets:" or "secretEnv:" the parent names what its entries
+		// are; a generated-looking value there is a credential whatever its key.
+		if len(p) < 2 || !secretMap(p[len(p)-2]) || !rules.Random(value) {
+			return
+		}
+		why = "%s holds a literal value under a key that declares secrets"
 	default:
 		return
 	}
@@ -171,7 +179,7 @@ func (f *fileScan) scalar(k, v *yaml.Node, p []string, ctx walkContext) {
 	line, col := f.valuePos(v)
 	f.report(finding{
 		check: ctx.check,
-		why:   fmt.Sprintf("%s holds a literal value; its name says it is a secret", dotted(p)),
+		why:   fmt.Sprintf(why, dotted(p)),
 		line:  line, col: col, keyLine: k.Line,
 		secret: value, object: ctx.object, key: k.Value,
 	})
@@ -250,6 +258,21 @@ func (f *fileScan) flagArguments(seq *yaml.Node, p []string, ctx walkContext) {
 			secret: value.Value, object: ctx.object, key: name,
 		})
 		i++
+	}
+}
+
+// secretMap reports a mapping key whose entries are secrets by declaration:
+// secrets, credentials, secretEnv, extraSecretEnvVars, secretData...
+func secretMap(key string) bool {
+	switch w := rules.SplitName(key); {
+	case len(w) == 0:
+		return false
+	case len(w) == 1:
+		return w[0] == "secrets" || w[0] == "secret" || w[0] == "credentials" || w[0] == "creds" || w[0] == "sensitive"
+	default:
+		last, prev := w[len(w)-1], w[len(w)-2]
+		return (prev == "secret" || prev == "secrets") && (last == "env" || last == "vars" || last == "data" || last == "values" || last == "environment") ||
+			prev == "env" && last == "secrets" || last == "vars" && len(w) >= 3 && w[len(w)-3] == "secret"
 	}
 }
 

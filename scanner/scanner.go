@@ -346,8 +346,8 @@ func (f *fileScan) needsParse() bool {
 			rest := bytes.TrimLeft(line[i+1:], " \t\"'")
 			if len(rest) > 0 && !emptyValue(rest) {
 				need = true
-			} else if len(rest) == 0 && nextLineIsItem(f.data, e) {
-				need = true // "apiKeys:" followed by a list
+			} else if len(rest) == 0 && (nextLineIsItem(f.data, e) || secretMap(string(keyToken(f.data, end-1)))) {
+				need = true // "apiKeys:" followed by a list, "secrets:" followed by entries
 			}
 		}
 		// "- name: DB_PASSWORD" announces a value on the next line, "--token"
@@ -359,6 +359,15 @@ func (f *fileScan) needsParse() bool {
 		return !need
 	})
 	return need
+}
+
+// keyToken is the name token around offset i.
+func keyToken(data []byte, i int) []byte {
+	s, e := tokenStart(data, i), i
+	for e < len(data) && isTokenByte(data[e]) {
+		e++
+	}
+	return data[s:e]
 }
 
 // nextLineIsItem reports whether the line after offset e is a scalar YAML

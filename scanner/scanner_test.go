@@ -203,6 +203,12 @@ func TestScanGeneralises(t *testing.T) {
 			want:    "1:29 dotenv-secret",
 		},
 		{
+			name:    "entries of a map that declares secrets",
+			file:    "values.yaml",
+			content: "secrets:\n  STRIPE: rk_x9Kq2Lm7Pz4Vb8Nc3Xw6\n  REGION: eu-west-1\nextraSecretEnvVars:\n  PARTNER: Q9xK2m7LpW4vR8tY3nB6\nconfig:\n  build: Q9xK2m7LpW4vR8tY3nB6\n",
+			want:    "2:11 helm-values-secret, 5:12 helm-values-secret",
+		},
+		{
 			name:    "configuration under credential-looking names",
 			file:    "values.yaml",
 			content: "tokenizer: bert-base-uncased\npassword_encryption: scram-sha-256\nsecretEngine: kv-v2\napiKeySecret: app-api-key\nadminPasswordMtime: \"2024-01-01T00:00:00Z\"\nstripe:\n  apiKey: sk_test_xxxxxxxxxxxxxxxxxxxxxxxx\ns3:\n  accessKey: minio\n",
