@@ -45,7 +45,7 @@ func TestArgoCDPluginFiles(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		argv := plugin.Spec.Generate.Command
-		if plugin.Kind != "ConfigManagementPlugin" || plugin.Metadata.Name+".yaml" != name || len(argv) < 2 || argv[0] != "latchkey" {
+		if plugin.Kind != "ConfigManagementPlugin" || plugin.Metadata.Name+".yaml" != name || len(argv) < 2 || argv[0] != "/latchkey" {
 			t.Fatalf("%s: %+v", name, plugin)
 		}
 		root := newRootCommand()
