@@ -1,11 +1,9 @@
 package charts
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -38,7 +36,7 @@ import (
 // process is the real `latchkey controller` binary with the chart's own args.
 type pod struct {
 	cmd    *exec.Cmd
-	output *lockedBuffer
+	output *testenv.Output
 	exited chan struct{}
 	err    error
 	// ports maps container port names to the loopback addresses they got.
@@ -93,7 +91,7 @@ func runPod(t *testing.T, k *testenv.Kube, d *appsv1.Deployment, binary string) 
 	ports := map[string]string{}
 	byNumber := map[string]string{}
 	for _, p := range c.Ports {
-		addr := freeLoopbackAddr(t)
+		addr := testenv.FreeLoopbackAddr(t)
 		ports[p.Name] = addr
 		byNumber[":"+strconv.Itoa(int(p.ContainerPort))] = addr
 	}
@@ -125,7 +123,7 @@ func runPod(t *testing.T, k *testenv.Kube, d *appsv1.Deployment, binary string) 
 		env = append(env, e.Name+"="+rewrite(envValue(t, k, d, e)))
 	}
 
-	p := &pod{output: &lockedBuffer{}, exited: make(chan struct{}), ports: ports}
+	p := &pod{output: &testenv.Output{}, exited: make(chan struct{}), ports: ports}
 	p.cmd = exec.Command(binary, args...)
 	p.cmd.Env, p.cmd.Dir = env, root
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
@@ -364,34 +362,6 @@ func publishRootCA(t *testing.T, k *testenv.Kube, namespace string) {
 	if err := k.Client.Create(context.Background(), cm); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatalf("publishing kube-root-ca.crt in %s: %v", namespace, err)
 	}
-}
-
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// lockedBuffer collects a process's output for the test to search.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func tail(s string, n int) string {

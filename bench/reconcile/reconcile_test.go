@@ -58,7 +58,7 @@ func BenchmarkFleet(b *testing.B) {
 
 	bin := latchkeyBinary(b)
 	kube.CreateNamespace(b, "latchkey-system")
-	metricsAddr := freeAddr(b)
+	metricsAddr := testenv.FreeLoopbackAddr(b)
 	cmd := exec.Command(bin, "controller", "--kubeconfig", kube.WriteKubeconfig(b),
 		"--namespace", "latchkey-system", "--metrics-addr", metricsAddr, "--health-addr", "0",
 		"--webhook-addr", "", "--concurrency", strconv.Itoa(*concurrency), "--log-level", "error")
@@ -230,13 +230,4 @@ func latchkeyBinary(b *testing.B) string {
 		b.Skipf("%s is not built: run `make build` (or set LATCHKEY_BIN)", p)
 	}
 	return p
-}
-
-func freeAddr(b *testing.B) string {
-	b.Helper()
-	l, err := (&netListener{}).listen()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return l
 }

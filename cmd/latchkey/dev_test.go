@@ -1,35 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestDevWalkthroughAndCtrlC runs `latchkey dev` as a person would: it
 // narrates every step, waits, and on Ctrl-C (the cancelled context)
@@ -41,7 +22,7 @@ func TestDevWalkthroughAndCtrlC(t *testing.T) {
 	for _, tool := range [][2]string{{"kube-apiserver", devKubeVersion}, {"etcd", devEtcdVersion}, {"vault", devVaultVersion}} {
 		testenv.ToolPath(t, tool[0], tool[1])
 	}
-	out := &lockedBuffer{}
+	out := &testenv.Output{}
 	ctx, ctrlC := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runDev(ctx, out, false) }()

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,7 +35,7 @@ type SealedSecrets struct {
 	// Kubeseal is the path of the upstream kubeseal binary.
 	Kubeseal string
 
-	logs *syncBuffer
+	logs *Output
 }
 
 // Logs returns everything the controller has printed so far, for tests that
@@ -76,7 +75,7 @@ func StartSealedSecrets(t testing.TB, k *Kube) *SealedSecrets {
 	if err != nil {
 		t.Fatalf("testenv: API server URL %q: %v", k.Host(), err)
 	}
-	listen, metrics := freeLoopbackAddr(t), freeLoopbackAddr(t)
+	listen, metrics := FreeLoopbackAddr(t), FreeLoopbackAddr(t)
 
 	const saPath = "/var/run/secrets/kubernetes.io/serviceaccount"
 	script := `set -e
@@ -96,7 +95,7 @@ exec "$@"`
 		"KUBERNETES_SERVICE_PORT="+host.Port(),
 		"POD_NAMESPACE="+ns,
 	)
-	logs := &syncBuffer{}
+	logs := &Output{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -148,22 +147,4 @@ func fetch(ctx context.Context, u string) ([]byte, error) {
 		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
 	return io.ReadAll(resp.Body)
-}
-
-// syncBuffer collects a child process's output while tests read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
