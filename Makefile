@@ -41,9 +41,9 @@ lint: ## gofmt, go vet, staticcheck
 	tools/install.sh staticcheck >/dev/null
 	$(TOOLS_DIR)/staticcheck-v0.8.2/staticcheck ./...
 
-bench: build ## Run the benchmarks under bench/ and print their figures
-	@for b in bench/*.sh; do [ -e "$$b" ] || continue; echo "== $$b"; "$$b"; done
-	$(GO) test -run '^$$' -bench . -benchmem ./bench/... 2>/dev/null || true
+bench: build tools ## Run the benchmarks under bench/ (scanner vs gitleaks, render, reconcile) and print their figures
+	LATCHKEY=$(BIN) bench/scan.sh
+	LATCHKEY_BIN=$(abspath $(BIN)) $(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./bench/...
 
 demo: build tools ## Run the local demo: control plane, Vault, Git and the controller
 	@if $(BIN) --help | grep -q '^  dev '; then $(BIN) dev; else \

@@ -14,7 +14,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-$root/../shared/corpus/bitnami-charts}
 runs=${2:-5}
-gitleaks=${GITLEAKS:-${XDG_CACHE_HOME:-$HOME/.cache}/latchkey/tools/gitleaks-v8.30.1/gitleaks}
+gitleaks=${GITLEAKS:-${LATCHKEY_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/latchkey/tools}/gitleaks-v8.30.1/gitleaks}
 
 [[ -x /usr/bin/time ]] || { echo "bench/scan.sh: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
 [[ -x $gitleaks ]] || { echo "bench/scan.sh: gitleaks not found at $gitleaks (run make tools)" >&2; exit 2; }
