@@ -13,6 +13,8 @@ import (
 	"testing/fstest"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
 
 // summary lists objects as "Kind namespace/name <- origin".
@@ -196,7 +198,7 @@ func TestRenderErrorsNameFileAndLine(t *testing.T) {
 					}
 				}
 			} else if _, err := os.Stat(dir); err != nil {
-				t.Skipf("corpus not available: %v", err)
+				testenv.Unavailable(t, fmt.Sprintf("corpus not available: %v", err))
 			}
 			_, err := Dir(context.Background(), dir, Options{})
 			if err == nil {

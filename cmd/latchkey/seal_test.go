@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -35,7 +36,7 @@ func exposeController(t *testing.T, k *testenv.Kube, ss *testenv.SealedSecrets) 
 	ip := hostIP(t)
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
-		t.Skipf("cannot listen on %s: %v", ip, err)
+		testenv.Unavailable(t, fmt.Sprintf("cannot listen on %s: %v", ip, err))
 	}
 	target, _ := url.Parse(ss.CertURL)
 	target.Path = ""
@@ -91,14 +92,14 @@ func hostIP(t *testing.T) string {
 	t.Helper()
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
-		t.Skip(err)
+		testenv.Unavailable(t, err.Error())
 	}
 	for _, a := range addrs {
 		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
 			return n.IP.String()
 		}
 	}
-	t.Skip("no non-loopback IPv4 address for the controller's endpoint")
+	testenv.Unavailable(t, "no non-loopback IPv4 address for the controller's endpoint")
 	return ""
 }
 

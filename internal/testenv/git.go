@@ -177,7 +177,7 @@ func requireGit(t testing.TB) string {
 	t.Helper()
 	p, err := exec.LookPath("git")
 	if err != nil {
-		missing(t, "git is not installed (apt-get install git; .ci/run installs it)")
+		Unavailable(t, "git is not installed (apt-get install git; .ci/run installs it)")
 	}
 	return p
 }

@@ -55,7 +55,7 @@ func StartSealedSecrets(t testing.TB, k *Kube) *SealedSecrets {
 	kubeseal := requireTool(t, "kubeseal", SealedSecretsVersion)
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
-		missing(t, "unshare (util-linux) is needed to run the sealed-secrets controller out of cluster")
+		Unavailable(t, "unshare (util-linux) is needed to run the sealed-secrets controller out of cluster")
 	}
 	crd := filepath.Join(filepath.Dir(controller), "crds")
 	if _, err := envtest.InstallCRDs(k.Config, envtest.CRDInstallOptions{Paths: []string{crd}, ErrorIfPathMissing: true}); err != nil {

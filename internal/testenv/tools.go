@@ -57,7 +57,7 @@ func requireTool(t testing.TB, name, version string) string {
 	t.Helper()
 	path, err := toolPath(name, version)
 	if err != nil {
-		missing(t, err.Error())
+		Unavailable(t, err.Error())
 	}
 	return path
 }
