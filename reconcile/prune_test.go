@@ -9,45 +9,26 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
-	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
 
 // TestNeverPruneOnEmptyOrFailedRender: a render that yields nothing, or
 // fails, must leave every owned object in place (DESIGN.md invariant 3),
 // and observe mode never creates anything.
 func TestNeverPruneOnEmptyOrFailedRender(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts kube-apiserver, etcd and Git")
-	}
 	ctx := context.Background()
-	kube := testenv.StartKube(t, testenv.WithScheme(v1alpha1.AddToScheme))
-	c := kube.Client
-	repo := testenv.StartGitServer(t).NewRepo(t, "app")
+	sc := newScenario(t, "app")
 	good := map[string]string{
 		"deploy/a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n",
 		"deploy/b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {k: v}\n",
 	}
-	rev := repo.Commit(t, "good", good)
-	startController(t, kube, nil)
-	kube.CreateNamespace(t, "team")
-	if err := c.Create(ctx, &v1alpha1.Sync{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "app"},
-		Spec: v1alpha1.SyncSpec{Source: v1alpha1.GitSource{
-			URL: repo.URL, Path: "deploy", Interval: metav1.Duration{Duration: time.Second},
-		}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 30*time.Second, "first apply", func() error {
-		if s := getSync(t, c, "team", "app"); s.Status.LastAppliedRevision != rev {
-			return fmt.Errorf("Ready %s", condition(s, v1alpha1.ConditionReady))
-		}
-		return nil
-	})
+	rev := sc.repo.Commit(t, "good", good)
+	startController(t, sc.kube, nil)
+	sc.kube.CreateNamespace(t, "team")
+	sc.create(t, sc.gitSync("team", "app", "deploy", time.Second))
+	sc.waitApplied(t, "first apply", "team", "app", rev)
 
 	tests := []struct {
 		name   string
@@ -55,33 +36,33 @@ func TestNeverPruneOnEmptyOrFailedRender(t *testing.T) {
 		reason string
 	}{
 		{name: "every manifest deleted", reason: v1alpha1.ReasonRenderFailed,
-			change: func() string { return repo.Remove(t, "delete all", "deploy/a.yaml", "deploy/b.yaml") }},
+			change: func() string { return sc.repo.Remove(t, "delete all", "deploy/a.yaml", "deploy/b.yaml") }},
 		{name: "files that hold no object", reason: v1alpha1.ReasonEmptyRender,
 			change: func() string {
-				return repo.Commit(t, "comments only", map[string]string{"deploy/a.yaml": "# nothing\n", "deploy/b.yaml": "---\n"})
+				return sc.repo.Commit(t, "comments only", map[string]string{"deploy/a.yaml": "# nothing\n", "deploy/b.yaml": "---\n"})
 			}},
 		{name: "a malformed manifest", reason: v1alpha1.ReasonRenderFailed,
 			change: func() string {
-				return repo.Commit(t, "typo", map[string]string{"deploy/a.yaml": good["deploy/a.yaml"], "deploy/b.yaml": "kind: [unclosed\n"})
+				return sc.repo.Commit(t, "typo", map[string]string{"deploy/a.yaml": good["deploy/a.yaml"], "deploy/b.yaml": "kind: [unclosed\n"})
 			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			bad := tc.change()
 			eventually(t, 30*time.Second, "the failure reported", func() error {
-				s := getSync(t, c, "team", "app")
+				s := getSync(t, sc.c, "team", "app")
 				ready := condition(s, v1alpha1.ConditionReady)
 				if s.Status.LastAttemptedRevision != bad || !strings.HasPrefix(ready, "False/"+tc.reason) {
 					return fmt.Errorf("attempted %s, Ready %s", s.Status.LastAttemptedRevision, ready)
 				}
 				return nil
 			})
-			s := getSync(t, c, "team", "app")
+			s := getSync(t, sc.c, "team", "app")
 			if s.Status.LastAppliedRevision != rev || len(s.Status.Inventory.Entries) != 2 {
 				t.Errorf("applied %s with %d inventory entries; want %s and 2", s.Status.LastAppliedRevision, len(s.Status.Inventory.Entries), rev)
 			}
 			for _, name := range []string{"a", "b"} {
-				if err := c.Get(ctx, client.ObjectKey{Namespace: "team", Name: name}, &corev1.ConfigMap{}); err != nil {
+				if err := sc.c.Get(ctx, client.ObjectKey{Namespace: "team", Name: name}, &corev1.ConfigMap{}); err != nil {
 					t.Errorf("ConfigMap %s: %v (an empty or failed render pruned it)", name, err)
 				}
 			}
@@ -89,24 +70,24 @@ func TestNeverPruneOnEmptyOrFailedRender(t *testing.T) {
 	}
 
 	t.Run("observe mode creates nothing and reports what is missing", func(t *testing.T) {
-		repo.Commit(t, "a new object", map[string]string{
+		sc.repo.Commit(t, "a new object", map[string]string{
 			"deploy/a.yaml": good["deploy/a.yaml"], "deploy/b.yaml": good["deploy/b.yaml"],
 			"deploy/c.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}\n",
 		})
-		s := getSync(t, c, "team", "app")
+		s := getSync(t, sc.c, "team", "app")
 		patch := client.MergeFrom(s.DeepCopy())
 		s.Spec.Mode = v1alpha1.ModeObserve
-		if err := c.Patch(ctx, s, patch); err != nil {
+		if err := sc.c.Patch(ctx, s, patch); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 30*time.Second, "the missing object reported", func() error {
-			s := getSync(t, c, "team", "app")
+			s := getSync(t, sc.c, "team", "app")
 			if d := condition(s, v1alpha1.ConditionDrifted); !strings.Contains(d, "ConfigMap team/c [(missing)]") {
 				return fmt.Errorf("Drifted %s", d)
 			}
 			return nil
 		})
-		if err := c.Get(ctx, client.ObjectKey{Namespace: "team", Name: "c"}, &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
+		if err := sc.c.Get(ctx, client.ObjectKey{Namespace: "team", Name: "c"}, &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
 			t.Errorf("observe mode created ConfigMap c (get: %v)", err)
 		}
 	})

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
@@ -119,28 +118,16 @@ func joinChanges(cs []statusChange) string {
 // find nothing new write no status at all, and retries of the same failed
 // work do not write Progressing again.
 func TestReconcilingCondition(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts kube-apiserver, etcd and Git")
-	}
 	ctx := context.Background()
-	kube := testenv.StartKube(t, testenv.WithScheme(v1alpha1.AddToScheme))
-	c := kube.Client
-	repo := testenv.StartGitServer(t).NewRepo(t, "progress")
+	sc := newScenario(t, "progress")
 	cm := func(color string) string {
 		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {color: " + color + "}\n"
 	}
-	rev1 := repo.Commit(t, "blue", map[string]string{"app/cm.yaml": cm("blue")})
-	ctl := startController(t, kube, nil) // no Vault: a reference fails to resolve
-	kube.CreateNamespace(t, "progress")
-	rec := recordStatus(t, kube, "progress", "app")
-	if err := c.Create(ctx, &v1alpha1.Sync{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "progress", Name: "app"},
-		Spec: v1alpha1.SyncSpec{Source: v1alpha1.GitSource{
-			URL: repo.URL, Path: "app", Interval: metav1.Duration{Duration: time.Second},
-		}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	rev1 := sc.repo.Commit(t, "blue", map[string]string{"app/cm.yaml": cm("blue")})
+	ctl := startController(t, sc.kube, nil) // no Vault: a reference fails to resolve
+	sc.kube.CreateNamespace(t, "progress")
+	rec := recordStatus(t, sc.kube, "progress", "app")
+	sc.create(t, sc.gitSync("progress", "app", "app", time.Second))
 
 	progressing := func(c statusChange, contains string) bool {
 		return strings.HasPrefix(c.reconciling, "True/"+v1alpha1.ReasonProgressing+":") && strings.Contains(c.reconciling, contains)
@@ -167,7 +154,7 @@ func TestReconcilingCondition(t *testing.T) {
 	commit := func(t *testing.T, msg string, files map[string]string) (string, int) {
 		t.Helper()
 		from := rec.len()
-		return repo.Commit(t, msg, files), from
+		return sc.repo.Commit(t, msg, files), from
 	}
 
 	t.Run("a new Sync is Reconciling until its first apply", func(t *testing.T) {
@@ -189,10 +176,10 @@ func TestReconcilingCondition(t *testing.T) {
 
 	t.Run("a spec change", func(t *testing.T) {
 		from := rec.len()
-		s := getSync(t, c, "progress", "app")
+		s := getSync(t, sc.c, "progress", "app")
 		patch := client.MergeFrom(s.DeepCopy())
 		s.Spec.Mode = v1alpha1.ModeSync
-		if err := c.Patch(ctx, s, patch); err != nil {
+		if err := sc.c.Patch(ctx, s, patch); err != nil {
 			t.Fatal(err)
 		}
 		changes := rec.waitFor(t, from, "generation 2 done", func(c statusChange) bool {
@@ -230,8 +217,8 @@ func TestReconcilingCondition(t *testing.T) {
 
 	t.Run("stalled: Reconciling removed", func(t *testing.T) {
 		from := rec.len()
-		repo.Remove(t, "no secret", "app/secret.yaml")
-		repo.Commit(t, "no object", map[string]string{"app/cm.yaml": "# nothing to apply\n"})
+		sc.repo.Remove(t, "no secret", "app/secret.yaml")
+		sc.repo.Commit(t, "no object", map[string]string{"app/cm.yaml": "# nothing to apply\n"})
 		changes := rec.waitFor(t, from, "stalled on the empty render", func(c statusChange) bool {
 			return strings.HasPrefix(c.stalled, "True/"+v1alpha1.ReasonEmptyRender)
 		})

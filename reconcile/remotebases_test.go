@@ -12,11 +12,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
-	"github.com/latchkey-dev/latchkey/internal/testenv"
 	"github.com/latchkey-dev/latchkey/reconcile"
 )
 
@@ -25,12 +23,8 @@ import (
 // never reads a file beside a kustomization's directory; a controller
 // started with AllowRemoteBases (--allow-remote-bases) fetches remote files.
 func TestRemoteBases(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts kube-apiserver, etcd and Git")
-	}
 	ctx := context.Background()
-	kube := testenv.StartKube(t, testenv.WithScheme(v1alpha1.AddToScheme))
-	c := kube.Client
+	sc := newScenario(t, "remote")
 	var mu sync.Mutex
 	hits := map[string]int{}
 	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,8 +38,7 @@ func TestRemoteBases(t *testing.T) {
 		return "resources:\n- cm.yaml\n- " + resource + "\n"
 	}
 	local := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: local}\n"
-	repo := testenv.StartGitServer(t).NewRepo(t, "remote")
-	repo.Commit(t, "init", map[string]string{
+	sc.repo.Commit(t, "init", map[string]string{
 		"refused/kustomization.yaml": kustomization(remote.URL + "/refused/cm.yaml"),
 		"refused/cm.yaml":            local,
 		"allowed/kustomization.yaml": kustomization(remote.URL + "/allowed/cm.yaml"),
@@ -54,8 +47,8 @@ func TestRemoteBases(t *testing.T) {
 		"escape/cm.yaml":             local,
 		"outside.yaml":               "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: outside}\n",
 	})
-	startController(t, kube, nil)
-	startShardController(t, kube, nil, "remote", func(o *reconcile.Options) { o.AllowRemoteBases = true })
+	startController(t, sc.kube, nil)
+	startShardController(t, sc.kube, nil, "remote", func(o *reconcile.Options) { o.AllowRemoteBases = true })
 
 	tests := []struct {
 		path    string
@@ -72,21 +65,14 @@ func TestRemoteBases(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
-			kube.CreateNamespace(t, tc.path)
-			s := &v1alpha1.Sync{
-				ObjectMeta: metav1.ObjectMeta{Namespace: tc.path, Name: "app"},
-				Spec: v1alpha1.SyncSpec{Source: v1alpha1.GitSource{
-					URL: repo.URL, Path: tc.path, Interval: metav1.Duration{Duration: time.Minute},
-				}},
-			}
+			sc.kube.CreateNamespace(t, tc.path)
+			s := sc.gitSync(tc.path, "app", tc.path, time.Minute)
 			if tc.shard != "" {
 				s.Labels = map[string]string{reconcile.LabelShard: tc.shard}
 			}
-			if err := c.Create(ctx, s); err != nil {
-				t.Fatal(err)
-			}
+			sc.create(t, s)
 			eventually(t, 60*time.Second, "the outcome", func() error {
-				ready := condition(getSync(t, c, tc.path, "app"), v1alpha1.ConditionReady)
+				ready := condition(getSync(t, sc.c, tc.path, "app"), v1alpha1.ConditionReady)
 				if tc.want != nil {
 					if !strings.HasPrefix(ready, "True") {
 						return fmt.Errorf("Ready %s", ready)
@@ -103,9 +89,9 @@ func TestRemoteBases(t *testing.T) {
 				}
 				return nil
 			})
-			t.Logf("Ready %s", condition(getSync(t, c, tc.path, "app"), v1alpha1.ConditionReady))
+			t.Logf("Ready %s", condition(getSync(t, sc.c, tc.path, "app"), v1alpha1.ConditionReady))
 			for _, name := range []string{"local", "remote", "outside"} {
-				err := c.Get(ctx, client.ObjectKey{Namespace: tc.path, Name: name}, &corev1.ConfigMap{})
+				err := sc.c.Get(ctx, client.ObjectKey{Namespace: tc.path, Name: name}, &corev1.ConfigMap{})
 				applied := err == nil
 				want := false
 				for _, w := range tc.want {

@@ -13,12 +13,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/latchkey-dev/latchkey/api/v1alpha1"
-	"github.com/latchkey-dev/latchkey/config"
-	"github.com/latchkey-dev/latchkey/internal/testenv"
 	"github.com/latchkey-dev/latchkey/reconcile"
 	"github.com/latchkey-dev/latchkey/reconcile/webhook"
 )
@@ -28,57 +24,36 @@ import (
 // unchanged secret versions are not rendered or resolved again, and a push
 // webhook replaces waiting for the interval.
 func TestShardWebhookAndSkippedWork(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts kube-apiserver, etcd, Vault and Git")
-	}
 	ctx := context.Background()
-	kube := testenv.StartKube(t, testenv.WithScheme(v1alpha1.AddToScheme))
-	c := kube.Client
-	vault := testenv.StartVault(t)
-	vault.PutKV2(t, "secret", "team/api", map[string]any{"token": "shard-test-token"})
-	repo := testenv.StartGitServer(t).NewRepo(t, "team")
-	first := repo.Commit(t, "init", map[string]string{
+	sc := newScenario(t, "team", withVault())
+	sc.vault.PutKV2(t, "secret", "team/api", map[string]any{"token": "shard-test-token"})
+	first := sc.repo.Commit(t, "init", map[string]string{
 		"cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {v: '1'}\n",
 		"secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: api}\nstringData: {token: '<path:secret/data/team/api#token>'}\n",
 	})
-	vaultCfg := &config.Vault{Address: vault.Addr, Timeout: 5 * time.Second, Concurrency: 4,
-		Auth: config.VaultAuth{Method: config.VaultAuthToken, Token: config.Sensitive(vault.RootToken)}}
 
-	ctl := startShardController(t, kube, vaultCfg, "blue")
+	ctl := startShardController(t, sc.kube, sc.vaultConfig(), "blue")
 	for _, ns := range []string{"blue", "green"} {
-		kube.CreateNamespace(t, ns)
-		s := &v1alpha1.Sync{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "team"},
-			Spec: v1alpha1.SyncSpec{Source: v1alpha1.GitSource{
-				URL: repo.URL, Interval: metav1.Duration{Duration: time.Hour},
-			}},
-		}
+		sc.kube.CreateNamespace(t, ns)
+		s := sc.gitSync(ns, "team", "", time.Hour)
 		if ns == "blue" {
 			s.Labels = map[string]string{reconcile.LabelShard: "blue"}
 		}
-		if err := c.Create(ctx, s); err != nil {
-			t.Fatal(err)
-		}
+		sc.create(t, s)
 	}
 
-	eventually(t, 30*time.Second, "the blue shard's Sync applied", func() error {
-		s := getSync(t, c, "blue", "team")
-		if s.Status.LastAppliedRevision != first {
-			return fmt.Errorf("Ready %s", condition(s, v1alpha1.ConditionReady))
-		}
-		return nil
-	})
+	sc.waitApplied(t, "the blue shard's Sync applied", "blue", "team", first)
 	never(t, 2*time.Second, "the controller of shard blue reconciled an unsharded Sync", func() bool {
-		return len(getSync(t, c, "green", "team").Status.Conditions) > 0
+		return len(getSync(t, sc.c, "green", "team").Status.Conditions) > 0
 	})
 
 	t.Run("unchanged revision and secrets: no render, no resolve", func(t *testing.T) {
 		resolved := ctl.counter(t, "latchkey_vault_reads_total") + ctl.counter(t, "latchkey_vault_cache_hits_total")
 		runs := ctl.counter(t, "latchkey_reconcile_duration_seconds")
 		// Ask for a reconciliation without changing the spec: a label edit.
-		s := getSync(t, c, "blue", "team")
+		s := getSync(t, sc.c, "blue", "team")
 		s.Annotations = map[string]string{"example.com/touched": "yes"}
-		if err := c.Update(ctx, s); err != nil {
+		if err := sc.c.Update(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 10*time.Second, "a reconciliation ran", func() error {
@@ -93,11 +68,11 @@ func TestShardWebhookAndSkippedWork(t *testing.T) {
 	})
 
 	t.Run("a signed push webhook applies a new commit at once", func(t *testing.T) {
-		rev := repo.Commit(t, "v2", map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {v: '2'}\n"})
+		rev := sc.repo.Commit(t, "v2", map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {v: '2'}\n"})
 		rc := &webhook.Receiver{Secret: []byte("hook-secret"), Trigger: ctl.reconciler.Trigger}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		body := `{"ref":"refs/heads/main","repository":{"clone_url":"` + repo.URL + `"}}`
+		body := `{"ref":"refs/heads/main","repository":{"clone_url":"` + sc.repo.URL + `"}}`
 		m := hmac.New(sha256.New, []byte("hook-secret"))
 		m.Write([]byte(body))
 		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
@@ -113,15 +88,15 @@ func TestShardWebhookAndSkippedWork(t *testing.T) {
 		}
 		eventually(t, 10*time.Second, "the pushed commit applied (interval is 1h)", func() error {
 			var cm corev1.ConfigMap
-			if err := c.Get(ctx, client.ObjectKey{Namespace: "blue", Name: "cfg"}, &cm); err != nil || cm.Data["v"] != "2" {
+			if err := sc.c.Get(ctx, client.ObjectKey{Namespace: "blue", Name: "cfg"}, &cm); err != nil || cm.Data["v"] != "2" {
 				return fmt.Errorf("cfg %v %v", cm.Data, err)
 			}
-			if s := getSync(t, c, "blue", "team"); s.Status.LastAppliedRevision != rev {
+			if s := getSync(t, sc.c, "blue", "team"); s.Status.LastAppliedRevision != rev {
 				return fmt.Errorf("applied %s", s.Status.LastAppliedRevision)
 			}
 			return nil
 		})
-		if len(getSync(t, c, "green", "team").Status.Conditions) > 0 {
+		if len(getSync(t, sc.c, "green", "team").Status.Conditions) > 0 {
 			t.Error("the webhook made shard blue reconcile an unsharded Sync")
 		}
 	})

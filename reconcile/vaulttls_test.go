@@ -26,7 +26,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
-	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
 
 // TestPerSyncVaultCA: a Sync reaches a Vault served over TLS only when
@@ -34,15 +33,10 @@ import (
 // Vault dev server speaks plain HTTP; a TLS-terminating proxy on loopback
 // stands in front of it, as a load balancer would.
 func TestPerSyncVaultCA(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts kube-apiserver, etcd, Vault and Git")
-	}
 	ctx := context.Background()
-	kube := testenv.StartKube(t, testenv.WithScheme(v1alpha1.AddToScheme))
-	c := kube.Client
-	vault := testenv.StartVault(t)
-	vault.PutKV2(t, "secret", "tls/api", map[string]any{"key": "read-over-tls"})
-	target, err := url.Parse(vault.Addr)
+	sc := newScenario(t, "tls", withVault())
+	sc.vault.PutKV2(t, "secret", "tls/api", map[string]any{"key": "read-over-tls"})
+	target, err := url.Parse(sc.vault.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,11 +48,10 @@ func TestPerSyncVaultCA(t *testing.T) {
 	rightCA := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsVault.Certificate().Raw})
 	wrongCA := selfSignedCA(t)
 
-	repo := testenv.StartGitServer(t).NewRepo(t, "tls")
-	repo.Commit(t, "init", map[string]string{
+	sc.repo.Commit(t, "init", map[string]string{
 		"secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: api}\nstringData: {key: '<path:secret/data/tls/api#key>'}\n",
 	})
-	startController(t, kube, nil)
+	startController(t, sc.kube, nil)
 
 	tests := []struct {
 		ns     string
@@ -74,10 +67,10 @@ func TestPerSyncVaultCA(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.ns, func(t *testing.T) {
-			kube.CreateNamespace(t, tc.ns)
+			sc.kube.CreateNamespace(t, tc.ns)
 			objs := []client.Object{&corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{Namespace: tc.ns, Name: "vault-token"},
-				Data:       map[string][]byte{"token": []byte(vault.RootToken)},
+				Data:       map[string][]byte{"token": []byte(sc.vault.RootToken)},
 			}}
 			spec := &v1alpha1.Vault{Address: tlsVault.URL, Auth: &v1alpha1.VaultAuth{
 				Token: &v1alpha1.VaultTokenAuth{SecretRef: v1alpha1.LocalObjectReference{Name: "vault-token"}},
@@ -86,21 +79,12 @@ func TestPerSyncVaultCA(t *testing.T) {
 				objs = append(objs, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: tc.ns, Name: "vault-ca"}, Data: tc.ca})
 				spec.CASecretRef = &v1alpha1.LocalObjectReference{Name: "vault-ca"}
 			}
-			objs = append(objs, &v1alpha1.Sync{
-				ObjectMeta: metav1.ObjectMeta{Namespace: tc.ns, Name: "tls"},
-				Spec: v1alpha1.SyncSpec{
-					Source: v1alpha1.GitSource{URL: repo.URL, Interval: metav1.Duration{Duration: time.Minute}},
-					Vault:  spec,
-				},
-			})
-			for _, o := range objs {
-				if err := c.Create(ctx, o); err != nil {
-					t.Fatal(err)
-				}
-			}
+			sync := sc.gitSync(tc.ns, "tls", "", time.Minute)
+			sync.Spec.Vault = spec
+			sc.create(t, append(objs, sync)...)
 			var ready string
 			eventually(t, 60*time.Second, "the outcome", func() error {
-				ready = condition(getSync(t, c, tc.ns, "tls"), v1alpha1.ConditionReady)
+				ready = condition(getSync(t, sc.c, tc.ns, "tls"), v1alpha1.ConditionReady)
 				switch {
 				case tc.reason == "" && strings.HasPrefix(ready, "True"):
 					return nil
@@ -111,7 +95,7 @@ func TestPerSyncVaultCA(t *testing.T) {
 			})
 			t.Logf("Ready %s", ready)
 			var sec corev1.Secret
-			err := c.Get(ctx, client.ObjectKey{Namespace: tc.ns, Name: "api"}, &sec)
+			err := sc.c.Get(ctx, client.ObjectKey{Namespace: tc.ns, Name: "api"}, &sec)
 			switch {
 			case tc.reason == "" && (err != nil || string(sec.Data["key"]) != "read-over-tls"):
 				t.Errorf("Secret api: %v %q", err, sec.Data["key"])
@@ -125,7 +109,7 @@ func TestPerSyncVaultCA(t *testing.T) {
 	// not in the status or the logs.
 	body := strings.Split(string(rightCA), "\n")[1]
 	for _, ns := range []string{"right-ca", "wrong-ca", "not-pem"} {
-		for _, cond := range getSync(t, c, ns, "tls").Status.Conditions {
+		for _, cond := range getSync(t, sc.c, ns, "tls").Status.Conditions {
 			if strings.Contains(cond.Message, body) || strings.Contains(cond.Message, "not a certificate") {
 				t.Errorf("%s: condition %s quotes the CA bundle", ns, cond.Type)
 			}
