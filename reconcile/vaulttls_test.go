@@ -2,20 +2,7 @@ package reconcile_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"io"
-	"log"
-	"math/big"
-	"net"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
+	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
 
 // TestPerSyncVaultCA: a Sync reaches a Vault served over TLS only when
@@ -36,17 +24,8 @@ func TestPerSyncVaultCA(t *testing.T) {
 	ctx := context.Background()
 	sc := newScenario(t, "tls", withVault())
 	sc.vault.PutKV2(t, "secret", "tls/api", map[string]any{"key": "read-over-tls"})
-	target, err := url.Parse(sc.vault.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsVault := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
-	// Refused handshakes are the point of the test, not news.
-	tlsVault.Config.ErrorLog = log.New(io.Discard, "", 0)
-	tlsVault.StartTLS()
-	t.Cleanup(tlsVault.Close)
-	rightCA := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsVault.Certificate().Raw})
-	wrongCA := selfSignedCA(t)
+	tlsVaultURL, rightCA := testenv.StartTLSProxy(t, sc.vault.Addr)
+	wrongCA := testenv.UnrelatedCA(t)
 
 	sc.repo.Commit(t, "init", map[string]string{
 		"secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: api}\nstringData: {key: '<path:secret/data/tls/api#key>'}\n",
@@ -72,7 +51,7 @@ func TestPerSyncVaultCA(t *testing.T) {
 				ObjectMeta: metav1.ObjectMeta{Namespace: tc.ns, Name: "vault-token"},
 				Data:       map[string][]byte{"token": []byte(sc.vault.RootToken)},
 			}}
-			spec := &v1alpha1.Vault{Address: tlsVault.URL, Auth: &v1alpha1.VaultAuth{
+			spec := &v1alpha1.Vault{Address: tlsVaultURL, Auth: &v1alpha1.VaultAuth{
 				Token: &v1alpha1.VaultTokenAuth{SecretRef: v1alpha1.LocalObjectReference{Name: "vault-token"}},
 			}}
 			if tc.ca != nil {
@@ -118,25 +97,4 @@ func TestPerSyncVaultCA(t *testing.T) {
 	if strings.Contains(logs.String(), body) {
 		t.Errorf("the logs quote the CA bundle")
 	}
-}
-
-// selfSignedCA is a CA certificate for 127.0.0.1 that did not sign the TLS
-// proxy's certificate.
-func selfSignedCA(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "not Vault's CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

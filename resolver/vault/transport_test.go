@@ -2,16 +2,8 @@ package vault
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -31,7 +23,8 @@ import (
 // not do on demand (429s, 5xx, hangs) and to observe what the client sends.
 type proxy struct {
 	t                     *testing.T
-	srv                   *httptest.Server
+	url                   string
+	caPEM                 []byte // when served over TLS
 	mu                    sync.Mutex
 	hits                  map[string]int  // requests per /v1 path
 	fail                  map[string]int  // path -> remaining injected failures
@@ -83,11 +76,12 @@ func newProxy(t *testing.T, v *testenv.Vault, tls bool) *proxy {
 		rp.ServeHTTP(w, r)
 	})
 	if tls {
-		p.srv = httptest.NewTLSServer(h)
-	} else {
-		p.srv = httptest.NewServer(h)
+		p.url, p.caPEM = testenv.ServeTLS(t, h)
+		return p
 	}
-	t.Cleanup(p.srv.Close)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	p.url = srv.URL
 	return p
 }
 
@@ -104,7 +98,7 @@ func TestRetriesTimeoutsAndBounds(t *testing.T) {
 	}
 	p := newProxy(t, v, false)
 	cfg := tokenConfig(v)
-	cfg.Address = p.srv.URL
+	cfg.Address = p.url
 	cfg.Timeout = 2 * time.Second
 	cfg.MaxRetries = 3
 	cfg.Concurrency = 2
@@ -216,8 +210,8 @@ func TestTLSAndNamespace(t *testing.T) {
 	v := testenv.StartVault(t)
 	v.PutKV2(t, "secret", "app", map[string]any{"k": "v"})
 	p := newProxy(t, v, true)
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.srv.Certificate().Raw})
-	otherPEM := otherCAPEM(t)
+	caPEM := p.caPEM
+	otherPEM := testenv.UnrelatedCA(t)
 	dir := t.TempDir()
 	caFile, otherFile := dir+"/ca.pem", dir+"/other.pem"
 	writeFile(t, caFile, string(caPEM))
@@ -244,7 +238,7 @@ func TestTLSAndNamespace(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tokenConfig(v)
-			cfg.Address = p.srv.URL
+			cfg.Address = p.url
 			cfg.Namespace = "team-a"
 			cfg.MaxRetries = 0
 			tt.mod(cfg)
@@ -276,25 +270,4 @@ func TestTLSAndNamespace(t *testing.T) {
 			}
 		})
 	}
-}
-
-// otherCAPEM is a self-signed certificate for 127.0.0.1 that did not sign
-// the test server's certificate.
-func otherCAPEM(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "another CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
