@@ -8,11 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/latchkey-dev/latchkey/internal/testenv"
@@ -123,27 +120,11 @@ func TestInteropWithUpstream(t *testing.T) {
 				if err := k.Client.Create(ctx, &obj); err != nil {
 					t.Fatal(err)
 				}
-				got := waitForSecret(t, k, ss, tt.applyNS, tt.applyName)
+				got := ss.WaitForSecret(t, tt.applyNS, tt.applyName)
 				if string(got.Data["password"]) != canary || string(got.Data["user"]) != "admin" {
 					t.Fatalf("the controller unsealed other data: %v", got.Data)
 				}
 			})
 		}
 	})
-}
-
-func waitForSecret(t *testing.T, k *testenv.Kube, ss *testenv.SealedSecrets, ns, name string) *corev1.Secret {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var got corev1.Secret
-		err := k.Client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &got)
-		if err == nil {
-			return &got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the controller did not create Secret %s/%s within 30s (%v); controller logs:\n%s", ns, name, err, ss.Logs())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }

@@ -21,7 +21,6 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/latchkey-dev/latchkey/internal/testenv"
@@ -162,7 +161,7 @@ func TestSealInteropWithUpstream(t *testing.T) {
 		if err := k.Client.Create(ctx, &obj); err != nil {
 			t.Fatal(err)
 		}
-		if got := waitSecret(t, k, ss, "apps", "web"); string(got.Data["password"]) != value || got.Labels["app"] != "web" {
+		if got := ss.WaitForSecret(t, "apps", "web"); string(got.Data["password"]) != value || got.Labels["app"] != "web" {
 			t.Fatalf("controller made %v %v", got.Labels, got.Data)
 		}
 
@@ -300,20 +299,4 @@ func exportKeys(t *testing.T, k *testenv.Kube, ss *testenv.SealedSecrets, dir st
 		t.Fatal(err)
 	}
 	return p
-}
-
-func waitSecret(t *testing.T, k *testenv.Kube, ss *testenv.SealedSecrets, ns, name string) *corev1.Secret {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var got corev1.Secret
-		err := k.Client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &got)
-		if err == nil {
-			return &got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no Secret %s/%s after 30s (%v); controller logs:\n%s", ns, name, err, ss.Logs())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }

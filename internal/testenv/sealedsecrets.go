@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
@@ -35,12 +37,34 @@ type SealedSecrets struct {
 	// Kubeseal is the path of the upstream kubeseal binary.
 	Kubeseal string
 
+	kube *Kube
 	logs *Output
 }
 
 // Logs returns everything the controller has printed so far, for tests that
 // search every output channel for a canary value.
 func (s *SealedSecrets) Logs() string { return s.logs.String() }
+
+// WaitForSecret waits until the controller has unsealed a SealedSecret into
+// the Secret ns/name and returns that Secret. The controller works
+// asynchronously, so a test that applies a SealedSecret polls for the
+// result; on a timeout it fails with the controller's logs, which say why
+// it refused to unseal.
+func (s *SealedSecrets) WaitForSecret(t testing.TB, ns, name string) *corev1.Secret {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var got corev1.Secret
+		err := s.kube.Client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &got)
+		if err == nil {
+			return &got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the controller did not create Secret %s/%s within 30s (%v); controller logs:\n%s", ns, name, err, s.Logs())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
 
 // StartSealedSecrets runs the upstream controller out of cluster against k in
 // namespace kube-system, the upstream default.
@@ -113,7 +137,7 @@ exec "$@"`
 		}
 	})
 
-	s := &SealedSecrets{Namespace: ns, ControllerName: name, Kubeseal: kubeseal, logs: logs,
+	s := &SealedSecrets{Namespace: ns, ControllerName: name, Kubeseal: kubeseal, kube: k, logs: logs,
 		CertURL: "http://" + listen + "/v1/cert.pem"}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

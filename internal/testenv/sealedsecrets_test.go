@@ -7,11 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 )
 
@@ -52,19 +49,7 @@ stringData: {password: testenv-sealed-value}
 		t.Fatalf("creating SealedSecret: %v", err)
 	}
 
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var got corev1.Secret
-		err := k.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "db"}, &got)
-		if err == nil {
-			if string(got.Data["password"]) != "testenv-sealed-value" {
-				t.Fatalf("controller unsealed password = %q", got.Data["password"])
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the controller did not create Secret app/db within 30s (%v); controller logs:\n%s", err, ss.Logs())
-		}
-		time.Sleep(200 * time.Millisecond)
+	if got := ss.WaitForSecret(t, ns, "db"); string(got.Data["password"]) != "testenv-sealed-value" {
+		t.Fatalf("controller unsealed password = %q", got.Data["password"])
 	}
 }
