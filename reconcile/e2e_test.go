@@ -1,7 +1,6 @@
 package reconcile_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,9 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -71,25 +67,6 @@ spec:
 	}
 }
 
-// kubeseal seals a Secret with the upstream kubeseal and the controller's
-// certificate, as a developer would before committing.
-func kubeseal(t *testing.T, ss *testenv.SealedSecrets, secretYAML string) string {
-	t.Helper()
-	cert := filepath.Join(t.TempDir(), "cert.pem")
-	if err := os.WriteFile(cert, ss.CertPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(ss.Kubeseal, "--cert", cert, "--format", "yaml")
-	cmd.Stdin = strings.NewReader(secretYAML)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("kubeseal: %v: %s", err, stderr.String())
-	}
-	return string(out)
-}
-
 // TestEndToEnd drives one Sync through a repository's life against real
 // components: envtest's kube-apiserver, a Vault dev server, Git over smart
 // HTTP with basic auth, and the upstream sealed-secrets keys and kubeseal.
@@ -113,7 +90,7 @@ func TestEndToEnd(t *testing.T) {
 	canaries := []string{canaryDB, canaryRotated, canarySealed}
 	vault.PutKV2(t, "secret", "shop/db", map[string]any{"username": "shop", "password": canaryDB})
 
-	sealed := kubeseal(t, ss, "apiVersion: v1\nkind: Secret\nmetadata: {name: api-token, namespace: shop}\nstringData: {token: "+canarySealed+"}\n")
+	sealed := ss.Seal(t, "apiVersion: v1\nkind: Secret\nmetadata: {name: api-token, namespace: shop}\nstringData: {token: "+canarySealed+"}\n")
 	files := manifests(sealed)
 	first := repo.Commit(t, "shop app", files)
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -44,6 +45,26 @@ type SealedSecrets struct {
 // Logs returns everything the controller has printed so far, for tests that
 // search every output channel for a canary value.
 func (s *SealedSecrets) Logs() string { return s.logs.String() }
+
+// Seal seals secretYAML with the upstream kubeseal and the controller's
+// certificate, as a developer does before committing, and returns the
+// SealedSecret as YAML.
+func (s *SealedSecrets) Seal(t testing.TB, secretYAML string) string {
+	t.Helper()
+	cert := filepath.Join(t.TempDir(), "cert.pem")
+	if err := os.WriteFile(cert, s.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(s.Kubeseal, "--cert", cert, "--format", "yaml")
+	cmd.Stdin = strings.NewReader(secretYAML)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubeseal: %v: %s", err, stderr.String())
+	}
+	return string(out)
+}
 
 // WaitForSecret waits until the controller has unsealed a SealedSecret into
 // the Secret ns/name and returns that Secret. The controller works

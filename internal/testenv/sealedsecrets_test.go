@@ -3,9 +3,6 @@ package testenv
 import (
 	"bytes"
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -19,23 +16,11 @@ func TestSealedSecretsRoundTrip(t *testing.T) {
 	ss := StartSealedSecrets(t, k)
 	ns := k.CreateNamespace(t, "app")
 
-	certFile := filepath.Join(t.TempDir(), "cert.pem")
-	if err := os.WriteFile(certFile, ss.CertPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	secret := []byte(`apiVersion: v1
+	sealed := []byte(ss.Seal(t, `apiVersion: v1
 kind: Secret
 metadata: {name: db, namespace: app}
 stringData: {password: testenv-sealed-value}
-`)
-	cmd := exec.Command(ss.Kubeseal, "--cert", certFile, "--format", "yaml")
-	cmd.Stdin = bytes.NewReader(secret)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	sealed, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("kubeseal: %v: %s", err, stderr.String())
-	}
+`))
 	if bytes.Contains(sealed, []byte("testenv-sealed-value")) {
 		t.Fatalf("kubeseal output contains the plaintext")
 	}
