@@ -164,7 +164,7 @@ func TestRenderFS(t *testing.T) {
 }
 
 func TestRenderErrorsNameFileAndLine(t *testing.T) {
-	corpus := filepath.Join("..", "..", "shared", "corpus", "argocd-vault-plugin", "fixtures", "input")
+	corpus := filepath.Join(testenv.CorpusDir(t), "argocd-vault-plugin", "fixtures", "input")
 	tests := []struct {
 		name    string
 		files   map[string]string

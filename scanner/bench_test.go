@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
 
 // BenchmarkCorpus scans a corpus tree (default ../shared/corpus/bitnami-charts
@@ -15,7 +17,7 @@ import (
 func BenchmarkCorpus(b *testing.B) {
 	tree := os.Getenv("LATCHKEY_BENCH_TREE")
 	if tree == "" {
-		tree = filepath.Join("..", "..", "shared", "corpus", "bitnami-charts")
+		tree = filepath.Join(testenv.CorpusDir(b), "bitnami-charts")
 	}
 	if _, err := os.Stat(tree); err != nil {
 		b.Skipf("corpus not available: %v", err)
