@@ -80,7 +80,7 @@ func runLatchkey(t *testing.T, env map[string]string, stdin string, args ...stri
 func TestRenderAVPFixtureParity(t *testing.T) {
 	fixtures := filepath.Join(testenv.CorpusDir(t), "argocd-vault-plugin", "fixtures")
 	if _, err := os.Stat(fixtures); err != nil {
-		t.Skipf("corpus not available: %v", err)
+		testenv.Unavailable(t, "corpus not available: "+err.Error())
 	}
 	env := avpVault(t)
 	read := func(p string) string {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
 
 // run executes latchkey in-process and returns its exit code and stdout.
@@ -101,7 +103,7 @@ func TestScanBaselineAndOutput(t *testing.T) {
 
 func TestInstallHook(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
+		testenv.Unavailable(t, "git is not installed")
 	}
 	dir := t.TempDir()
 	if out, err := exec.Command("git", "init", "-q", dir).CombinedOutput(); err != nil {
