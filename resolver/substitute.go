@@ -220,10 +220,12 @@ func failureFor(p *objectPlan, s *site, ref reference.Ref, err error) Failure {
 		f.Fix = "undelete that version in Vault or pin a version that exists"
 	case errors.Is(err, ErrPermissionDenied):
 		f.Fix = "grant the Vault identity in use a policy with read on this path (data/ and metadata/ paths on KV v2)"
+	case errors.Is(err, ErrUnavailable):
+		// Before ErrAuth: a login that never reached Vault (network, TLS) is
+		// both, and its fix is the address or the CA, not the credentials.
+		f.Fix = "check VAULT_ADDR, the network path to Vault, the CA that verifies it (VAULT_CACERT, spec.vault.caSecretRef) and that Vault is unsealed, then render again"
 	case errors.Is(err, ErrAuth):
 		f.Fix = "check the Vault auth configuration (AVP_AUTH_TYPE, role, credentials, auth mount path)"
-	case errors.Is(err, ErrUnavailable):
-		f.Fix = "check VAULT_ADDR, the network path to Vault and that Vault is unsealed, then render again"
 	case errors.Is(err, errNoBackend):
 		f.Fix = "configure Vault (VAULT_ADDR and auth) so references can be resolved"
 	case errors.Is(err, errNoPathAnnotation):
