@@ -31,11 +31,25 @@ func positions(fs []Finding) string {
 	return strings.Join(out, ", ")
 }
 
+// scanCase is one file and the findings expected in it.
+type scanCase struct {
+	name, file, content string
+	want                string // "line:col rule, ..."
+}
+
+func runScanCases(t *testing.T, cases []scanCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := positions(scan(t, tc.file, tc.content)); got != tc.want {
+				t.Errorf("findings = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestScanFindsPlaintextAtTheValue(t *testing.T) {
-	for _, tc := range []struct {
-		name, file, content string
-		want                string // "line:col rule, ..."
-	}{
+	runScanCases(t, []scanCase{
 		{
 			name:    "Secret stringData with kind after data",
 			file:    "s.yaml",
@@ -102,22 +116,13 @@ func TestScanFindsPlaintextAtTheValue(t *testing.T) {
 			content: "kind: Secret\nstringData:\n  a: <path:secret/data/x#a>\n  b: ref+vault://secret/x#/b\n  c: ${FLUX_VAR}\n  d: ''\n",
 			want:    "",
 		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := positions(scan(t, tc.file, tc.content)); got != tc.want {
-				t.Errorf("findings = %q, want %q", got, tc.want)
-			}
-		})
-	}
+	})
 }
 
 // TestScanGeneralises covers forms found by the blind hold-out set
 // (testdata/holdout2): each case is a shape, not a file of that set.
 func TestScanGeneralises(t *testing.T) {
-	for _, tc := range []struct {
-		name, file, content string
-		want                string // "line:col rule, ..."
-	}{
+	runScanCases(t, []scanCase{
 		{
 			name:    "nested config file in a Secret points at its line",
 			file:    "s.yaml",
@@ -220,13 +225,7 @@ func TestScanGeneralises(t *testing.T) {
 			content: "kind: Pod\nspec:\n  containers:\n    - env:\n        - name: AWS_SECRET_ACCESS_KEY\n          value: vault:secret/data/accounts/aws#AWS_SECRET_ACCESS_KEY\n        - name: DSN\n          value: ${DB_PASSWORD:=fallback}\n",
 			want:    "",
 		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := positions(scan(t, tc.file, tc.content)); got != tc.want {
-				t.Errorf("findings = %q, want %q", got, tc.want)
-			}
-		})
-	}
+	})
 }
 
 // TestNoSecretInOutput plants a canary and checks no finding field carries it.
