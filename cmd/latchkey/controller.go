@@ -46,6 +46,13 @@ A Sync's spec.vault overrides it.`,
 				return controllerConfigError{err}
 			}
 			ctrl.SetLogger(zap.New(logOptions(cfg)...))
+			limit, err := applyMemoryLimit(os.Getenv)
+			if err != nil {
+				return controllerConfigError{err}
+			}
+			if limit > 0 {
+				ctrl.Log.WithName("latchkey").Info("Go memory limit set from the container's", "bytes", limit)
+			}
 			restCfg, err := restConfig(cfg.Kubeconfig)
 			if err != nil {
 				return err
