@@ -160,9 +160,9 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "shop"},
 		Spec: v1alpha1.SyncSpec{
 			ServiceAccountName: "shop-deployer",
-			Source:   v1alpha1.GitSource{URL: git.url, Path: "apps/shop", Interval: metav1.Duration{Duration: 2 * time.Second}},
-			Mode:     v1alpha1.ModeEnforce,
-			Rotation: v1alpha1.Rotation{Interval: &metav1.Duration{Duration: 2 * time.Second}},
+			Source:             v1alpha1.GitSource{URL: git.url, Path: "apps/shop", Interval: metav1.Duration{Duration: 2 * time.Second}},
+			Mode:               v1alpha1.ModeEnforce,
+			Rotation:           v1alpha1.Rotation{Interval: &metav1.Duration{Duration: 2 * time.Second}},
 		},
 	}
 	if err := c.Create(ctx, sync); err != nil {
