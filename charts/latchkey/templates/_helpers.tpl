@@ -165,7 +165,11 @@ scope) or in a Role per namespace (namespaced scope). charts/rbac_test.go
 removes each rule in turn and shows the end-to-end reconcile fails without it.
 */}}
 {{- define "latchkey.rules" -}}
-{{- $write := ternary "get, list, watch" "get, list, watch, create, patch, delete" .Values.tenancy.enabled }}
+{{- /* With tenancy on, every read and write of a rendered object is the
+Sync's ServiceAccount's: the controller only watches the managed kinds
+(drift) and gets the Secrets a Sync names (Git and Vault credentials). */}}
+{{- $secrets := ternary "get, list, watch" "get, list, watch, create, patch, delete" .Values.tenancy.enabled }}
+{{- $managed := ternary "list, watch" "get, list, watch, create, patch, delete" .Values.tenancy.enabled }}
 # Syncs are read through an informer (list, watch); patch adds and removes
 # the finalizer.
 - apiGroups: [gitops.latchkey.dev]
@@ -183,11 +187,11 @@ removes each rule in turn and shows the end-to-end reconcile fails without it.
 # ServiceAccounts write them; the controller only reads and watches.
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [{{ $write }}]
+  verbs: [{{ $secrets }}]
 {{- range .Values.rbac.managedResources }}
 - apiGroups: {{ toJson .apiGroups }}
   resources: {{ toJson .resources }}
-  verbs: [{{ $write }}]
+  verbs: [{{ $managed }}]
 {{- end }}
 {{- if .Values.tenancy.enabled }}
 # Every request for a Sync's objects impersonates the Sync's ServiceAccount.
