@@ -61,15 +61,15 @@ type Options struct {
 
 // Reconciler reconciles Syncs.
 type Reconciler struct {
-	client    client.Client
-	reader    client.Reader // uncached: Secrets are never cached by the controller
-	mapper    meta.RESTMapper
-	fetcher   *gitsource.Fetcher
-	secrets   SecretsProvider
-	tracker   *drift.Tracker
-	events    events.EventRecorder
-	metrics   *Metrics
-	opts      Options
+	client  client.Client
+	reader  client.Reader // uncached: Secrets are never cached by the controller
+	mapper  meta.RESTMapper
+	fetcher *gitsource.Fetcher
+	secrets SecretsProvider
+	tracker *drift.Tracker
+	events  events.EventRecorder
+	metrics *Metrics
+	opts    Options
 	// ids are the identities Syncs act as for their objects; access caches
 	// the allowed SubjectAccessReview decisions of the check before apply.
 	ids    *identities
@@ -177,20 +177,20 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 	}
 
 	r := &Reconciler{
-		client:    c,
-		reader:    mgr.GetAPIReader(),
-		mapper:    mgr.GetRESTMapper(),
-		fetcher:   gitsource.NewFetcher(opts.Source),
-		secrets:   opts.Secrets,
-		tracker:   drift.NewTracker(),
-		events:    mgr.GetEventRecorder("latchkey"),
-		metrics:   opts.Metrics,
-		opts:      opts,
-		ids:       newIdentities(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper(), c, opts.Concurrency),
-		managed:   managed,
-		watched:   map[string]bool{},
-		states:    map[types.NamespacedName]*syncState{},
-		triggers:  make(chan event.TypedGenericEvent[*v1alpha1.Sync], 1024),
+		client:   c,
+		reader:   mgr.GetAPIReader(),
+		mapper:   mgr.GetRESTMapper(),
+		fetcher:  gitsource.NewFetcher(opts.Source),
+		secrets:  opts.Secrets,
+		tracker:  drift.NewTracker(),
+		events:   mgr.GetEventRecorder("latchkey"),
+		metrics:  opts.Metrics,
+		opts:     opts,
+		ids:      newIdentities(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper(), c, opts.Concurrency),
+		managed:  managed,
+		watched:  map[string]bool{},
+		states:   map[types.NamespacedName]*syncState{},
+		triggers: make(chan event.TypedGenericEvent[*v1alpha1.Sync], 1024),
 	}
 	r.controller, err = ctrl.NewControllerManagedBy(mgr).
 		Named("sync").
