@@ -74,6 +74,8 @@ type identities struct {
 	mapper meta.RESTMapper
 	qps    float32
 	burst  int
+	// held reports how many ServiceAccount clients are cached.
+	held func(n int)
 	// controller acts as the controller (tenancy off, no ServiceAccount).
 	controller *identity
 
@@ -83,7 +85,7 @@ type identities struct {
 	syncs     map[types.NamespacedName]types.NamespacedName // Sync → its ServiceAccount
 }
 
-func newIdentities(cfg *rest.Config, hc *http.Client, scheme *runtime.Scheme, mapper meta.RESTMapper, own client.Client, concurrency int) *identities {
+func newIdentities(cfg *rest.Config, hc *http.Client, scheme *runtime.Scheme, mapper meta.RESTMapper, own client.Client, concurrency int, held func(int)) *identities {
 	qps, burst := cfg.QPS, cfg.Burst
 	if qps == 0 {
 		qps = rest.DefaultQPS
@@ -94,7 +96,7 @@ func newIdentities(cfg *rest.Config, hc *http.Client, scheme *runtime.Scheme, ma
 	share := func(n float32) float32 { return max(n/float32(concurrency), 1) }
 	return &identities{
 		cfg: cfg, base: hc.Transport, scheme: scheme, mapper: mapper,
-		qps: share(qps), burst: int(share(float32(burst))),
+		qps: share(qps), burst: int(share(float32(burst))), held: held,
 		controller: &identity{client: own, poller: polling.NewStatusPoller(own, mapper, polling.Options{})},
 		byAccount:  map[types.NamespacedName]*identity{},
 		users:      map[types.NamespacedName]int{},
@@ -133,6 +135,7 @@ func (ids *identities) forSync(policy *tenancy.Policy, s *v1alpha1.Sync) (*ident
 		return nil, err
 	}
 	ids.byAccount[account] = id
+	ids.held(len(ids.byAccount))
 	return id, nil
 }
 
@@ -151,14 +154,8 @@ func (ids *identities) dropLocked(sync, account types.NamespacedName) {
 	if ids.users[account]--; ids.users[account] <= 0 {
 		delete(ids.users, account)
 		delete(ids.byAccount, account)
+		ids.held(len(ids.byAccount))
 	}
-}
-
-// cached says how many ServiceAccount clients are held (for tests).
-func (ids *identities) cached() int {
-	ids.mu.Lock()
-	defer ids.mu.Unlock()
-	return len(ids.byAccount)
 }
 
 func (ids *identities) build(account types.NamespacedName) (*identity, error) {

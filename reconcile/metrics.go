@@ -19,6 +19,7 @@ type Metrics struct {
 	Ready             *prometheus.GaugeVec
 	DriftLatency      prometheus.Histogram
 	AccessReviews     prometheus.Counter
+	Identities        prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -74,8 +75,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "latchkey_access_reviews_total",
 			Help: "SubjectAccessReviews sent to check a set before applying it as a Sync's ServiceAccount (cache misses).",
 		}),
+		Identities: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "latchkey_impersonated_clients",
+			Help: "Clients held to act as a ServiceAccount, one per ServiceAccount some Sync uses.",
+		}),
 	}
 	reg.MustRegister(m.ReconcileDuration, m.Applies, m.Prunes, m.DriftDetected, m.DriftHealed,
-		m.VaultReads, m.VaultCacheHits, m.VaultVersionReads, m.RotationPickups, m.Ready, m.DriftLatency, m.AccessReviews)
+		m.VaultReads, m.VaultCacheHits, m.VaultVersionReads, m.RotationPickups, m.Ready, m.DriftLatency, m.AccessReviews, m.Identities)
 	return m
 }
