@@ -193,30 +193,33 @@ func (r *Reconciler) checkAccess(ctx context.Context, s *v1alpha1.Sync, id *iden
 		}
 		ask(o, m, "get", "delete")
 	}
-	// The watches of managed objects hold every Sync's labels: started
-	// before the first apply of a kind, they answer the ownership question
-	// without a request per object.
-	r.ensureWatches(ctx, served)
-	key := types.NamespacedName{Namespace: s.Namespace, Name: s.Name}
-	for _, c := range r.checkOwners(ctx, key, served) {
-		refusals = append(refusals, c.Error())
-	}
+	var fix string
 	if id.account.Name != "" {
 		denied, err := r.reviewAll(ctx, id.account, questions)
 		if err != nil {
 			return err
 		}
+		if len(denied) > 0 {
+			fix = fmt.Sprintf("Grant the verbs to ServiceAccount %s/%s (it must exist) with a Role, or an admin with a ClusterRole, or remove the objects from the source", id.account.Namespace, id.account.Name)
+		}
 		refusals = append(refusals, denied...)
+	}
+	if len(refusals) == 0 {
+		// The watches of managed objects hold every Sync's labels: started
+		// before the first apply of a kind (only once the set may be
+		// applied: a refused set starts no watch), they answer the
+		// ownership question without a request per object.
+		r.ensureWatches(ctx, served)
+		key := types.NamespacedName{Namespace: s.Namespace, Name: s.Name}
+		for _, c := range r.checkOwners(ctx, key, served) {
+			refusals = append(refusals, c.Error())
+		}
 	}
 	if len(refusals) == 0 {
 		return nil
 	}
 	sort.Strings(refusals)
-	d := &AccessDenied{Revision: revision, Refusals: refusals}
-	if id.account.Name != "" {
-		d.Fix = fmt.Sprintf("Grant the verbs to ServiceAccount %s/%s with a Role (or an admin with a ClusterRole), or remove the objects from the source", id.account.Namespace, id.account.Name)
-	}
-	return d
+	return &AccessDenied{Revision: revision, Refusals: refusals, Fix: fix}
 }
 
 // reviewAll asks each question as the ServiceAccount; a question refused
