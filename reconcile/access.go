@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -231,20 +232,32 @@ func (r *Reconciler) reviewAll(ctx context.Context, account types.NamespacedName
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+	// The questions are independent: asked at once, as many as the
+	// objects' dry-runs would be.
+	allowed := make([]bool, len(keys))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.ApplyConcurrency)
+	for i, k := range keys {
+		g.Go(func() error {
+			ok, err := r.review(gctx, account, k)
+			allowed[i] = ok
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	var refusals []string
-	for _, k := range keys {
-		ok, err := r.review(ctx, account, k)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
+	for i, k := range keys {
+		if allowed[i] {
 			continue
 		}
 		for _, o := range questions[k] {
 			if k.verb != "create" {
 				named := k
 				named.name = o.GetName()
-				if ok, err = r.review(ctx, account, named); err != nil {
+				ok, err := r.review(ctx, account, named)
+				if err != nil {
 					return nil, err
 				}
 				if ok {
