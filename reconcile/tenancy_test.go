@@ -333,3 +333,44 @@ func TestTenantActsOnlyWithItsServiceAccount(t *testing.T) {
 		t.Error("the controller wrote a ConfigMap of team-a with its own identity")
 	}
 }
+
+// TestTenancyRefusesTheSpecBeforeFetching: with tenancy on, a Sync that
+// names no ServiceAccount (and no default is set), one whose
+// spec.targetNamespace is another namespace and one whose source is on a
+// host the admin did not allow fail with reason Forbidden before anything
+// is fetched.
+func TestTenancyRefusesTheSpecBeforeFetching(t *testing.T) {
+	sc := newScenario(t, "spec")
+	sc.repo.Commit(t, "one object", map[string]string{"a.yaml": cm("a", "1")})
+	startShardController(t, sc.kube, nil, "", func(o *reconcile.Options) {
+		o.Tenancy = tenancy.Policy{Enabled: true, SourceHosts: []string{"127.0.0.1"}}
+	})
+	sc.kube.CreateNamespace(t, "team-a")
+	for _, tc := range []struct {
+		name   string
+		change func(*v1alpha1.Sync)
+		want   string
+	}{
+		{"no-sa", func(s *v1alpha1.Sync) { s.Spec.ServiceAccountName = "" }, "names no ServiceAccount and tenancy is on"},
+		{"target", func(s *v1alpha1.Sync) { s.Spec.TargetNamespace = "kube-system" }, "spec.targetNamespace kube-system is not the Sync's namespace team-a"},
+		{"host", func(s *v1alpha1.Sync) { s.Spec.Source.URL = "http://git.internal.example/repo.git" }, "the Git host git.internal.example is not allowed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sc.gitSync("team-a", tc.name, "", time.Second)
+			s.Spec.ServiceAccountName = "deployer"
+			tc.change(s)
+			sc.create(t, s)
+			eventually(t, 20*time.Second, "the spec refused", func() error {
+				got := getSync(t, sc.c, "team-a", tc.name)
+				ready := apimetaReady(got)
+				if ready == nil || ready.Reason != v1alpha1.ReasonForbidden || !strings.Contains(ready.Message, tc.want) {
+					return fmt.Errorf("Ready %s", condition(got, v1alpha1.ConditionReady))
+				}
+				if got.Status.LastAttemptedRevision != "" {
+					return fmt.Errorf("revision %s was fetched", got.Status.LastAttemptedRevision)
+				}
+				return nil
+			})
+		})
+	}
+}
