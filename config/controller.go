@@ -226,8 +226,8 @@ func (c *Controller) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.VaultCacheTTL, "vault-cache-ttl", c.VaultCacheTTL, "how long a secret version read from Vault stays in memory ($"+EnvVaultCacheTTL+")")
 	fs.StringVar(&c.SealedSecretsNamespace, "sealed-secrets-namespace", c.SealedSecretsNamespace, "default namespace of the SealedSecrets sealing keys ($"+EnvSealedSecretsNS+")")
 	fs.DurationVar(&c.GitTimeout, "git-timeout", c.GitTimeout, "timeout of each Git operation ($"+EnvGitTimeout+")")
-	fs.Float32Var(&c.KubeAPIQPS, "kube-api-qps", c.KubeAPIQPS, "sustained requests per second to the Kubernetes API ($"+EnvKubeAPIQPS+")")
-	fs.IntVar(&c.KubeAPIBurst, "kube-api-burst", c.KubeAPIBurst, "burst of requests to the Kubernetes API ($"+EnvKubeAPIBurst+")")
+	fs.Float32Var(&c.KubeAPIQPS, "kube-api-qps", c.KubeAPIQPS, "sustained requests per second to the Kubernetes API; each ServiceAccount Syncs act as gets a 1/--concurrency share of it, so one busy Sync cannot starve the others ($"+EnvKubeAPIQPS+")")
+	fs.IntVar(&c.KubeAPIBurst, "kube-api-burst", c.KubeAPIBurst, "burst of requests to the Kubernetes API (each ServiceAccount: a 1/--concurrency share) ($"+EnvKubeAPIBurst+")")
 	t := &c.Tenancy
 	fs.BoolVar(&t.Enabled, "tenancy", t.Enabled, "each Sync acts only with its own namespace's rights: impersonates its ServiceAccount, stays in its namespace, uses only allowed Vault addresses and keys ($"+EnvTenancy+")")
 	fs.StringVar(&t.DefaultServiceAccount, "default-service-account", t.DefaultServiceAccount, "ServiceAccount (in the Sync's namespace) impersonated by Syncs without spec.serviceAccountName ($"+EnvDefaultServiceAccount+")")
