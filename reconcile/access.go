@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -149,7 +150,7 @@ var verbsToApply = []string{"get", "create", "patch"}
 // checkAccess checks the whole set before anything of it is written: each
 // object against the tenancy policy and against other Syncs' ownership, and
 // every verb, resource and namespace the apply (get, create, patch) and the
-// prune of stale (get, delete) need, as the identity, by SubjectAccessReview.
+// prune of stale (get, delete) need, as the identity, by (Local)SubjectAccessReview.
 // It returns an *AccessDenied naming every refused object, verb and the
 // ServiceAccount.
 func (r *Reconciler) checkAccess(ctx context.Context, s *v1alpha1.Sync, id *identity, revision string, objs, stale []*unstructured.Unstructured) error {
@@ -283,22 +284,38 @@ func (r *Reconciler) review(ctx context.Context, account types.NamespacedName, k
 	if r.access.get(k, now) {
 		return true, nil
 	}
-	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+	spec := authorizationv1.SubjectAccessReviewSpec{
 		User:   k.user,
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + account.Namespace, "system:authenticated"},
 		ResourceAttributes: &authorizationv1.ResourceAttributes{
 			Verb: k.verb, Group: k.group, Resource: k.resource, Namespace: k.namespace, Name: k.name,
 		},
-	}}
-	if err := r.client.Create(ctx, sar); err != nil {
-		return false, fmt.Errorf("asking the API server whether ServiceAccount %s may %s %s (SubjectAccessReview; the controller needs create on subjectaccessreviews.authorization.k8s.io): %w",
-			account, k.verb, groupResource(k), err)
+	}
+	// A namespaced question is a LocalSubjectAccessReview in that namespace:
+	// a Role may grant it, so a namespaced install needs no cluster-wide
+	// grant; only the cluster-scoped kinds an admin allows need the
+	// cluster-wide SubjectAccessReview.
+	var allowed bool
+	if k.namespace != "" {
+		review := &authorizationv1.LocalSubjectAccessReview{ObjectMeta: metav1.ObjectMeta{Namespace: k.namespace}, Spec: spec}
+		if err := r.client.Create(ctx, review); err != nil {
+			return false, fmt.Errorf("asking the API server whether ServiceAccount %s may %s %s (LocalSubjectAccessReview; the controller needs create on localsubjectaccessreviews.authorization.k8s.io in namespace %s): %w",
+				account, k.verb, groupResource(k), k.namespace, err)
+		}
+		allowed = review.Status.Allowed
+	} else {
+		review := &authorizationv1.SubjectAccessReview{Spec: spec}
+		if err := r.client.Create(ctx, review); err != nil {
+			return false, fmt.Errorf("asking the API server whether ServiceAccount %s may %s %s (SubjectAccessReview; the controller needs create on subjectaccessreviews.authorization.k8s.io): %w",
+				account, k.verb, groupResource(k), err)
+		}
+		allowed = review.Status.Allowed
 	}
 	r.metrics.AccessReviews.Inc()
-	if sar.Status.Allowed {
+	if allowed {
 		r.access.put(k, now)
 	}
-	return sar.Status.Allowed, nil
+	return allowed, nil
 }
 
 func groupResource(k accessKey) string {
