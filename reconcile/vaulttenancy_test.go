@@ -269,7 +269,7 @@ func TestTenantsReadVaultOnlyAsThemselves(t *testing.T) {
 			want: "True", secret: "shared-db", value: canaryShared},
 		{name: "an address the admin did not allow is refused", ns: "team-a", sync: "listener", path: "listener",
 			vault: &v1alpha1.Vault{Address: listener.URL, Auth: &v1alpha1.VaultAuth{Kubernetes: &v1alpha1.VaultKubernetesAuth{Role: "team-a"}}},
-			want: "False/" + v1alpha1.ReasonConfigInvalid, says: []string{"spec.vault.address", "is not allowed", "--vault-allowed-addresses"}, secret: "listened"},
+			want:  "False/" + v1alpha1.ReasonConfigInvalid, says: []string{"spec.vault.address", "is not allowed", "--vault-allowed-addresses"}, secret: "listened"},
 		{name: "another keys namespace is refused", ns: "team-a", sync: "keys", path: "keys", keysNamespace: "team-b",
 			want: "False/" + v1alpha1.ReasonConfigInvalid, says: []string{"keysNamespace team-b is not allowed"}},
 	}

@@ -107,4 +107,3 @@ func TestKubernetesAuthWithATokenSource(t *testing.T) {
 		}
 	})
 }
-
