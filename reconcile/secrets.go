@@ -275,8 +275,9 @@ func (p *VaultSecrets) release(key types.NamespacedName) {
 	}
 }
 
-// clients is how many Vault clients (and caches) are kept.
-func (p *VaultSecrets) clients() int {
+// Clients is how many Vault clients (each with its token and cache) are
+// kept: one per identity in use.
+func (p *VaultSecrets) Clients() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.byID)

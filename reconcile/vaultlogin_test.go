@@ -204,21 +204,21 @@ func TestVaultClientsAreKeyedByIdentityAndEvicted(t *testing.T) {
 	if clientOf(s1) != clientOf(s2) {
 		t.Error("two Syncs with the controller's credentials do not share a client")
 	}
-	if got := p.clients(); got != 3 {
+	if got := p.Clients(); got != 3 {
 		t.Fatalf("%d clients, want 3 (team-a/app, team-b/app, the controller)", got)
 	}
 
 	p.Forget(types.NamespacedName{Namespace: "team-a", Name: "one"})
-	if got := p.clients(); got != 3 {
+	if got := p.Clients(); got != 3 {
 		t.Fatalf("after one of team-a's two Syncs went: %d clients, want 3", got)
 	}
 	p.Forget(types.NamespacedName{Namespace: "team-a", Name: "two"})
-	if got := p.clients(); got != 2 {
+	if got := p.Clients(); got != 2 {
 		t.Fatalf("after team-a's Syncs went: %d clients, want 2", got)
 	}
 	b1.Spec.Vault.Auth = kubeAuth("team-b") // its configuration changes: the old client goes
 	clientOf(b1)
-	if got := p.clients(); got != 2 {
+	if got := p.Clients(); got != 2 {
 		t.Fatalf("after team-b's Sync changed role: %d clients, want 2", got)
 	}
 	b1.Spec.Vault.Address = "http://listener.example:8080" // now refused: it uses no client
@@ -227,7 +227,7 @@ func TestVaultClientsAreKeyedByIdentityAndEvicted(t *testing.T) {
 	}
 	p.Forget(types.NamespacedName{Namespace: "shared", Name: "one"})
 	p.Forget(types.NamespacedName{Namespace: "shared", Name: "two"})
-	if got := p.clients(); got != 0 {
+	if got := p.Clients(); got != 0 {
 		t.Fatalf("with no Sync left: %d clients, want 0", got)
 	}
 }

@@ -80,16 +80,20 @@ func tenantServiceAccount(t *testing.T, kube *testenv.Kube, ns string) {
 }
 
 // startTenancyController runs a controller with the tenancy policy p and
-// the controller-wide Vault configuration vault (nil for none).
-func startTenancyController(t *testing.T, kube *testenv.Kube, vault *config.Vault, p tenancy.Policy) {
+// the controller-wide Vault configuration vault (nil for none), and returns
+// its secrets provider.
+func startTenancyController(t *testing.T, kube *testenv.Kube, vault *config.Vault, p tenancy.Policy) *reconcile.VaultSecrets {
 	t.Helper()
+	var secrets *reconcile.VaultSecrets
 	startShardController(t, kube, vault, "", func(o *reconcile.Options) {
 		o.Tenancy = p
-		o.Secrets = reconcile.NewVaultSecrets(reconcile.VaultSecretsOptions{
+		secrets = reconcile.NewVaultSecrets(reconcile.VaultSecretsOptions{
 			Default: vault, HMACKey: o.HMACKey, Reader: kube.Client, Tenancy: p,
 			Unsealer: reconcile.ClusterUnsealer(kube.Clientset), ServiceAccounts: kube.Clientset.CoreV1(),
 		})
+		o.Secrets = secrets
 	})
+	return secrets
 }
 
 // recorder is a plain HTTP server standing where a tenant points
@@ -238,7 +242,7 @@ func TestTenantsReadVaultOnlyAsThemselves(t *testing.T) {
 		"listener/secret.yaml": secretManifest("listened", "secret/data/team-a/db#password"),
 		"keys/cm.yaml":         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keys}\ndata: {color: blue}\n",
 	})
-	startTenancyController(t, sc.kube, sc.vaultConfig(), tenancy.Policy{
+	secrets := startTenancyController(t, sc.kube, sc.vaultConfig(), tenancy.Policy{
 		Enabled: true, VaultDefaultNamespaces: []string{"shared"},
 	})
 
@@ -306,6 +310,25 @@ func TestTenantsReadVaultOnlyAsThemselves(t *testing.T) {
 		if n := listener.connections.Load(); n != 0 {
 			t.Fatalf("the listener accepted %d connections; requests: %q", n, listener.all())
 		}
+	})
+	t.Run("the Vault clients go with the Syncs that used them", func(t *testing.T) {
+		// team-a/app with role team-a, and with role team-b; team-b/app;
+		// the controller's (shared); team-a's refused default. The Syncs
+		// refused before any login keep none.
+		if n := secrets.Clients(); n != 5 {
+			t.Errorf("%d Vault clients for these Syncs, want 5", n)
+		}
+		for _, tt := range tests {
+			if err := c.Delete(context.Background(), sc.gitSync(tt.ns, tt.sync, "", 0)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		eventually(t, 30*time.Second, "no Vault client left", func() error {
+			if n := secrets.Clients(); n != 0 {
+				return fmt.Errorf("%d Vault clients", n)
+			}
+			return nil
+		})
 	})
 	if strings.Contains(logs.String(), canaryB) || strings.Contains(logs.String(), canaryA) {
 		t.Error("a secret value reached the controller's logs")
