@@ -232,6 +232,9 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	r.tracker.Forget(key)
 	r.ids.release(key)
 	r.metrics.Ready.DeleteLabelValues(key.Namespace, key.Name)
+	if f, ok := r.secrets.(SecretsForgetter); ok {
+		f.Forget(key) // its Vault client, token and cache, unless other Syncs use them
+	}
 }
 
 // Reconcile implements reconcile.Reconciler.

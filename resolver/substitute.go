@@ -218,14 +218,16 @@ func failureFor(p *objectPlan, s *site, ref reference.Ref, err error) Failure {
 		f.Fix = "check the path (a KV v2 path may be written with or without data/) and, when pinned, the version; create the secret in Vault if it should exist"
 	case errors.Is(err, ErrDeleted):
 		f.Fix = "undelete that version in Vault or pin a version that exists"
-	case errors.Is(err, ErrPermissionDenied):
-		f.Fix = "grant the Vault identity in use a policy with read on this path (data/ and metadata/ paths on KV v2)"
 	case errors.Is(err, ErrUnavailable):
 		// Before ErrAuth: a login that never reached Vault (network, TLS) is
 		// both, and its fix is the address or the CA, not the credentials.
 		f.Fix = "check VAULT_ADDR, the network path to Vault, the CA that verifies it (VAULT_CACERT, spec.vault.caSecretRef) and that Vault is unsealed, then render again"
 	case errors.Is(err, ErrAuth):
-		f.Fix = "check the Vault auth configuration (AVP_AUTH_TYPE, role, credentials, auth mount path)"
+		// Before ErrPermissionDenied: a refused login is both, and its fix
+		// is the login, not the policy of a path.
+		f.Fix = "check the Vault auth configuration (AVP_AUTH_TYPE, role, credentials, auth mount path; for a Sync, spec.vault.auth and a Kubernetes role bound to its ServiceAccount)"
+	case errors.Is(err, ErrPermissionDenied):
+		f.Fix = "grant the Vault identity in use a policy with read on this path (data/ and metadata/ paths on KV v2)"
 	case errors.Is(err, errNoBackend):
 		f.Fix = "configure Vault (VAULT_ADDR and auth) so references can be resolved"
 	case errors.Is(err, errNoPathAnnotation):

@@ -128,6 +128,7 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 		Default: vaultCfg, HMACKey: key, CacheTTL: cfg.VaultCacheTTL,
 		SealedSecretsNamespace: cfg.SealedSecretsNamespace, Reader: mgr.GetAPIReader(),
 		Unsealer: reconcile.ClusterUnsealer(cs), Tenancy: policy,
+		ServiceAccounts: cs.CoreV1(), VaultAudience: cfg.Tenancy.VaultAudience,
 	})
 	r, err := reconcile.NewReconciler(mgr, reconcile.Options{
 		HMACKey: key, Concurrency: cfg.Concurrency, Secrets: secrets,
