@@ -1,0 +1,163 @@
+package source
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/testenv"
+)
+
+// packedSize is the size of the served repository's packs, for the log.
+func packedSize(t *testing.T, bare string) int64 {
+	var n int64
+	packs, _ := filepath.Glob(filepath.Join(bare, "objects", "pack", "*.pack"))
+	for _, p := range packs {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+func wantLimit(t *testing.T, err error, limit int64, flag, text string) {
+	t.Helper()
+	var le *LimitError
+	if !errors.As(err, &le) {
+		t.Fatalf("error = %v, want a *LimitError", err)
+	}
+	if le.Limit != limit || le.Flag != flag || !strings.Contains(err.Error(), text) || !strings.Contains(err.Error(), flag) {
+		t.Fatalf("error = %v\nwant the limit %s and the flag %s", err, text, flag)
+	}
+}
+
+func TestFetchRefusesAHugeInflatedBlobBeforeHoldingIt(t *testing.T) {
+	srv := testenv.StartGitServer(t)
+	repo := srv.NewRepo(t, "bomb")
+	repo.Commit(t, "manifests", map[string]string{"apps/a.yaml": "a: 1\n"})
+	size := int64(1 << 30)
+	if testing.Short() {
+		size = 256 << 20 // about 7 s to build instead of 25 on a busy machine
+	}
+	start := time.Now()
+	rev := repo.CommitZeros(t, "apps/zeros.bin", size)
+	t.Logf("a blob of %d MiB of zeros: built in %s, %d KiB packed", size>>20, time.Since(start).Round(time.Millisecond), packedSize(t, repo.Bare)>>10)
+
+	f := NewFetcher(Options{})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start = time.Now()
+	_, err := f.Fetch(context.Background(), repo.URL, Ref{}, rev, nil)
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	wantLimit(t, err, DefaultMaxFileBytes, flagMaxFileBytes, "16 MiB")
+	grew := after.TotalAlloc - before.TotalAlloc
+	t.Logf("refused in %s; allocated %d KiB in total during the fetch, heap in use %d KiB after (%d KiB before)",
+		elapsed.Round(time.Millisecond), grew>>10, after.HeapInuse>>10, before.HeapInuse>>10)
+	if grew > 32<<20 {
+		t.Fatalf("the refused fetch allocated %d MiB: the blob was inflated", grew>>20)
+	}
+}
+
+func TestFetchRefusesARevisionOverItsTotal(t *testing.T) {
+	srv := testenv.StartGitServer(t)
+	repo := srv.NewRepo(t, "wide")
+	// Three distinct 6 MiB files: each within the bound per file, 18 MiB
+	// together against a total of 16 MiB.
+	rev := repo.Commit(t, "wide", map[string]string{
+		"a.txt": strings.Repeat("a", 6<<20), "b.txt": strings.Repeat("b", 6<<20), "c.txt": strings.Repeat("c", 6<<20),
+	})
+	_, err := NewFetcher(Options{MaxBytes: 16 << 20}).Fetch(context.Background(), repo.URL, Ref{}, rev, nil)
+	wantLimit(t, err, 16<<20, flagMaxBytes, "16 MiB")
+
+	// Within a total that holds them, the same revision fetches.
+	s, err := NewFetcher(Options{MaxBytes: 32 << 20}).Fetch(context.Background(), repo.URL, Ref{}, rev, nil)
+	if err != nil || s.Len() != 3 || s.Size() != 18<<20 {
+		t.Fatalf("within bounds: %v", err)
+	}
+}
+
+func TestFetchAndRefListingStopAtTheWireLimit(t *testing.T) {
+	srv := testenv.StartGitServer(t)
+	repo := srv.NewRepo(t, "noise")
+	noise := make([]byte, 2<<20) // incompressible: 2 MiB on the wire
+	if _, err := rand.Read(noise); err != nil {
+		t.Fatal(err)
+	}
+	rev := repo.Commit(t, "noise", map[string]string{"noise.bin": string(noise)})
+	f := NewFetcher(Options{MaxFetchBytes: 1 << 20})
+	_, err := f.Fetch(context.Background(), repo.URL, Ref{}, rev, nil)
+	wantLimit(t, err, 1<<20, flagMaxFetchBytes, "1 MiB")
+
+	// The ref advertisement is metered too: a few hundred bytes pass a
+	// budget of 1 KiB, not of 100 bytes.
+	if _, err := NewFetcher(Options{MaxFetchBytes: 1 << 10}).Revision(context.Background(), repo.URL, Ref{}, nil, 0); err != nil {
+		t.Fatalf("listing refs within the budget: %v", err)
+	}
+	_, err = NewFetcher(Options{MaxFetchBytes: 100}).Revision(context.Background(), repo.URL, Ref{}, nil, 0)
+	wantLimit(t, err, 100, flagMaxFetchBytes, "100 bytes")
+}
+
+func TestPackOverTheWireLimitIsRefusedWhileReceived(t *testing.T) {
+	// Over SSH the HTTP meter does not apply: the pack writer is the bound.
+	s := newBoundedStorage(Options{MaxFetchBytes: 1 << 10, MaxFileBytes: 1 << 20, MaxBytes: 1 << 20}, "ssh://host/repo.git")
+	w, err := s.PackfileWriter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 1000)); err != nil {
+		t.Fatalf("within the limit: %v", err)
+	}
+	_, err = w.Write(make([]byte, 100))
+	wantLimit(t, err, 1<<10, flagMaxFetchBytes, "1 KiB")
+}
+
+func TestSnapshotCacheStaysWithinItsBytes(t *testing.T) {
+	srv := testenv.StartGitServer(t)
+	repo := srv.NewRepo(t, "cache")
+	var revs []string
+	for _, c := range []string{"a", "b", "c"} {
+		revs = append(revs, repo.Commit(t, c, map[string]string{"f.txt": strings.Repeat(c, 1<<20)}))
+	}
+	// 2.5 MiB holds two revisions of 1 MiB, not three.
+	f := NewFetcher(Options{CacheBytes: 5 << 19})
+	ctx := context.Background()
+	snaps := map[string]*Snapshot{}
+	for _, rev := range revs {
+		s, err := f.Fetch(ctx, repo.URL, Ref{Commit: rev}, rev, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snaps[rev] = s
+	}
+	if f.cacheBytes > 5<<19 || f.lru.Len() != 2 {
+		t.Fatalf("cache holds %d snapshots, %d bytes; want 2 within %d", f.lru.Len(), f.cacheBytes, 5<<19)
+	}
+	for i, rev := range revs {
+		s, err := f.Fetch(ctx, repo.URL, Ref{Commit: rev}, rev, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cached := s == snaps[rev]; cached != (i > 0) {
+			t.Errorf("revision %d: served from the cache = %v, want %v (the least recently used is dropped)", i, cached, i > 0)
+		}
+		if i == 0 {
+			break // fetching it again evicted the next one; the rest is not the question
+		}
+	}
+	// A snapshot larger than the whole cache is served but not kept.
+	small := NewFetcher(Options{CacheBytes: 1 << 19})
+	if _, err := small.Fetch(ctx, repo.URL, Ref{Commit: revs[0]}, revs[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	if small.lru.Len() != 0 || small.cacheBytes != 0 {
+		t.Fatalf("a snapshot over the cache's bytes was kept: %d snapshots, %d bytes", small.lru.Len(), small.cacheBytes)
+	}
+}
