@@ -1,8 +1,12 @@
 package source
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
 	"crypto/rand"
+	"crypto/sha1"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -160,4 +164,68 @@ func TestSnapshotCacheStaysWithinItsBytes(t *testing.T) {
 	if small.lru.Len() != 0 || small.cacheBytes != 0 {
 		t.Fatalf("a snapshot over the cache's bytes was kept: %d snapshots, %d bytes", small.lru.Len(), small.cacheBytes)
 	}
+}
+
+// pack builds a minimal pack: a blob, then an OFS delta against it whose
+// header declares targetSize. Git would not write such a delta for content
+// it packs itself, but a server a tenant controls can send one, and a Git
+// host may reuse a pushed delta as it is.
+func pack(t *testing.T, blob []byte, targetSize uint64) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	b.WriteString("PACK")
+	_ = binary.Write(&b, binary.BigEndian, uint32(2))
+	_ = binary.Write(&b, binary.BigEndian, uint32(2))
+	objHeader := func(typ byte, size int) {
+		c := typ<<4 | byte(size&0x0f)
+		size >>= 4
+		for size > 0 {
+			b.WriteByte(c | 0x80)
+			c = byte(size & 0x7f)
+			size >>= 7
+		}
+		b.WriteByte(c)
+	}
+	deflate := func(p []byte) {
+		z := zlib.NewWriter(&b)
+		_, _ = z.Write(p)
+		_ = z.Close()
+	}
+	baseOffset := b.Len()
+	objHeader(3, len(blob)) // blob
+	deflate(blob)
+
+	leb := func(dst []byte, v uint64) []byte {
+		for v >= 0x80 {
+			dst = append(dst, byte(v)|0x80)
+			v >>= 7
+		}
+		return append(dst, byte(v))
+	}
+	delta := leb(leb(nil, uint64(len(blob))), targetSize)
+	delta = append(delta, 0x90, byte(len(blob))) // copy len(blob) bytes from offset 0
+	deltaOffset := b.Len()
+	objHeader(6, len(delta))                    // OFS delta
+	b.WriteByte(byte(deltaOffset - baseOffset)) // a one-byte negative offset
+	deflate(delta)
+	sum := sha1.Sum(b.Bytes())
+	b.Write(sum[:])
+	return b.Bytes()
+}
+
+func TestPackWithADeltaBombIsRefusedFromItsHeader(t *testing.T) {
+	s := newBoundedStorage(Options{MaxFetchBytes: 1 << 20, MaxFileBytes: 16 << 20, MaxBytes: 128 << 20}, "https://host/repo.git")
+	// An ordinary delta passes the check and is parsed into the storage.
+	w, _ := s.PackfileWriter()
+	if _, err := w.Write(pack(t, []byte("base content"), 12)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("an ordinary delta: %v", err)
+	}
+	if n := len(s.ObjectStorage.Blobs); n != 1 {
+		t.Fatalf("%d blobs stored, want 1", n)
+	}
+	// 1 TiB declared by the delta's header: refused before anything is resolved.
+	wantLimit(t, s.checkPack(pack(t, []byte("base content"), 1<<40)), 16<<20, flagMaxFileBytes, "a delta's result")
 }
