@@ -53,7 +53,7 @@ func (w *packWriter) Write(p []byte) (int, error) {
 
 func (w *packWriter) Close() error {
 	pack := w.buf.Bytes()
-	defer w.buf.Reset()
+	defer func() { w.buf = bytes.Buffer{} }() // release the pack, not only empty it
 	if len(pack) == 0 {
 		return nil
 	}
