@@ -8,7 +8,7 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"errors"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -18,15 +18,18 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
 
-// packedSize is the size of the served repository's packs, for the log.
-func packedSize(t *testing.T, bare string) int64 {
+// storedSize is what the served repository's objects take on disk
+// (compressed, loose or packed), for the log.
+func storedSize(bare string) int64 {
 	var n int64
-	packs, _ := filepath.Glob(filepath.Join(bare, "objects", "pack", "*.pack"))
-	for _, p := range packs {
-		if fi, err := os.Stat(p); err == nil {
-			n += fi.Size()
+	_ = filepath.WalkDir(filepath.Join(bare, "objects"), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
 		}
-	}
+		return nil
+	})
 	return n
 }
 
@@ -51,7 +54,7 @@ func TestFetchRefusesAHugeInflatedBlobBeforeHoldingIt(t *testing.T) {
 	}
 	start := time.Now()
 	rev := repo.CommitZeros(t, "apps/zeros.bin", size)
-	t.Logf("a blob of %d MiB of zeros: built in %s, %d KiB packed", size>>20, time.Since(start).Round(time.Millisecond), packedSize(t, repo.Bare)>>10)
+	t.Logf("a blob of %d MiB of zeros: built in %s, %d KiB stored", size>>20, time.Since(start).Round(time.Millisecond), storedSize(repo.Bare)>>10)
 
 	f := NewFetcher(Options{})
 	var before, after runtime.MemStats
@@ -227,5 +230,32 @@ func TestPackWithADeltaBombIsRefusedFromItsHeader(t *testing.T) {
 		t.Fatalf("%d blobs stored, want 1", n)
 	}
 	// 1 TiB declared by the delta's header: refused before anything is resolved.
-	wantLimit(t, s.checkPack(pack(t, []byte("base content"), 1<<40)), 16<<20, flagMaxFileBytes, "a delta's result")
+	_, err := s.checkPack(pack(t, []byte("base content"), 1<<40))
+	wantLimit(t, err, 16<<20, flagMaxFileBytes, "a delta's result")
+}
+
+func TestClonesInProgressShareTheInflatedBound(t *testing.T) {
+	srv := testenv.StartGitServer(t)
+	repo := srv.NewRepo(t, "shared")
+	rev := repo.Commit(t, "four MiB", map[string]string{"f.txt": strings.Repeat("f", 4<<20)})
+	f := NewFetcher(Options{MaxBytes: 8 << 20})
+	// Another clone holds 6 MiB of the 8: this one (4 MiB and a little)
+	// waits, here until its deadline.
+	if err := f.inflating.Acquire(context.Background(), 6<<20); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := f.Fetch(ctx, repo.URL, Ref{}, rev, nil)
+	if err == nil || !strings.Contains(err.Error(), "waiting for the other Git fetches in progress") || !strings.Contains(err.Error(), flagMaxBytes) {
+		t.Fatalf("error = %v, want the wait for the shared bound named", err)
+	}
+	f.inflating.Release(6 << 20)
+	if _, err := f.Fetch(context.Background(), repo.URL, Ref{}, rev, nil); err != nil {
+		t.Fatalf("with the bound free: %v", err)
+	}
+	// Everything the fetches reserved was given back.
+	if !f.inflating.TryAcquire(8 << 20) {
+		t.Fatal("a finished fetch kept its share of the bound")
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -70,6 +71,10 @@ type Options struct {
 type Fetcher struct {
 	opts   Options
 	flight singleflight.Group
+	// inflating bounds the objects all clones in progress inflate at once
+	// to MaxBytes: the per-fetch bounds alone would let --concurrency
+	// hostile repositories each take their full share at the same time.
+	inflating *semaphore.Weighted
 
 	mu         sync.Mutex
 	heads      map[string]head
@@ -110,7 +115,7 @@ func NewFetcher(opts Options) *Fetcher {
 	if opts.CacheBytes <= 0 {
 		opts.CacheBytes = DefaultCacheBytes
 	}
-	return &Fetcher{opts: opts, heads: map[string]head{}, snaps: map[string]*list.Element{}, lru: list.New(), now: time.Now}
+	return &Fetcher{opts: opts, inflating: semaphore.NewWeighted(opts.MaxBytes), heads: map[string]head{}, snaps: map[string]*list.Element{}, lru: list.New(), now: time.Now}
 }
 
 // Revision returns the commit ref points to in the repository at repoURL. A
@@ -263,7 +268,20 @@ func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision s
 			opts.ReferenceName = plumbing.NewBranchReferenceName(ref.branch())
 		}
 	}
-	repo, err := git.CloneContext(ctx, newBoundedStorage(f.opts, redactURL(repoURL)), nil, opts)
+	storage := newBoundedStorage(f.opts, redactURL(repoURL))
+	var reserved int64
+	storage.reserve = func(n int64) error {
+		if err := f.inflating.Acquire(ctx, n); err != nil {
+			return fmt.Errorf("waiting for the other Git fetches in progress to leave room for %s (they share %s, %s): %w",
+				redactURL(repoURL), byteText(f.opts.MaxBytes), flagMaxBytes, err)
+		}
+		reserved += n
+		return nil
+	}
+	// Released once the revision's files are copied out: the inflated
+	// objects are garbage after that.
+	defer func() { f.inflating.Release(reserved) }()
+	repo, err := git.CloneContext(ctx, storage, nil, opts)
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s %s: %w", redactURL(repoURL), ref, err)
 	}

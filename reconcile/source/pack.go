@@ -27,6 +27,9 @@ type boundedStorage struct {
 	*memory.Storage
 	maxWire, maxObject, maxTotal int64
 	what                         string // the repository, for errors
+	// reserve, when set, is called with the pack's inflated size once it is
+	// known and before anything is inflated; an error stops the fetch.
+	reserve func(n int64) error
 }
 
 func newBoundedStorage(opts Options, what string) *boundedStorage {
@@ -57,8 +60,14 @@ func (w *packWriter) Close() error {
 	if len(pack) == 0 {
 		return nil
 	}
-	if err := w.s.checkPack(pack); err != nil {
+	inflated, err := w.s.checkPack(pack)
+	if err != nil {
 		return err
+	}
+	if w.s.reserve != nil {
+		if err := w.s.reserve(inflated); err != nil {
+			return err
+		}
 	}
 	// A *memory.Storage is no PackfileWriter, so this parses the pack into
 	// it; from a bytes.Reader the scanner is seekable and deltas are read
@@ -67,14 +76,14 @@ func (w *packWriter) Close() error {
 }
 
 // checkPack reads every object header of pack and refuses it if an object,
-// or all of them together, would inflate past the bounds. It inflates only
-// objects within the bound per object, into nothing, and of a delta only
-// its header.
-func (s *boundedStorage) checkPack(pack []byte) error {
+// or all of them together, would inflate past the bounds; it returns the
+// size of the objects once inflated. It inflates only objects within the
+// bound per object, into nothing, and of a delta only its header.
+func (s *boundedStorage) checkPack(pack []byte) (int64, error) {
 	sc := packfile.NewScanner(bytes.NewReader(pack))
 	_, count, err := sc.Header()
 	if err != nil {
-		return fmt.Errorf("reading the pack from %s: %w", s.what, err)
+		return 0, fmt.Errorf("reading the pack from %s: %w", s.what, err)
 	}
 	var total int64
 	add := func(kind string, size int64) error {
@@ -89,32 +98,32 @@ func (s *boundedStorage) checkPack(pack []byte) error {
 	for range count {
 		oh, err := sc.NextObjectHeader()
 		if err != nil {
-			return fmt.Errorf("reading the pack from %s: %w", s.what, err)
+			return 0, fmt.Errorf("reading the pack from %s: %w", s.what, err)
 		}
 		if !oh.Type.IsDelta() {
 			if err := add(oh.Type.String(), oh.Length); err != nil {
-				return err
+				return 0, err
 			}
 			continue // the next header skips the content, bounded by its declared size
 		}
 		// A delta's instructions are inflated on their own while it is
 		// resolved, then its target is stored: both are bounded.
 		if oh.Length > s.maxObject {
-			return &LimitError{What: "a delta in the pack from " + s.what, Limit: s.maxObject, Flag: flagMaxFileBytes}
+			return 0, &LimitError{What: "a delta in the pack from " + s.what, Limit: s.maxObject, Flag: flagMaxFileBytes}
 		}
 		var head deltaHead
 		if _, _, err := sc.NextObject(&head); err != nil {
-			return fmt.Errorf("reading the pack from %s: %w", s.what, err)
+			return 0, fmt.Errorf("reading the pack from %s: %w", s.what, err)
 		}
 		target, err := head.targetSize()
 		if err != nil {
-			return fmt.Errorf("reading the pack from %s: %w", s.what, err)
+			return 0, fmt.Errorf("reading the pack from %s: %w", s.what, err)
 		}
 		if err := add("delta's result", target); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return total, nil
 }
 
 // deltaHead keeps the first bytes of a delta, which hold the sizes of its
