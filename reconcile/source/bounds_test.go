@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -31,6 +32,20 @@ func storedSize(bare string) int64 {
 		return nil
 	})
 	return n
+}
+
+// peakRSS is the process's peak resident set (VmHWM), where Linux tells it.
+func peakRSS() string {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
 }
 
 func wantLimit(t *testing.T, err error, limit int64, flag, text string) {
@@ -66,8 +81,8 @@ func TestFetchRefusesAHugeInflatedBlobBeforeHoldingIt(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	wantLimit(t, err, DefaultMaxFileBytes, flagMaxFileBytes, "16 MiB")
 	grew := after.TotalAlloc - before.TotalAlloc
-	t.Logf("refused in %s; allocated %d KiB in total during the fetch, heap in use %d KiB after (%d KiB before)",
-		elapsed.Round(time.Millisecond), grew>>10, after.HeapInuse>>10, before.HeapInuse>>10)
+	t.Logf("refused in %s; allocated %d KiB in total during the fetch, heap in use %d KiB after (%d KiB before); test process peak RSS %s",
+		elapsed.Round(time.Millisecond), grew>>10, after.HeapInuse>>10, before.HeapInuse>>10, peakRSS())
 	if grew > 32<<20 {
 		t.Fatalf("the refused fetch allocated %d MiB: the blob was inflated", grew>>20)
 	}
