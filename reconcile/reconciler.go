@@ -31,6 +31,7 @@ import (
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/reconcile/drift"
 	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
+	"github.com/latchkey-dev/latchkey/reconcile/tenancy"
 )
 
 // Options configure a Reconciler.
@@ -56,6 +57,8 @@ type Options struct {
 	// AllowRemoteBases lets kustomizations load remote bases and files by
 	// URL; by default a render that would fails before fetching anything.
 	AllowRemoteBases bool
+	// Tenancy is what each Sync may do; the zero value is tenancy off.
+	Tenancy tenancy.Policy
 }
 
 // Reconciler reconciles Syncs.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/config"
+	"github.com/latchkey-dev/latchkey/reconcile/tenancy"
 	"github.com/latchkey-dev/latchkey/resolver"
 	"github.com/latchkey-dev/latchkey/resolver/vault"
 )
@@ -60,6 +61,9 @@ type VaultSecretsOptions struct {
 	SealedSecretsNamespace string
 	// Reader reads the Secrets a spec.vault.auth names.
 	Reader client.Reader
+	// Tenancy decides which Syncs may use the controller's credentials,
+	// which addresses and keys namespaces a Sync may name.
+	Tenancy tenancy.Policy
 }
 
 // VaultSecrets keeps one resolver, backend and cache per distinct Vault
