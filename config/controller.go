@@ -66,6 +66,10 @@ type Controller struct {
 	// repository fails before kustomize fetches it (as Flux's
 	// --no-remote-bases).
 	AllowRemoteBases bool
+	// GitMaxFetchBytes, GitMaxFileBytes and GitMaxRevisionBytes bound one
+	// Git fetch: on the wire, per object inflated, and all objects inflated;
+	// GitCacheBytes bounds the snapshots kept in memory (source.Options).
+	GitMaxFetchBytes, GitMaxFileBytes, GitMaxRevisionBytes, GitCacheBytes ByteSize
 
 	// Tenancy is what each Sync may do on a cluster that many teams share.
 	Tenancy Tenancy
@@ -119,6 +123,10 @@ const (
 	EnvKubeAPIQPS        = "LATCHKEY_KUBE_API_QPS"
 	EnvKubeAPIBurst      = "LATCHKEY_KUBE_API_BURST"
 	EnvAllowRemoteBases  = "LATCHKEY_ALLOW_REMOTE_BASES"
+	EnvGitMaxFetchBytes  = "LATCHKEY_GIT_MAX_FETCH_BYTES"
+	EnvGitMaxFileBytes   = "LATCHKEY_GIT_MAX_FILE_BYTES"
+	EnvGitMaxRevision    = "LATCHKEY_GIT_MAX_REVISION_BYTES"
+	EnvGitCacheBytes     = "LATCHKEY_GIT_CACHE_BYTES"
 
 	EnvTenancy                = "LATCHKEY_TENANCY"
 	EnvDefaultServiceAccount  = "LATCHKEY_DEFAULT_SERVICE_ACCOUNT"
@@ -204,6 +212,18 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 	if c.AllowRemoteBases, err = strconv.ParseBool(get(EnvAllowRemoteBases, "false")); err != nil {
 		errs = append(errs, fmt.Errorf("%s: want true or false", EnvAllowRemoteBases))
 	}
+	// The defaults are source's Default* bounds (why those: reconcile/source/limits.go).
+	for _, b := range []struct {
+		env, def string
+		dst      *ByteSize
+	}{
+		{EnvGitMaxFetchBytes, "64Mi", &c.GitMaxFetchBytes}, {EnvGitMaxFileBytes, "16Mi", &c.GitMaxFileBytes},
+		{EnvGitMaxRevision, "128Mi", &c.GitMaxRevisionBytes}, {EnvGitCacheBytes, "128Mi", &c.GitCacheBytes},
+	} {
+		if *b.dst, err = ParseByteSize(get(b.env, b.def)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", b.env, err))
+		}
+	}
 	return c, errs
 }
 
@@ -239,6 +259,10 @@ func (c *Controller) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&t.VaultAudience, "vault-token-audience", t.VaultAudience, "audience of the ServiceAccount tokens requested for a Sync's Vault Kubernetes auth ($"+EnvVaultTokenAudience+")")
 	fs.StringSliceVar(&t.KeysNamespaces, "allowed-keys-namespaces", t.KeysNamespaces, "with --tenancy, sealing keys namespaces besides --sealed-secrets-namespace that Syncs may name ($"+EnvAllowedKeysNamespaces+")")
 	fs.BoolVar(&c.AllowRemoteBases, "allow-remote-bases", c.AllowRemoteBases, "let kustomizations load remote bases and files by URL during a render; off, they fail before anything is fetched ($"+EnvAllowRemoteBases+")")
+	fs.Var(&c.GitMaxFetchBytes, "git-max-fetch-bytes", "bytes one Git fetch may receive from the host; a larger fetch fails ($"+EnvGitMaxFetchBytes+")")
+	fs.Var(&c.GitMaxFileBytes, "git-max-file-bytes", "size of each file (Git object) once inflated, checked before inflating ($"+EnvGitMaxFileBytes+")")
+	fs.Var(&c.GitMaxRevisionBytes, "git-max-revision-bytes", "size of all Git objects of one fetch once inflated, checked before inflating ($"+EnvGitMaxRevision+")")
+	fs.Var(&c.GitCacheBytes, "git-cache-bytes", "memory for fetched revisions kept between reconciles; the least recently used are dropped ($"+EnvGitCacheBytes+")")
 }
 
 // Validate reports every problem, each naming its flag.
@@ -274,6 +298,9 @@ func (c *Controller) Validate() error {
 	}
 	if c.GitTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--git-timeout=%s: want a positive duration", c.GitTimeout))
+	}
+	if c.GitMaxFileBytes > c.GitMaxRevisionBytes {
+		errs = append(errs, fmt.Errorf("--git-max-file-bytes=%s is larger than --git-max-revision-bytes=%s: want at most the revision's bound", &c.GitMaxFileBytes, &c.GitMaxRevisionBytes))
 	}
 	for _, ns := range c.WatchNamespaces {
 		if ns == "" || strings.ContainsAny(ns, " /,") {

@@ -132,7 +132,10 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 	})
 	r, err := reconcile.NewReconciler(mgr, reconcile.Options{
 		HMACKey: key, Concurrency: cfg.Concurrency, Secrets: secrets,
-		Source:     source.Options{Timeout: cfg.GitTimeout},
+		Source: source.Options{
+			Timeout: cfg.GitTimeout, MaxFetchBytes: int64(cfg.GitMaxFetchBytes), MaxFileBytes: int64(cfg.GitMaxFileBytes),
+			MaxBytes: int64(cfg.GitMaxRevisionBytes), CacheBytes: int64(cfg.GitCacheBytes),
+		},
 		Metrics:    reconcile.NewMetrics(crmetrics.Registry),
 		Namespaces: cfg.WatchNamespaces,
 
