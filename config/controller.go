@@ -65,6 +65,8 @@ type Controller struct {
 	// repository fails before kustomize fetches it (as Flux's
 	// --no-remote-bases).
 	AllowRemoteBases bool
+	// Render bounds each Helm and Kustomize render (config/render.go).
+	Render RenderLimits
 }
 
 // Controller environment variables (flag defaults).
@@ -143,6 +145,8 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 	if c.AllowRemoteBases, err = strconv.ParseBool(get(EnvAllowRemoteBases, "false")); err != nil {
 		errs = append(errs, fmt.Errorf("%s: want true or false", EnvAllowRemoteBases))
 	}
+	render, renderErrs := renderDefaults(get)
+	c.Render, errs = render, append(errs, renderErrs...)
 	return c, errs
 }
 
@@ -168,6 +172,7 @@ func (c *Controller) AddFlags(fs *pflag.FlagSet) {
 	fs.Float32Var(&c.KubeAPIQPS, "kube-api-qps", c.KubeAPIQPS, "sustained requests per second to the Kubernetes API ($"+EnvKubeAPIQPS+")")
 	fs.IntVar(&c.KubeAPIBurst, "kube-api-burst", c.KubeAPIBurst, "burst of requests to the Kubernetes API ($"+EnvKubeAPIBurst+")")
 	fs.BoolVar(&c.AllowRemoteBases, "allow-remote-bases", c.AllowRemoteBases, "let kustomizations load remote bases and files by URL during a render; off, they fail before anything is fetched ($"+EnvAllowRemoteBases+")")
+	c.Render.addFlags(fs)
 }
 
 // Validate reports every problem, each naming its flag.
@@ -201,6 +206,7 @@ func (c *Controller) Validate() error {
 	if c.KubeAPIQPS <= 0 || c.KubeAPIBurst < 1 {
 		errs = append(errs, fmt.Errorf("--kube-api-qps=%g --kube-api-burst=%d: want positive values", c.KubeAPIQPS, c.KubeAPIBurst))
 	}
+	errs = append(errs, c.Render.validate()...)
 	if c.GitTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--git-timeout=%s: want a positive duration", c.GitTimeout))
 	}

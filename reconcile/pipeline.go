@@ -40,7 +40,7 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 			}
 			setFailed(status, s.Generation, reason, msg)
 		})
-		if reason == v1alpha1.ReasonConfigInvalid || reason == v1alpha1.ReasonEmptyRender {
+		if reason == v1alpha1.ReasonConfigInvalid || reason == v1alpha1.ReasonEmptyRender || reason == v1alpha1.ReasonRenderLimitExceeded {
 			// Stalled: retrying changes nothing until the Sync or the repository does.
 			return requeue, perr
 		}

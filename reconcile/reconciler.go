@@ -31,6 +31,7 @@ import (
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/reconcile/drift"
 	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
+	"github.com/latchkey-dev/latchkey/render/sandbox"
 )
 
 // Options configure a Reconciler.
@@ -56,6 +57,12 @@ type Options struct {
 	// AllowRemoteBases lets kustomizations load remote bases and files by
 	// URL; by default a render that would fails before fetching anything.
 	AllowRemoteBases bool
+	// RenderSandbox bounds Helm and Kustomize renders, which run in worker
+	// processes (render/sandbox); zero limits take its defaults. A binary
+	// that runs a Reconciler must dispatch to sandbox.Main (latchkey has the
+	// render-worker subcommand; a test binary checks sandbox.IsWorker in
+	// TestMain).
+	RenderSandbox sandbox.Config
 }
 
 // Reconciler reconciles Syncs.
@@ -69,6 +76,7 @@ type Reconciler struct {
 	events    events.EventRecorder
 	metrics   *Metrics
 	resources *ssa.ResourceManager
+	sandbox   *sandbox.Sandbox
 	opts      Options
 
 	controller controller.Controller
@@ -185,6 +193,7 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 		events:    mgr.GetEventRecorder("latchkey"),
 		metrics:   opts.Metrics,
 		resources: rm,
+		sandbox:   sandbox.New(opts.RenderSandbox),
 		opts:      opts,
 		managed:   managed,
 		watched:   map[string]bool{},
