@@ -212,9 +212,9 @@ func TestOutputBeyondTheLimitIsRefused(t *testing.T) {
 	requireLimit(t, err, sandbox.LimitOutput, "rendering exceeded the render output limit of 1 MiB")
 }
 
-// TestWorkerWithoutItsEnvironmentRefusesToRun: `latchkey render-worker` by
-// hand (without the parent's environment) says what it is and exits.
-func TestWorkerWithoutItsEnvironmentRefusesToRun(t *testing.T) {
+// TestMissingWorkerIsNamed: a worker command that cannot start fails the
+// render with the command named.
+func TestMissingWorkerIsNamed(t *testing.T) {
 	sb := sandbox.New(sandbox.Config{Command: []string{"/nonexistent/latchkey", "render-worker"}})
 	_, _, err := sb.Run(context.Background(), chart(loop), "app", render.Options{Mode: render.Helm})
 	if err == nil || !strings.Contains(err.Error(), "starting the render worker /nonexistent/latchkey") {
