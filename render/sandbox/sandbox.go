@@ -201,6 +201,7 @@ func outOfMemory(stderr string) string {
 			"out of memory",                  // the Go runtime: an allocation crossed RLIMIT_AS
 			"cannot allocate memory",         // mmap's ENOMEM, as the runtime reports it
 			"failed to create new OS thread", // no room for a thread's stack
+			"pthread_create failed",          // the same in a cgo build (8 MiB stacks)
 			"address space collisions",       // the race detector's runtime (test builds)
 			"ThreadSanitizer failed to allocate",
 		} {

@@ -252,3 +252,19 @@ func procStatus(t *testing.T, field string) int64 {
 	t.Fatalf("no %s in /proc/self/status", field)
 	return 0
 }
+
+// TestMinimumMemoryRendersAChart: the smallest memory limit the controller
+// accepts (MinMemory, 64 MiB beyond the worker's own address space) renders
+// a chart and a kustomization: the Go runtime copes with RLIMIT_AS.
+func TestMinimumMemoryRendersAChart(t *testing.T) {
+	sb := sandbox.New(sandbox.Config{Limits: sandbox.Limits{Memory: sandbox.MinMemory}})
+	for _, dir := range []string{"chart", "kustomize/overlays/prod"} {
+		res, err := sb.Render(context.Background(), testdata(t), dir, render.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		if len(res.Objects) == 0 {
+			t.Errorf("%s rendered nothing", dir)
+		}
+	}
+}
