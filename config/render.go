@@ -18,7 +18,7 @@ type RenderLimits struct {
 	Memory int64
 	// CPU is the CPU time a render may use; Timeout its wall-clock time.
 	CPU, Timeout time.Duration
-	// Output is the size of the rendered objects the controller accepts.
+	// Output is the memory the rendered objects may take in the controller.
 	Output int64
 	// Workers is how many renders run at once.
 	Workers int
@@ -63,7 +63,7 @@ func (r *RenderLimits) addFlags(fs *pflag.FlagSet) {
 	fs.Var((*bytesFlag)(&r.Memory), "render-memory-limit", "memory a Helm or Kustomize render may use, in its own process, e.g. 256Mi; the pod needs the controller's memory plus --render-workers times this ($"+EnvRenderMemoryLimit+")")
 	fs.DurationVar(&r.CPU, "render-cpu-limit", r.CPU, "CPU time a Helm or Kustomize render may use, in whole seconds ($"+EnvRenderCPULimit+")")
 	fs.DurationVar(&r.Timeout, "render-timeout", r.Timeout, "wall-clock time a Helm or Kustomize render may take ($"+EnvRenderTimeout+")")
-	fs.Var((*bytesFlag)(&r.Output), "render-output-limit", "size of the objects a Helm or Kustomize render may produce, e.g. 32Mi ($"+EnvRenderOutputLimit+")")
+	fs.Var((*bytesFlag)(&r.Output), "render-output-limit", "memory the objects of one Helm or Kustomize render may take in the controller, e.g. 32Mi ($"+EnvRenderOutputLimit+")")
 	fs.IntVar(&r.Workers, "render-workers", r.Workers, "Helm and Kustomize renders run at once, each in its own process ($"+EnvRenderWorkers+")")
 }
 

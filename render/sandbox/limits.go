@@ -22,9 +22,10 @@ type Limits struct {
 	// Timeout is the wall-clock deadline, enforced by the parent: the
 	// worker's process group is killed when it passes.
 	Timeout time.Duration
-	// Output is how many bytes of objects the parent accepts from the
-	// worker: the decoded objects live in the controller, so the size of a
-	// render that fits the worker's memory is bounded here too.
+	// Output is how much memory the objects of one render may take in the
+	// parent (estimated as they are decoded, wire.go: valueCost): they live
+	// in the controller, so a render that fits the worker's memory is
+	// bounded here too.
 	Output int64
 	// Workers is how many renders may run at once. Every worker may grow to
 	// Memory: the pod's memory limit must hold the controller plus Workers

@@ -32,6 +32,14 @@ const (
 // decoder does.
 const maxDepth = 10000
 
+// valueCost is what each decoded value is charged beyond its bytes: the
+// reader's budget is spent as the decoded objects' memory, not as wire
+// bytes. Measured: 40,000 small ConfigMaps take 4.4 MiB on the wire and 55
+// MiB as unstructured maps (interface and string headers, map buckets);
+// at 80 bytes a value the budget comes to about 52 MiB for them, while a
+// large string costs about its length either way.
+const valueCost = 80
+
 // errTooLarge is returned by a reader whose budget is spent.
 var errTooLarge = errors.New("more data than the limit allows")
 
@@ -109,9 +117,9 @@ func (w *writer) value(v any) error {
 
 func (w *writer) flush() error { return w.w.Flush() }
 
-// reader decodes what writer wrote, spending at most left bytes: a length
-// read from the stream is checked against what is left before anything is
-// allocated for it.
+// reader decodes what writer wrote, spending at most left bytes (wire
+// bytes, plus valueCost per value): a length read from the stream is
+// checked against what is left before anything is allocated for it.
 type reader struct {
 	r    *bufio.Reader
 	left int64
@@ -173,6 +181,9 @@ func (r *reader) string() (string, error) {
 func (r *reader) value(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("values nested deeper than %d levels", maxDepth)
+	}
+	if err := r.spend(valueCost); err != nil {
+		return nil, err
 	}
 	tag, err := r.byte()
 	if err != nil {
