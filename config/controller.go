@@ -66,6 +66,8 @@ type Controller struct {
 	// repository fails before kustomize fetches it (as Flux's
 	// --no-remote-bases).
 	AllowRemoteBases bool
+	// Render bounds each Helm and Kustomize render (config/render.go).
+	Render RenderLimits
 	// GitMaxFetchBytes, GitMaxFileBytes and GitMaxRevisionBytes bound one
 	// Git fetch: on the wire, per object inflated, and all objects inflated;
 	// GitCacheBytes bounds the snapshots kept in memory (source.Options).
@@ -224,6 +226,8 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 			errs = append(errs, fmt.Errorf("%s: %w", b.env, err))
 		}
 	}
+	render, renderErrs := renderDefaults(get)
+	c.Render, errs = render, append(errs, renderErrs...)
 	return c, errs
 }
 
@@ -263,6 +267,7 @@ func (c *Controller) AddFlags(fs *pflag.FlagSet) {
 	fs.Var(&c.GitMaxFileBytes, "git-max-file-bytes", "size of each file (Git object) once inflated, checked before inflating ($"+EnvGitMaxFileBytes+")")
 	fs.Var(&c.GitMaxRevisionBytes, "git-max-revision-bytes", "size of all Git objects of one fetch once inflated, checked before inflating ($"+EnvGitMaxRevision+")")
 	fs.Var(&c.GitCacheBytes, "git-cache-bytes", "memory for fetched revisions kept between reconciles; the least recently used are dropped ($"+EnvGitCacheBytes+")")
+	c.Render.addFlags(fs)
 }
 
 // Validate reports every problem, each naming its flag.
@@ -296,6 +301,7 @@ func (c *Controller) Validate() error {
 	if c.KubeAPIQPS <= 0 || c.KubeAPIBurst < 1 {
 		errs = append(errs, fmt.Errorf("--kube-api-qps=%g --kube-api-burst=%d: want positive values", c.KubeAPIQPS, c.KubeAPIBurst))
 	}
+	errs = append(errs, c.Render.validate()...)
 	if c.GitTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--git-timeout=%s: want a positive duration", c.GitTimeout))
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/latchkey-dev/latchkey/reconcile/source"
 	"github.com/latchkey-dev/latchkey/reconcile/tenancy"
 	"github.com/latchkey-dev/latchkey/reconcile/webhook"
+	"github.com/latchkey-dev/latchkey/render/sandbox"
 )
 
 func newControllerCommand() *cobra.Command {
@@ -141,6 +142,10 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 
 		AllowRemoteBases: cfg.AllowRemoteBases,
 		Tenancy:          policy,
+		RenderSandbox: sandbox.Config{Limits: sandbox.Limits{
+			Memory: cfg.Render.Memory, CPU: cfg.Render.CPU, Timeout: cfg.Render.Timeout,
+			Output: cfg.Render.Output, Workers: cfg.Render.Workers,
+		}},
 	})
 	if err != nil {
 		return err
