@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // RenderLimits bound each Helm or Kustomize render of the controller, which
@@ -15,11 +14,11 @@ import (
 // The pod's memory limit must hold the controller plus Workers × Memory.
 type RenderLimits struct {
 	// Memory is the memory a render may use beyond the worker's own.
-	Memory int64
+	Memory ByteSize
 	// CPU is the CPU time a render may use; Timeout its wall-clock time.
 	CPU, Timeout time.Duration
 	// Output is the memory the rendered objects may take in the controller.
-	Output int64
+	Output ByteSize
 	// Workers is how many renders run at once.
 	Workers int
 }
@@ -41,7 +40,7 @@ func renderDefaults(get func(name, def string) string) (RenderLimits, []error) {
 	var r RenderLimits
 	var errs []error
 	var err error
-	if r.Memory, err = parseBytes(get(EnvRenderMemoryLimit, "256Mi")); err != nil {
+	if r.Memory, err = ParseByteSize(get(EnvRenderMemoryLimit, "256Mi")); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", EnvRenderMemoryLimit, err))
 	}
 	if r.CPU, err = time.ParseDuration(get(EnvRenderCPULimit, "30s")); err != nil {
@@ -50,7 +49,7 @@ func renderDefaults(get func(name, def string) string) (RenderLimits, []error) {
 	if r.Timeout, err = time.ParseDuration(get(EnvRenderTimeout, "60s")); err != nil {
 		errs = append(errs, fmt.Errorf("%s: want a duration such as 60s", EnvRenderTimeout))
 	}
-	if r.Output, err = parseBytes(get(EnvRenderOutputLimit, "32Mi")); err != nil {
+	if r.Output, err = ParseByteSize(get(EnvRenderOutputLimit, "32Mi")); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", EnvRenderOutputLimit, err))
 	}
 	if r.Workers, err = strconv.Atoi(get(EnvRenderWorkers, "2")); err != nil {
@@ -60,17 +59,17 @@ func renderDefaults(get func(name, def string) string) (RenderLimits, []error) {
 }
 
 func (r *RenderLimits) addFlags(fs *pflag.FlagSet) {
-	fs.Var((*bytesFlag)(&r.Memory), "render-memory-limit", "memory a Helm or Kustomize render may use, in its own process, e.g. 256Mi; the pod needs the controller's memory plus --render-workers times this ($"+EnvRenderMemoryLimit+")")
+	fs.Var(&r.Memory, "render-memory-limit", "memory a Helm or Kustomize render may use, in its own process, e.g. 256Mi; the pod needs the controller's memory plus --render-workers times this ($"+EnvRenderMemoryLimit+")")
 	fs.DurationVar(&r.CPU, "render-cpu-limit", r.CPU, "CPU time a Helm or Kustomize render may use, in whole seconds ($"+EnvRenderCPULimit+")")
 	fs.DurationVar(&r.Timeout, "render-timeout", r.Timeout, "wall-clock time a Helm or Kustomize render may take ($"+EnvRenderTimeout+")")
-	fs.Var((*bytesFlag)(&r.Output), "render-output-limit", "memory the objects of one Helm or Kustomize render may take in the controller, e.g. 32Mi ($"+EnvRenderOutputLimit+")")
+	fs.Var(&r.Output, "render-output-limit", "memory the objects of one Helm or Kustomize render may take in the controller, e.g. 32Mi ($"+EnvRenderOutputLimit+")")
 	fs.IntVar(&r.Workers, "render-workers", r.Workers, "Helm and Kustomize renders run at once, each in its own process ($"+EnvRenderWorkers+")")
 }
 
 func (r RenderLimits) validate() []error {
 	var errs []error
 	if r.Memory < minRenderMemory {
-		errs = append(errs, fmt.Errorf("--render-memory-limit=%s: want 64Mi or more (the Go runtime reserves its heap in 64 MiB arenas)", resource.NewQuantity(r.Memory, resource.BinarySI)))
+		errs = append(errs, fmt.Errorf("--render-memory-limit=%s: want 64Mi or more (the Go runtime reserves its heap in 64 MiB arenas)", &r.Memory))
 	}
 	if r.CPU < time.Second {
 		errs = append(errs, fmt.Errorf("--render-cpu-limit=%s: want 1s or more", r.CPU))
@@ -79,41 +78,10 @@ func (r RenderLimits) validate() []error {
 		errs = append(errs, fmt.Errorf("--render-timeout=%s: want a positive duration", r.Timeout))
 	}
 	if r.Output < 1<<20 {
-		errs = append(errs, fmt.Errorf("--render-output-limit=%s: want 1Mi or more", resource.NewQuantity(r.Output, resource.BinarySI)))
+		errs = append(errs, fmt.Errorf("--render-output-limit=%s: want 1Mi or more", &r.Output))
 	}
 	if r.Workers < 1 {
 		errs = append(errs, fmt.Errorf("--render-workers=%d: want 1 or more", r.Workers))
 	}
 	return errs
 }
-
-// parseBytes reads a size as Kubernetes writes one: 256Mi, 1G, 1048576.
-func parseBytes(s string) (int64, error) {
-	q, err := resource.ParseQuantity(s)
-	if err != nil {
-		return 0, fmt.Errorf("%q: want a size such as 256Mi", s)
-	}
-	n, ok := q.AsInt64()
-	if !ok || n < 0 {
-		return 0, fmt.Errorf("%q: want a whole number of bytes", s)
-	}
-	return n, nil
-}
-
-// bytesFlag is a size flag in Kubernetes quantity syntax.
-type bytesFlag int64
-
-func (b *bytesFlag) String() string {
-	return resource.NewQuantity(int64(*b), resource.BinarySI).String()
-}
-
-func (b *bytesFlag) Set(s string) error {
-	n, err := parseBytes(s)
-	if err != nil {
-		return err
-	}
-	*b = bytesFlag(n)
-	return nil
-}
-
-func (b *bytesFlag) Type() string { return "size" }

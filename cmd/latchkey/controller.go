@@ -47,7 +47,7 @@ A Sync's spec.vault overrides it.`,
 				return controllerConfigError{err}
 			}
 			ctrl.SetLogger(zap.New(logOptions(cfg)...))
-			limit, err := applyMemoryLimit(os.Getenv)
+			limit, err := applyMemoryLimit(os.Getenv, int64(cfg.Render.Workers)*int64(cfg.Render.Memory))
 			if err != nil {
 				return controllerConfigError{err}
 			}
@@ -143,8 +143,8 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 		AllowRemoteBases: cfg.AllowRemoteBases,
 		Tenancy:          policy,
 		RenderSandbox: sandbox.Config{Limits: sandbox.Limits{
-			Memory: cfg.Render.Memory, CPU: cfg.Render.CPU, Timeout: cfg.Render.Timeout,
-			Output: cfg.Render.Output, Workers: cfg.Render.Workers,
+			Memory: int64(cfg.Render.Memory), CPU: cfg.Render.CPU, Timeout: cfg.Render.Timeout,
+			Output: int64(cfg.Render.Output), Workers: cfg.Render.Workers,
 		}},
 	})
 	if err != nil {

@@ -149,7 +149,7 @@ func (tn *tenants) startController(t *testing.T) {
 		"--webhook-addr", hookAddr, "--webhook-secret-file", secretFile,
 		"--tenancy", "--default-service-account", tenantSA, "--concurrency", "4")
 	tn.ctl.Env = append(os.Environ(), "VAULT_ADDR="+tn.vault.Addr, "VAULT_TOKEN="+tn.vault.RootToken,
-		EnvMemoryLimit+"="+strconv.Itoa(512<<20))
+		EnvMemoryLimit+"="+strconv.Itoa(1<<30))
 	tn.ctl.Stdout, tn.ctl.Stderr = logFile, logFile
 	if err := tn.ctl.Start(); err != nil {
 		t.Fatal(err)
@@ -472,8 +472,10 @@ subjects: [{kind: ServiceAccount, name: deployer, namespace: team-a}]
 				t.Errorf("ConfigMap escape reached kube-system")
 			}
 			tn.alive(t)
+			// The chart's limit is 1Gi, of which the render workers may take
+			// 2 × 256Mi: the controller's own share is 512Mi.
 			if rss := tn.peakRSS(t); rss > 512<<20 {
-				t.Errorf("controller peak RSS %d MiB, over the chart's 512Mi limit", rss>>20)
+				t.Errorf("controller peak RSS %d MiB, over its 512Mi share of the chart's limit", rss>>20)
 			}
 			if a.spec != nil {
 				s := tn.sync(t, "team-a", "app")
