@@ -26,6 +26,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
@@ -260,6 +261,25 @@ func (tn *tenants) createSync(t *testing.T, ns, name, path string, repo *testenv
 	}
 }
 
+// updateSync changes the Sync as a person would, retrying when the
+// controller wrote it meanwhile; it returns the new generation.
+func (tn *tenants) updateSync(t *testing.T, ns, name string, change func(*v1alpha1.Sync)) int64 {
+	t.Helper()
+	var gen int64
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s := tn.sync(t, ns, name)
+		change(s)
+		if err := tn.c.Update(context.Background(), s); err != nil {
+			return err
+		}
+		gen = s.Generation
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return gen
+}
+
 // wait polls the Sync until done says so, the controller staying alive.
 func (tn *tenants) wait(t *testing.T, ns, name, what string, done func(*v1alpha1.Sync) bool) *v1alpha1.Sync {
 	t.Helper()
@@ -401,12 +421,12 @@ subjects: [{kind: ServiceAccount, name: deployer, namespace: team-a}]
 		{name: "another sealing keys namespace", reason: v1alpha1.ReasonConfigInvalid, says: []string{"kube-public"},
 			spec: func(s *v1alpha1.Sync) { s.Spec.SealedSecrets = &v1alpha1.SealedSecrets{KeysNamespace: "kube-public"} }},
 		{name: "a reference in a label", reason: "", says: []string{"metadata"},
-			files: map[string]string{"app/label.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: label\n  labels:\n    leak: <path:secret/data/team-a/db#password>\nstringData:\n  x: y\n"}},
+			files: map[string]string{"app/label.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: label\n  labels:\n    leak: <path:secret/data/team-a/db#password>\nstringData:\n  x: \"z\"\n"}},
 		{name: "a value in a ConfigMap", reason: "", says: []string{"allowValuesOutsideSecrets"},
 			files: map[string]string{"app/cm-value.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-value\ndata:\n  password: <path:secret/data/team-a/db#password>\n"}},
 		{name: "an indent bomb", reason: v1alpha1.ReasonResolveFailed, says: []string{"indent"},
 			files: map[string]string{"app/db.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: <path:secret/data/team-a/db#password | indent 9000000000000>\n"}},
-		{name: "a Helm repeat bomb", reason: v1alpha1.ReasonRenderFailed, says: []string{"memory"},
+		{name: "a Helm repeat bomb", reason: v1alpha1.ReasonRenderLimitExceeded, says: []string{"memory limit"},
 			files: helmBomb()},
 		{name: "a 1 GB blob", reason: v1alpha1.ReasonFetchFailed, says: []string{"limit"},
 			big: 1 << 30},
@@ -417,12 +437,7 @@ subjects: [{kind: ServiceAccount, name: deployer, namespace: team-a}]
 			var rev string
 			var gen int64
 			if a.spec != nil {
-				s := tn.sync(t, "team-a", "app")
-				a.spec(s)
-				if err := tn.c.Update(context.Background(), s); err != nil {
-					t.Fatal(err)
-				}
-				gen = s.Generation
+				gen = tn.updateSync(t, "team-a", "app", a.spec)
 			} else {
 				markerFile := "app/" + marker + ".yaml"
 				if _, chart := a.files["app/Chart.yaml"]; chart {
@@ -478,27 +493,30 @@ subjects: [{kind: ServiceAccount, name: deployer, namespace: team-a}]
 				t.Errorf("controller peak RSS %d MiB, over its 512Mi share of the chart's limit", rss>>20)
 			}
 			if a.spec != nil {
-				s := tn.sync(t, "team-a", "app")
-				s.Spec.Vault = &v1alpha1.Vault{Auth: &v1alpha1.VaultAuth{Kubernetes: &v1alpha1.VaultKubernetesAuth{Role: "team-a"}}}
-				s.Spec.SealedSecrets = nil
-				if err := tn.c.Update(context.Background(), s); err != nil {
-					t.Fatal(err)
-				}
+				tn.updateSync(t, "team-a", "app", func(s *v1alpha1.Sync) {
+					s.Spec.Vault = &v1alpha1.Vault{Auth: &v1alpha1.VaultAuth{Kubernetes: &v1alpha1.VaultKubernetesAuth{Role: "team-a"}}}
+					s.Spec.SealedSecrets = nil
+				})
 			}
 		})
 	}
 
 	t.Run("an interval of 1ms", func(t *testing.T) {
-		s := tn.sync(t, "team-a", "app")
-		s.Spec.Source.Interval = metav1.Duration{Duration: time.Millisecond}
-		err := tn.c.Update(context.Background(), s)
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			s := tn.sync(t, "team-a", "app")
+			s.Spec.Source.Interval = metav1.Duration{Duration: time.Millisecond}
+			return tn.c.Update(context.Background(), s)
+		})
 		if err == nil || !strings.Contains(err.Error(), "interval") {
 			t.Fatalf("the API server took interval 1ms: %v", err)
 		}
 	})
 
 	t.Run("back to the good revision", func(t *testing.T) {
-		tn.repoA.Remove(t, "drop the blob", "app/blob.bin")
+		// CommitZeros left the blob in the index only (skip-worktree).
+		if out, err := exec.Command("git", "-C", tn.repoA.Work, "update-index", "--force-remove", "app/blob.bin").CombinedOutput(); err != nil {
+			t.Fatalf("dropping the blob from the index: %v: %s", err, out)
+		}
 		files := tenantApp()
 		rev := tn.commitAttack(t, "revert to the app", files, 0)
 		tn.push(t, tn.repoA)
