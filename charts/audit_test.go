@@ -43,13 +43,17 @@ rules:
 // apiCall is one audited request, when its response started (watches) or
 // completed.
 type apiCall struct {
-	User      string
+	User string
+	// As is the user the request impersonated, when it did (the API
+	// server authorized it as that user).
+	As        string
 	Verb      string
 	Group     string
 	Resource  string // with its subresource: "syncs/status"
 	Namespace string
 	Name      string
 	Code      int
+	Message   string // of the response status, for a refusal
 }
 
 func (c apiCall) String() string {
@@ -60,8 +64,33 @@ func (c apiCall) String() string {
 	return c.Verb + " " + c.Resource + "." + c.Group + " in " + where + " " + c.Name
 }
 
-// calls returns the completed resource requests made as user.
+// calls returns the completed resource requests authorized as user: made by
+// user without impersonation, or by anyone impersonating user.
 func (a *auditLog) calls(t *testing.T, user string) []apiCall {
+	t.Helper()
+	var out []apiCall
+	for _, c := range a.all(t) {
+		if (c.As == "" && c.User == user) || c.As == user {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// impersonating returns the requests user made as someone else.
+func (a *auditLog) impersonating(t *testing.T, user string) []apiCall {
+	t.Helper()
+	var out []apiCall
+	for _, c := range a.all(t) {
+		if c.User == user && c.As != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// all returns every completed resource request.
+func (a *auditLog) all(t *testing.T) []apiCall {
 	t.Helper()
 	f, err := os.Open(a.path)
 	if err != nil {
@@ -78,6 +107,9 @@ func (a *auditLog) calls(t *testing.T, user string) []apiCall {
 			User  struct {
 				Username string `json:"username"`
 			} `json:"user"`
+			ImpersonatedUser *struct {
+				Username string `json:"username"`
+			} `json:"impersonatedUser"`
 			ObjectRef *struct {
 				Resource    string `json:"resource"`
 				Subresource string `json:"subresource"`
@@ -86,7 +118,8 @@ func (a *auditLog) calls(t *testing.T, user string) []apiCall {
 				APIGroup    string `json:"apiGroup"`
 			} `json:"objectRef"`
 			ResponseStatus *struct {
-				Code int `json:"code"`
+				Code    int    `json:"code"`
+				Message string `json:"message"`
 			} `json:"responseStatus"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
@@ -94,16 +127,19 @@ func (a *auditLog) calls(t *testing.T, user string) []apiCall {
 		}
 		// A watch is audited when its response starts (and again when it
 		// ends, which may be after the test looks).
-		if ev.User.Username != user || ev.ObjectRef == nil || (ev.Stage != "ResponseComplete" && ev.Stage != "ResponseStarted") {
+		if ev.ObjectRef == nil || (ev.Stage != "ResponseComplete" && ev.Stage != "ResponseStarted") {
 			continue
 		}
-		c := apiCall{User: user, Verb: ev.Verb, Group: ev.ObjectRef.APIGroup, Resource: ev.ObjectRef.Resource,
+		c := apiCall{User: ev.User.Username, Verb: ev.Verb, Group: ev.ObjectRef.APIGroup, Resource: ev.ObjectRef.Resource,
 			Namespace: ev.ObjectRef.Namespace, Name: ev.ObjectRef.Name}
+		if ev.ImpersonatedUser != nil {
+			c.As = ev.ImpersonatedUser.Username
+		}
 		if ev.ObjectRef.Subresource != "" {
 			c.Resource += "/" + ev.ObjectRef.Subresource
 		}
 		if ev.ResponseStatus != nil {
-			c.Code = ev.ResponseStatus.Code
+			c.Code, c.Message = ev.ResponseStatus.Code, ev.ResponseStatus.Message
 		}
 		out = append(out, c)
 	}

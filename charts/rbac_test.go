@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,7 +9,11 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 )
 
 // ruleRef names one rule of one rendered Role or ClusterRole, by what it
@@ -17,6 +22,9 @@ type ruleRef struct {
 	kind, role string // role: the object's name without the release prefix
 	index      int
 	rule       rbacv1.PolicyRule
+	// tenant: the rule is the Sync's ServiceAccount's (tenancy's default
+	// Role), not the controller's.
+	tenant bool
 }
 
 func (r ruleRef) String() string {
@@ -38,7 +46,8 @@ func (in *install) rulesOf(t *testing.T) []ruleRef {
 			role = "(main)"
 		}
 		for i, rule := range rbacRules(t, o) {
-			refs = append(refs, ruleRef{kind: o.GetKind(), role: role, index: i, rule: rule})
+			refs = append(refs, ruleRef{kind: o.GetKind(), role: role, index: i, rule: rule,
+				tenant: o.GetName() == tenantSA && o.GetNamespace() == in.appNS})
 		}
 	}
 	return refs
@@ -117,13 +126,24 @@ func TestChartRBACIsSufficientAndMinimal(t *testing.T) {
 				if err := in.run(t, in.rbacWithout(t, nil, "")); err != nil {
 					t.Fatalf("the scenario failed under the chart's RBAC: %v", err)
 				}
-				calls := w.audit.calls(t, serviceAccountUser(releaseNamespace, in.sa))
+				controller := serviceAccountUser(releaseNamespace, in.sa)
+				calls := w.audit.calls(t, controller)
 				if d := denied(calls); len(d) > 0 {
 					t.Errorf("the API server denied the controller %d request(s): %s", len(d), strings.Join(d, "; "))
 				}
+				tenant := w.audit.calls(t, serviceAccountUser(in.appNS, tenantSA))
+				if d := denied(tenant); len(d) > 0 {
+					t.Errorf("the API server denied the Sync's ServiceAccount %d request(s): %s", len(d), strings.Join(d, "; "))
+				}
+				impersonated := len(w.audit.impersonating(t, controller)) > 0
 				for _, r := range rules {
 					for _, verb := range r.rule.Verbs {
-						if !used(calls, r.rule, verb) {
+						switch {
+						case r.tenant && !used(tenant, r.rule, verb):
+							t.Errorf("%s grants %q, which the Sync's ServiceAccount never used: remove it", r, verb)
+						case !r.tenant && verb == "impersonate" && !impersonated:
+							t.Errorf("%s grants impersonate, and the controller never impersonated: remove it", r)
+						case !r.tenant && verb != "impersonate" && !used(calls, r.rule, verb):
 							t.Errorf("%s grants %q, which the controller never used: remove it", r, verb)
 						}
 					}
@@ -185,7 +205,22 @@ func used(calls []apiCall, rule rbacv1.PolicyRule, verb string) bool {
 // the scenario failed for want of that permission and nothing else.
 func (in *install) deniedBy(t *testing.T, r ruleRef, verbs []string) {
 	t.Helper()
+	if r.tenant {
+		in.refusedFor(t, r, verbs)
+		return
+	}
 	calls := in.w.audit.calls(t, serviceAccountUser(releaseNamespace, in.sa))
+	if slices.Contains(verbs, "impersonate") {
+		// Impersonation is authorized before the request it wraps: the
+		// refusal is audited on that request, and says why.
+		for _, c := range calls {
+			if c.Code == 403 && strings.Contains(c.Message, `cannot impersonate resource "serviceaccounts"`) {
+				return
+			}
+		}
+		t.Errorf("the API server refused no impersonation without %s; denied: %v", r, denied(calls))
+		return
+	}
 	for _, c := range calls {
 		if c.Code != 403 || !slices.Contains(r.rule.APIGroups, c.Group) || !slices.Contains(r.rule.Resources, c.Resource) {
 			continue
@@ -198,4 +233,27 @@ func (in *install) deniedBy(t *testing.T, r ruleRef, verbs []string) {
 		}
 	}
 	t.Errorf("the API server denied nothing %s would allow (%v): the failure has another cause; denied: %v", r, verbs, denied(calls))
+}
+
+// refusedFor checks that the Sync was refused for want of a verb of the
+// tenant's rule r: the controller asks before it writes (access reviews), so
+// the ServiceAccount is never denied a request; the Sync's condition names
+// the verb and the resource it may not use instead.
+func (in *install) refusedFor(t *testing.T, r ruleRef, verbs []string) {
+	t.Helper()
+	var s v1alpha1.Sync
+	if err := in.w.kube.Client.Get(context.Background(), client.ObjectKey{Namespace: in.appNS, Name: "app"}, &s); err != nil {
+		t.Fatal(err)
+	}
+	ready := apimeta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionReady)
+	if ready != nil && ready.Reason == v1alpha1.ReasonForbidden {
+		for _, v := range verbs {
+			for _, res := range r.rule.Resources {
+				if strings.Contains(ready.Message, "may not "+v+" "+res) {
+					return
+				}
+			}
+		}
+	}
+	t.Errorf("the Sync was not refused for want of %v in %s: Ready %+v", verbs, r, ready)
 }

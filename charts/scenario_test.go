@@ -136,16 +136,25 @@ type install struct {
 	release   string
 	appNS     string
 	shard     string
-	sa        string // the ServiceAccount's name
+	sa        string // the controller's ServiceAccount's name
 	vaultRole string
-	r         rendered
+	// syncVaultRole, when set, is the Vault role the scenario's Sync logs
+	// in with as its own ServiceAccount (spec.vault.auth.kubernetes);
+	// otherwise the Sync uses the controller's credentials, which its
+	// namespace may (tenancy.vault.defaultNamespaces).
+	syncVaultRole string
+	r             rendered
 }
+
+// tenantSA is the chart's tenancy.defaultServiceAccount, which it creates
+// in the application namespace (tenancy.serviceAccountNamespaces).
+const tenantSA = "latchkey-sync"
 
 // proofValues are the chart values of the RBAC proof: the managed kinds are
 // exactly what the scenario applies (Secrets, always, and ConfigMaps), so
 // every rule can be shown to be needed. vaultAuth is the YAML of
 // vault.auth.
-func proofValues(w *world, scope, appNS, shard, vaultAuth string) string {
+func proofValues(w *world, scope, appNS, shard, vaultAuth, vaultDefaultNamespaces string) string {
 	return fmt.Sprintf(`
 replicaCount: 1
 rbac:
@@ -162,20 +171,36 @@ controller:
 vault:
   address: %s
   auth: %s
-`, scope, appNS, shard, keysNamespace, w.vault.Addr, vaultAuth)
+tenancy:
+  serviceAccountNamespaces: [%s]
+  vault:
+    defaultNamespaces: [%s]
+`, scope, appNS, shard, keysNamespace, w.vault.Addr, vaultAuth, appNS, vaultDefaultNamespaces)
 }
 
-// newInstall renders a release logging in to Vault with the chart's
-// default, Kubernetes auth.
+// newInstall renders a release whose Sync logs in to Vault as its own
+// ServiceAccount (tenancy's Kubernetes auth), with the chart's default,
+// Kubernetes auth, for the controller's own login.
 func newInstall(t *testing.T, w *world, release, scope string) *install {
 	t.Helper()
-	return newInstallWithAuth(t, w, release, scope, fmt.Sprintf("{method: kubernetes, kubernetes: {role: latchkey-%s}}", release))
+	return newRelease(t, w, release, scope, fmt.Sprintf("{method: kubernetes, kubernetes: {role: latchkey-%s}}", release), true)
 }
 
+// newInstallWithAuth renders a release whose Sync resolves with the
+// controller's own Vault credentials (vaultAuth), which its namespace may.
 func newInstallWithAuth(t *testing.T, w *world, release, scope, vaultAuth string) *install {
 	t.Helper()
+	return newRelease(t, w, release, scope, vaultAuth, false)
+}
+
+func newRelease(t *testing.T, w *world, release, scope, vaultAuth string, syncLogin bool) *install {
+	t.Helper()
 	in := &install{w: w, release: release, appNS: "app-" + release, shard: release, vaultRole: "latchkey-" + release}
-	r, err := renderChart(t, release, releaseNamespace, parseValues(t, proofValues(w, scope, in.appNS, in.shard, vaultAuth)))
+	defaultNamespaces := in.appNS
+	if syncLogin {
+		in.syncVaultRole, defaultNamespaces = "tenant-"+release, ""
+	}
+	r, err := renderChart(t, release, releaseNamespace, parseValues(t, proofValues(w, scope, in.appNS, in.shard, vaultAuth, defaultNamespaces)))
 	if err != nil {
 		t.Fatalf("helm template: %v", err)
 	}
@@ -231,6 +256,20 @@ func (in *install) vaultLogin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("writing Vault role %s: %v", in.vaultRole, err)
 	}
+	if in.syncVaultRole == "" {
+		return
+	}
+	// The Sync's own role, as docs/tenancy.md has a team write it.
+	_, err = in.w.vault.Client().Logical().WriteWithContext(ctx, "auth/kubernetes/role/"+in.syncVaultRole, map[string]any{
+		"bound_service_account_names":      []string{tenantSA},
+		"bound_service_account_namespaces": []string{in.appNS},
+		"audience":                         vaultAudience,
+		"token_policies":                   []string{vaultPolicy},
+		"token_ttl":                        "10m",
+	})
+	if err != nil {
+		t.Fatalf("writing Vault role %s: %v", in.syncVaultRole, err)
+	}
 }
 
 // repository commits the application: two ConfigMaps, two Secrets with
@@ -281,7 +320,8 @@ func (in *install) scenario(t *testing.T, p *pod, repo *testenv.GitRepo, first s
 		Spec: v1alpha1.SyncSpec{
 			Source: v1alpha1.GitSource{URL: repo.URL, Path: "app", Interval: metav1.Duration{Duration: time.Second},
 				SecretRef: &v1alpha1.LocalObjectReference{Name: "git"}},
-			Mode: v1alpha1.ModeEnforce,
+			Mode:  v1alpha1.ModeEnforce,
+			Vault: in.syncVault(),
 		},
 	}); err != nil {
 		return err
@@ -452,6 +492,15 @@ func (in *install) scenario(t *testing.T, p *pod, repo *testenv.GitRepo, first s
 	return nil
 }
 
+// syncVault is the scenario Sync's spec.vault: its own Kubernetes auth
+// login, or nothing (the controller's credentials).
+func (in *install) syncVault() *v1alpha1.Vault {
+	if in.syncVaultRole == "" {
+		return nil
+	}
+	return &v1alpha1.Vault{Auth: &v1alpha1.VaultAuth{Kubernetes: &v1alpha1.VaultKubernetesAuth{Role: in.syncVaultRole}}}
+}
+
 // waiter polls for a step of the scenario. A step fails at once when the
 // controller exits or is denied an API call (in its output or in the
 // Sync's status): under a sufficient RBAC neither happens.
@@ -475,7 +524,8 @@ func (w waiter) until(step string, check func() error) error {
 		}
 		var s v1alpha1.Sync
 		if err := w.c.Get(context.Background(), w.sync, &s); err == nil {
-			if c := apimeta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionReady); c != nil && strings.Contains(c.Message, "forbidden") {
+			if c := apimeta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionReady); c != nil &&
+				(strings.Contains(c.Message, "forbidden") || c.Reason == v1alpha1.ReasonForbidden) {
 				return fmt.Errorf("%s: the Sync reports a denied API call: %s", step, c.Message)
 			}
 		}
