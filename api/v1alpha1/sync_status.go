@@ -35,6 +35,16 @@ const (
 // is retried with backoff (as Flux names it).
 const ReasonProgressingWithRetry = "ProgressingWithRetry"
 
+// ReasonValueMisplaced is Ready's reason when a resolved value would land in
+// an object's metadata, or outside a Secret's data without
+// spec.render.allowValuesOutsideSecrets; ReasonValuesOutsideSecrets is the
+// Warning event listing the objects that receive values outside Secrets
+// when the Sync allows it.
+const (
+	ReasonValueMisplaced       = "ValueMisplaced"
+	ReasonValuesOutsideSecrets = "ValuesOutsideSecrets"
+)
+
 // HistoryLimit is how many applies status.history keeps.
 const HistoryLimit = 10
 

@@ -165,6 +165,15 @@ type Render struct {
 	Type RenderType `json:"type,omitempty"`
 	// +optional
 	Helm *HelmRender `json:"helm,omitempty"`
+	// AllowValuesOutsideSecrets lets resolved values land outside a
+	// Secret's data: a ConfigMap's data, an env literal of a workload, any
+	// field of another kind, as argocd-vault-plugin allows. Whoever may read
+	// those kinds reads the values. When it places any, a reconciliation
+	// emits a Warning event (ValuesOutsideSecrets) listing the objects and
+	// fields. A value in metadata (name, namespace, labels, annotations) is
+	// refused regardless.
+	// +optional
+	AllowValuesOutsideSecrets bool `json:"allowValuesOutsideSecrets,omitempty"`
 }
 
 // HelmRender configures `helm template` of a chart at the source path.
