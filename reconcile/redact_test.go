@@ -37,7 +37,7 @@ func TestRedactor(t *testing.T) {
 	)
 	resolved := objs(t,
 		"kind: Deployment\nspec: {replicas: 31337, template: {spec: {containers: [{name: web, image: nginx, env: [{name: T, value: token-canary-77}]}]}}}",
-		"kind: Secret\ndata: {password: Y2FuYXJ5LXZhbHVlLTQy}", // canary-value-42
+		"kind: Secret\ndata: {password: Y2FuYXJ5LXZhbHVlLTQy}",                                            // canary-value-42
 		"kind: Secret\nmetadata: {name: api-token, namespace: shop}\ndata: {token: dW5zZWFsZWQtdG9rZW4=}", // unsealed-token
 		"kind: Secret\nmetadata: {name: tls}\nstringData: {tls.key: '"+strings.ReplaceAll(pem, "\n", "\\n")+"'}",
 		"kind: ConfigMap\nmetadata: {name: short}\ndata: {pin: '7', flag: ab}",
