@@ -65,6 +65,10 @@ type Controller struct {
 	// repository fails before kustomize fetches it (as Flux's
 	// --no-remote-bases).
 	AllowRemoteBases bool
+	// MinInterval is the shortest spec.source.interval and
+	// spec.rotation.interval the controller honours; shorter ones are raised
+	// to it, with a Warning event. 0 disables the floor.
+	MinInterval time.Duration
 }
 
 // Controller environment variables (flag defaults).
@@ -89,6 +93,9 @@ const (
 	EnvKubeAPIBurst      = "LATCHKEY_KUBE_API_BURST"
 	EnvAllowRemoteBases  = "LATCHKEY_ALLOW_REMOTE_BASES"
 )
+
+// EnvMinInterval is --min-interval's default.
+const EnvMinInterval = "LATCHKEY_MIN_INTERVAL"
 
 // ControllerDefaults returns the defaults, taking env into account. Values
 // in env that do not parse are reported by Validate (through the flag set)
@@ -143,6 +150,9 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 	if c.AllowRemoteBases, err = strconv.ParseBool(get(EnvAllowRemoteBases, "false")); err != nil {
 		errs = append(errs, fmt.Errorf("%s: want true or false", EnvAllowRemoteBases))
 	}
+	if c.MinInterval, err = time.ParseDuration(get(EnvMinInterval, "10s")); err != nil {
+		errs = append(errs, fmt.Errorf("%s: want a duration such as 10s", EnvMinInterval))
+	}
 	return c, errs
 }
 
@@ -167,6 +177,7 @@ func (c *Controller) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.GitTimeout, "git-timeout", c.GitTimeout, "timeout of each Git operation ($"+EnvGitTimeout+")")
 	fs.Float32Var(&c.KubeAPIQPS, "kube-api-qps", c.KubeAPIQPS, "sustained requests per second to the Kubernetes API ($"+EnvKubeAPIQPS+")")
 	fs.IntVar(&c.KubeAPIBurst, "kube-api-burst", c.KubeAPIBurst, "burst of requests to the Kubernetes API ($"+EnvKubeAPIBurst+")")
+	fs.DurationVar(&c.MinInterval, "min-interval", c.MinInterval, "shortest source and rotation interval of a Sync; shorter ones are raised to it, with a Warning event; 0 disables ($"+EnvMinInterval+")")
 	fs.BoolVar(&c.AllowRemoteBases, "allow-remote-bases", c.AllowRemoteBases, "let kustomizations load remote bases and files by URL during a render; off, they fail before anything is fetched ($"+EnvAllowRemoteBases+")")
 }
 
@@ -200,6 +211,9 @@ func (c *Controller) Validate() error {
 	}
 	if c.KubeAPIQPS <= 0 || c.KubeAPIBurst < 1 {
 		errs = append(errs, fmt.Errorf("--kube-api-qps=%g --kube-api-burst=%d: want positive values", c.KubeAPIQPS, c.KubeAPIBurst))
+	}
+	if c.MinInterval < 0 {
+		errs = append(errs, fmt.Errorf("--min-interval=%s: want 0 or more", c.MinInterval))
 	}
 	if c.GitTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--git-timeout=%s: want a positive duration", c.GitTimeout))

@@ -45,6 +45,10 @@ const (
 	ReasonValuesOutsideSecrets = "ValuesOutsideSecrets"
 )
 
+// ReasonIntervalRaised is the Warning event saying that the controller's
+// --min-interval raised an interval of the spec.
+const ReasonIntervalRaised = "IntervalRaised"
+
 // HistoryLimit is how many applies status.history keeps.
 const HistoryLimit = 10
 
