@@ -62,9 +62,9 @@ func TestCRDRefusesIntervalsUnderASecond(t *testing.T) {
 		source, rotation *metav1.Duration
 		wantErr          string
 	}{
-		{name: "1ms source interval", source: d("1ms"), wantErr: "spec.source.interval: Invalid value: \"string\": interval must be at least 1s"},
+		{name: "1ms source interval", source: d("1ms"), wantErr: "spec.source.interval: Invalid value: \"1ms\": interval must be at least 1s"},
 		{name: "999ms source interval", source: d("999ms"), wantErr: "interval must be at least 1s"},
-		{name: "1ms rotation interval", rotation: d("1ms"), wantErr: "spec.rotation.interval: Invalid value: \"string\": rotation interval must be at least 1s"},
+		{name: "1ms rotation interval", rotation: d("1ms"), wantErr: "spec.rotation.interval: Invalid value: \"1ms\": rotation interval must be at least 1s"},
 		{name: "30s", source: d("30s"), rotation: d("30s")},
 		{name: "1s", source: d("1s"), rotation: d("1s")},
 		{name: "unset (a Go client sends 0s): the default", source: d("0s")},

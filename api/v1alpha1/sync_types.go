@@ -29,7 +29,7 @@ type Sync struct {
 
 	// intervalFloor is the controller's --min-interval, set in memory by the
 	// controller and never serialised: the interval getters return no less.
-	intervalFloor time.Duration
+	intervalFloor time.Duration `json:"-"`
 }
 
 // SyncList is a list of Syncs.
