@@ -246,12 +246,15 @@ func TestRenderWarnsOfValuesOutsideSecrets(t *testing.T) {
 		}
 	}
 	for _, w := range []string{
-		"latchkey: warning: ConfigMap cfg (cm.yaml:1) field data.password: secret/data/app#password resolves outside a Secret",
-		"latchkey: warning: ConfigMap cfg (cm.yaml:1) field metadata.labels.tier: secret/data/app#tier resolves in metadata",
+		"cm.yaml:1) field data.password: secret/data/app#password resolves outside a Secret",
+		"cm.yaml:1) field metadata.labels.tier: secret/data/app#tier resolves in metadata",
 	} {
 		if !strings.Contains(stderr, w) {
-			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+			t.Errorf("stderr lacks %q:\n%s\nstdout:\n%s", w, stderr, stdout)
 		}
+	}
+	if n := strings.Count(stderr, "latchkey: warning: ConfigMap cfg ("); n != 2 {
+		t.Errorf("%d warnings, want 2:\n%s", n, stderr)
 	}
 	if strings.Contains(stderr, "Secret db") || strings.Contains(stderr, "render-pw-canary") || strings.Contains(stderr, "gold") {
 		t.Errorf("stderr warns of the Secret or holds a value:\n%s", stderr)
