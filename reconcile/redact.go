@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -31,8 +32,8 @@ const minRedacted = 4
 // (`Invalid value: 3: must be...`); Secret data as base64. Each value is
 // redacted in all of these forms.
 type redactor struct {
-	values []string       // long values and their forms, longest first, so a value that contains another is replaced whole
-	short  *regexp.Regexp // short values where quoted whole; nil if none
+	values []string    // long values and their forms, longest first, so a value that contains another is replaced whole
+	short  *shortForms // short values where quoted whole; nil if none
 }
 
 // newRedactor collects every value resolution put into resolved: each
@@ -44,7 +45,10 @@ func newRedactor(rendered, resolved []*unstructured.Unstructured) *redactor {
 	long, short := map[string]bool{}, map[string]bool{}
 	add := func(s string) {
 		addForms(s, long, short)
-		if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) > 0 {
+		// Secret data is base64: its decoding is the value. Any other
+		// string that happens to decode ("shop") yields bytes that are no
+		// text; short ones would only garble messages.
+		if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) > 0 && (len(b) >= minRedacted || printable(b)) {
 			addForms(string(b), long, short)
 		}
 	}
@@ -68,13 +72,8 @@ func newRedactor(rendered, resolved []*unstructured.Unstructured) *redactor {
 	for v := range long {
 		r.values = append(r.values, v)
 	}
-	sort.Slice(r.values, func(i, j int) bool {
-		if len(r.values[i]) != len(r.values[j]) {
-			return len(r.values[i]) > len(r.values[j])
-		}
-		return r.values[i] < r.values[j]
-	})
-	r.short = shortPattern(short)
+	longestFirst(r.values)
+	r.short = newShortForms(short)
 	return r
 }
 
@@ -106,6 +105,18 @@ func addForms(v string, long, short map[string]bool) {
 	}
 }
 
+func printable(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, r := range string(b) {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
 func unquoted(q string) string {
 	if len(q) >= 2 {
 		return q[1 : len(q)-1]
@@ -121,37 +132,82 @@ func jsonString(v string, escapeHTML bool) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// shortPattern matches the short values where a message quotes one as a
-// whole: as a Go or JSON quoted string ("1", with the same escapes as
-// above), single-quoted ('1'), or bare after ": " up to the next ":", ",",
-// ";", ")", "]", space or the end, which is how field.Error prints a number
-// or a boolean (`spec.replicas: Invalid value: 3: must be...`). A short
-// value inside a word or a longer token ("10s", "v1", "line 3") is kept.
-func shortPattern(short map[string]bool) *regexp.Regexp {
+// shortForms are the short values where a message quotes one as a whole:
+// as a Go or JSON quoted string ("1", with the same escapes as above) or
+// single-quoted ('1'), replaced anywhere; and bare after ": " up to the next
+// ":", ",", ";", ")", "]", space, newline or the end, which is how
+// field.Error prints a number or a boolean
+// (`spec.replicas: Invalid value: 3: must be...`). A short value inside a
+// word or a longer token ("10s", "v1", "line 3") is kept. Matching is on
+// bytes, not a regular expression: a value need not be valid UTF-8.
+type shortForms struct {
+	quoted []string // longest first
+	bare   []string // longest first
+}
+
+func newShortForms(short map[string]bool) *shortForms {
 	if len(short) == 0 {
 		return nil
 	}
 	quoted := map[string]bool{}
-	var bare []string
+	sf := &shortForms{}
 	for v := range short {
 		quoted[strconv.Quote(v)] = true
 		quoted[strconv.QuoteToASCII(v)] = true
 		quoted[jsonString(v, true)] = true
 		quoted[jsonString(v, false)] = true
 		quoted["'"+v+"'"] = true
-		bare = append(bare, regexp.QuoteMeta(v))
+		sf.bare = append(sf.bare, v)
 	}
-	var alts []string
 	for q := range quoted {
-		alts = append(alts, regexp.QuoteMeta(q))
+		sf.quoted = append(sf.quoted, q)
 	}
-	sort.Strings(alts)
-	sort.Strings(bare)
-	// Longest alternatives first, so "ab" wins over "a".
-	byLen := func(s []string) { sort.SliceStable(s, func(i, j int) bool { return len(s[i]) > len(s[j]) }) }
-	byLen(alts)
-	byLen(bare)
-	return regexp.MustCompile(`(` + strings.Join(alts, "|") + `)|(: )(` + strings.Join(bare, "|") + `)([:,;)\] \n]|$)`)
+	longestFirst(sf.quoted)
+	longestFirst(sf.bare)
+	return sf
+}
+
+func longestFirst(s []string) {
+	sort.Slice(s, func(i, j int) bool {
+		if len(s[i]) != len(s[j]) {
+			return len(s[i]) > len(s[j])
+		}
+		return s[i] < s[j]
+	})
+}
+
+func (sf *shortForms) redact(s string) string {
+	for _, q := range sf.quoted {
+		if strings.Contains(s, q) {
+			s = strings.ReplaceAll(s, q, `"<redacted>"`)
+		}
+	}
+	for _, v := range sf.bare {
+		s = redactBare(s, v)
+	}
+	return s
+}
+
+// redactBare replaces v where it follows ": " and ends at a delimiter.
+func redactBare(s, v string) string {
+	needle := ": " + v
+	var b strings.Builder
+	for {
+		i := strings.Index(s, needle)
+		if i < 0 {
+			break
+		}
+		end := i + len(needle)
+		if end == len(s) || strings.IndexByte(":,;)] \n", s[end]) >= 0 {
+			b.WriteString(s[:i])
+			b.WriteString(": <redacted>")
+		} else {
+			b.WriteString(s[:end])
+		}
+		s = s[end:]
+	}
+	b.WriteString(s)
+	return b.String()
 }
 
 func collect(before, after any, add func(string)) {
@@ -193,19 +249,9 @@ func (r *redactor) String(s string) string {
 		}
 	}
 	if r.short != nil {
-		s = r.short.ReplaceAllStringFunc(s, r.redactShort)
+		s = r.short.redact(s)
 	}
 	return s
-}
-
-// redactShort replaces one match of the short pattern, keeping the ": "
-// before a bare value and the delimiter after it.
-func (r *redactor) redactShort(m string) string {
-	sub := r.short.FindStringSubmatch(m)
-	if sub[1] != "" {
-		return `"<redacted>"`
-	}
-	return sub[2] + "<redacted>" + sub[4]
 }
 
 // Error returns err with every value redacted from its message; the

@@ -34,6 +34,7 @@ func TestRedactor(t *testing.T) {
 		"kind: SealedSecret\nmetadata: {name: api-token, namespace: shop}\nspec: {encryptedData: {token: AgBy8}}",
 		"kind: Secret\nmetadata: {name: tls}\nstringData: {tls.key: '<path:secret/data/tls#key>', config: '<path:secret/data/app#json>'}",
 		"kind: ConfigMap\nmetadata: {name: short}\ndata: {pin: '<path:secret/data/app#pin>', flag: '<path:secret/data/app#flag>'}",
+		"kind: Secret\nmetadata: {name: bin}\ndata: {bin: PHBhdGg6c2VjcmV0L2RhdGEvYXBwI2Jpbj4=}\nstringData: {user: '<path:secret/data/app#user>'}",
 	)
 	resolved := objs(t,
 		"kind: Deployment\nspec: {replicas: 31337, template: {spec: {containers: [{name: web, image: nginx, env: [{name: T, value: token-canary-77}]}]}}}",
@@ -41,6 +42,9 @@ func TestRedactor(t *testing.T) {
 		"kind: Secret\nmetadata: {name: api-token, namespace: shop}\ndata: {token: dW5zZWFsZWQtdG9rZW4=}", // unsealed-token
 		"kind: Secret\nmetadata: {name: tls}\nstringData: {tls.key: '"+strings.ReplaceAll(pem, "\n", "\\n")+"'}",
 		"kind: ConfigMap\nmetadata: {name: short}\ndata: {pin: '7', flag: ab}",
+		// Bytes that are no text (ff fe 01), and "team", which happens to
+		// be base64 too: neither may break the redactor.
+		"kind: Secret\nmetadata: {name: bin}\ndata: {bin: //4B}\nstringData: {user: team}",
 	)
 	resolved[3].Object["stringData"].(map[string]any)["tls.key"] = pem
 	resolved[3].Object["stringData"].(map[string]any)["config"] = jsonValue
@@ -68,6 +72,7 @@ func TestRedactor(t *testing.T) {
 			gone: []string{`"ab"`, `'ab'`}, kept: []string{`ConfigMap "short"`, "data[flag]: Invalid value: ", ": bad"}},
 		{name: "a short bare value after a colon", in: `spec.x: Invalid value: 7: must be less than 5, [a: 7, b: 7]`,
 			gone: []string{": 7"}, kept: []string{"spec.x: Invalid value: <redacted>: must be less than 5", "[a: <redacted>, b: <redacted>]"}},
+		{name: "a binary value", in: `Secret "bin" is invalid: data[bin]: Invalid value: "//4B"`, gone: []string{"//4B"}, kept: []string{`Secret "bin"`}},
 		{name: "a short value inside words, numbers and names is kept",
 			in:   `line 7 of v7.yaml: 17 items in "tab" abc; apps/v1 took 7s: 77`,
 			kept: []string{`line 7 of v7.yaml: 17 items in "tab" abc; apps/v1 took 7s: 77`}},
