@@ -374,3 +374,37 @@ func TestReceiverPerSyncSecrets(t *testing.T) {
 		t.Errorf("the Syncs' secrets were read %d times in a burst, want once per %s", n, targetsTTL)
 	}
 }
+
+// What a refused request costs the receiver: a GitLab hook with a wrong
+// token offering 8 MiB, and a forged GitHub push of 1 KiB.
+func BenchmarkReceiverRefuses(b *testing.B) {
+	rc := &Receiver{Secret: []byte("s3cret"), Trigger: func(context.Context, string) (int, error) { return 1, nil }}
+	body := githubPush("https://github.com/o/r.git") + strings.Repeat(" ", 1<<10)
+	b.Run("GitLab wrong token, 8 MiB offered", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			req := httptest.NewRequest(http.MethodPost, "/", &countingReader{size: 8 << 20})
+			req.Header.Set("X-Gitlab-Event", "Push Hook")
+			req.Header.Set("X-Gitlab-Token", "wrong")
+			rec := httptest.NewRecorder()
+			rc.ServeHTTP(rec, req)
+			if rec.Code != http.StatusUnauthorized {
+				b.Fatal(rec.Code)
+			}
+		}
+	})
+	b.Run("GitHub forged signature, 1 KiB", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+			req.Header.Set("X-GitHub-Event", "push")
+			req.Header.Set("X-GitHub-Delivery", "bench")
+			req.Header.Set("X-Hub-Signature-256", sign("forged", body))
+			rec := httptest.NewRecorder()
+			rc.ServeHTTP(rec, req)
+			if rec.Code != http.StatusUnauthorized {
+				b.Fatal(rec.Code)
+			}
+		}
+	})
+}
