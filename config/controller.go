@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +70,40 @@ type Controller struct {
 	// spec.rotation.interval the controller honours; shorter ones are raised
 	// to it, with a Warning event. 0 disables the floor.
 	MinInterval time.Duration
+	// GitMaxFetchBytes, GitMaxFileBytes and GitMaxRevisionBytes bound one
+	// Git fetch: on the wire, per object inflated, and all objects inflated;
+	// GitCacheBytes bounds the snapshots kept in memory (source.Options).
+	GitMaxFetchBytes, GitMaxFileBytes, GitMaxRevisionBytes, GitCacheBytes ByteSize
+
+	// Tenancy is what each Sync may do on a cluster that many teams share.
+	Tenancy Tenancy
+}
+
+// Tenancy configures the tenancy model (see reconcile/tenancy.Policy).
+type Tenancy struct {
+	// Enabled turns it on (the chart's default); off, the binary keeps the
+	// single-team behaviour and warns at startup.
+	Enabled bool
+	// DefaultServiceAccount is impersonated by Syncs that name none.
+	DefaultServiceAccount string
+	// AllowCrossNamespace lets objects go to other namespaces than the
+	// Sync's (its ServiceAccount's RBAC still decides).
+	AllowCrossNamespace bool
+	// ClusterKinds are the cluster-scoped kinds Syncs may apply ("Kind" or
+	// "Kind.group").
+	ClusterKinds []string
+	// SourceHosts are the Git hosts Syncs may fetch from; empty is any.
+	SourceHosts []string
+	// VaultAddresses are the addresses spec.vault.address may name.
+	VaultAddresses []string
+	// VaultDefaultNamespaces may use the controller's own Vault credentials.
+	VaultDefaultNamespaces []string
+	// VaultAudience is the audience of the ServiceAccount tokens requested
+	// for Vault's Kubernetes auth.
+	VaultAudience string
+	// KeysNamespaces are the sealing keys namespaces, besides
+	// SealedSecretsNamespace, that Syncs may name.
+	KeysNamespaces []string
 }
 
 // Controller environment variables (flag defaults).
@@ -92,6 +127,20 @@ const (
 	EnvKubeAPIQPS        = "LATCHKEY_KUBE_API_QPS"
 	EnvKubeAPIBurst      = "LATCHKEY_KUBE_API_BURST"
 	EnvAllowRemoteBases  = "LATCHKEY_ALLOW_REMOTE_BASES"
+	EnvGitMaxFetchBytes  = "LATCHKEY_GIT_MAX_FETCH_BYTES"
+	EnvGitMaxFileBytes   = "LATCHKEY_GIT_MAX_FILE_BYTES"
+	EnvGitMaxRevision    = "LATCHKEY_GIT_MAX_REVISION_BYTES"
+	EnvGitCacheBytes     = "LATCHKEY_GIT_CACHE_BYTES"
+
+	EnvTenancy                = "LATCHKEY_TENANCY"
+	EnvDefaultServiceAccount  = "LATCHKEY_DEFAULT_SERVICE_ACCOUNT"
+	EnvAllowCrossNamespace    = "LATCHKEY_ALLOW_CROSS_NAMESPACE"
+	EnvAllowedClusterKinds    = "LATCHKEY_ALLOWED_CLUSTER_KINDS"
+	EnvAllowedSourceHosts     = "LATCHKEY_ALLOWED_SOURCE_HOSTS"
+	EnvVaultAllowedAddresses  = "LATCHKEY_VAULT_ALLOWED_ADDRESSES"
+	EnvVaultDefaultNamespaces = "LATCHKEY_VAULT_DEFAULT_NAMESPACES"
+	EnvVaultTokenAudience     = "LATCHKEY_VAULT_TOKEN_AUDIENCE"
+	EnvAllowedKeysNamespaces  = "LATCHKEY_ALLOWED_KEYS_NAMESPACES"
 )
 
 // EnvMinInterval is --min-interval's default.
@@ -121,12 +170,32 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 		LogLevel:               get(EnvLogLevel, "info"),
 		LogFormat:              get(EnvLogFormat, "json"),
 	}
-	for _, ns := range strings.Split(get(EnvWatchNamespaces, ""), ",") {
-		if ns = strings.TrimSpace(ns); ns != "" {
-			c.WatchNamespaces = append(c.WatchNamespaces, ns)
+	list := func(name string) []string {
+		var out []string
+		for _, v := range strings.Split(get(name, ""), ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
 		}
+		return out
+	}
+	c.WatchNamespaces = list(EnvWatchNamespaces)
+	c.Tenancy = Tenancy{
+		DefaultServiceAccount:  get(EnvDefaultServiceAccount, ""),
+		ClusterKinds:           list(EnvAllowedClusterKinds),
+		SourceHosts:            list(EnvAllowedSourceHosts),
+		VaultAddresses:         list(EnvVaultAllowedAddresses),
+		VaultDefaultNamespaces: list(EnvVaultDefaultNamespaces),
+		VaultAudience:          get(EnvVaultTokenAudience, "vault"),
+		KeysNamespaces:         list(EnvAllowedKeysNamespaces),
 	}
 	var err error
+	if c.Tenancy.Enabled, err = strconv.ParseBool(get(EnvTenancy, "false")); err != nil {
+		errs = append(errs, fmt.Errorf("%s: want true or false", EnvTenancy))
+	}
+	if c.Tenancy.AllowCrossNamespace, err = strconv.ParseBool(get(EnvAllowCrossNamespace, "false")); err != nil {
+		errs = append(errs, fmt.Errorf("%s: want true or false", EnvAllowCrossNamespace))
+	}
 	if c.LeaderElect, err = strconv.ParseBool(get(EnvLeaderElect, "false")); err != nil {
 		errs = append(errs, fmt.Errorf("%s: want true or false", EnvLeaderElect))
 	}
@@ -153,6 +222,18 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 	if c.MinInterval, err = time.ParseDuration(get(EnvMinInterval, "10s")); err != nil {
 		errs = append(errs, fmt.Errorf("%s: want a duration such as 10s", EnvMinInterval))
 	}
+	// The defaults are source's Default* bounds (why those: reconcile/source/limits.go).
+	for _, b := range []struct {
+		env, def string
+		dst      *ByteSize
+	}{
+		{EnvGitMaxFetchBytes, "64Mi", &c.GitMaxFetchBytes}, {EnvGitMaxFileBytes, "16Mi", &c.GitMaxFileBytes},
+		{EnvGitMaxRevision, "128Mi", &c.GitMaxRevisionBytes}, {EnvGitCacheBytes, "128Mi", &c.GitCacheBytes},
+	} {
+		if *b.dst, err = ParseByteSize(get(b.env, b.def)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", b.env, err))
+		}
+	}
 	return c, errs
 }
 
@@ -175,10 +256,24 @@ func (c *Controller) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.VaultCacheTTL, "vault-cache-ttl", c.VaultCacheTTL, "how long a secret version read from Vault stays in memory ($"+EnvVaultCacheTTL+")")
 	fs.StringVar(&c.SealedSecretsNamespace, "sealed-secrets-namespace", c.SealedSecretsNamespace, "default namespace of the SealedSecrets sealing keys ($"+EnvSealedSecretsNS+")")
 	fs.DurationVar(&c.GitTimeout, "git-timeout", c.GitTimeout, "timeout of each Git operation ($"+EnvGitTimeout+")")
-	fs.Float32Var(&c.KubeAPIQPS, "kube-api-qps", c.KubeAPIQPS, "sustained requests per second to the Kubernetes API ($"+EnvKubeAPIQPS+")")
-	fs.IntVar(&c.KubeAPIBurst, "kube-api-burst", c.KubeAPIBurst, "burst of requests to the Kubernetes API ($"+EnvKubeAPIBurst+")")
+	fs.Float32Var(&c.KubeAPIQPS, "kube-api-qps", c.KubeAPIQPS, "sustained requests per second to the Kubernetes API; each ServiceAccount Syncs act as gets a 1/--concurrency share of it, so one busy Sync cannot starve the others ($"+EnvKubeAPIQPS+")")
+	fs.IntVar(&c.KubeAPIBurst, "kube-api-burst", c.KubeAPIBurst, "burst of requests to the Kubernetes API (each ServiceAccount: a 1/--concurrency share) ($"+EnvKubeAPIBurst+")")
 	fs.DurationVar(&c.MinInterval, "min-interval", c.MinInterval, "shortest source and rotation interval of a Sync; shorter ones are raised to it, with a Warning event; 0 disables ($"+EnvMinInterval+")")
+	t := &c.Tenancy
+	fs.BoolVar(&t.Enabled, "tenancy", t.Enabled, "each Sync acts only with its own namespace's rights: impersonates its ServiceAccount, stays in its namespace, uses only allowed Vault addresses and keys ($"+EnvTenancy+")")
+	fs.StringVar(&t.DefaultServiceAccount, "default-service-account", t.DefaultServiceAccount, "ServiceAccount (in the Sync's namespace) impersonated by Syncs without spec.serviceAccountName ($"+EnvDefaultServiceAccount+")")
+	fs.BoolVar(&t.AllowCrossNamespace, "allow-cross-namespace", t.AllowCrossNamespace, "with --tenancy, let a Sync's objects and spec.targetNamespace name other namespaces (its ServiceAccount's RBAC still decides) ($"+EnvAllowCrossNamespace+")")
+	fs.StringSliceVar(&t.ClusterKinds, "allowed-cluster-kinds", t.ClusterKinds, "with --tenancy, cluster-scoped kinds Syncs may apply, as Kind or Kind.group ($"+EnvAllowedClusterKinds+")")
+	fs.StringSliceVar(&t.SourceHosts, "allowed-source-hosts", t.SourceHosts, "Git hosts Syncs may fetch from (host, host:port or *.domain); empty: any ($"+EnvAllowedSourceHosts+")")
+	fs.StringSliceVar(&t.VaultAddresses, "vault-allowed-addresses", t.VaultAddresses, "with --tenancy, Vault addresses (scheme://host:port) a Sync may name in spec.vault.address ($"+EnvVaultAllowedAddresses+")")
+	fs.StringSliceVar(&t.VaultDefaultNamespaces, "vault-default-namespaces", t.VaultDefaultNamespaces, "with --tenancy, namespaces whose Syncs may resolve with the controller's own Vault credentials ($"+EnvVaultDefaultNamespaces+")")
+	fs.StringVar(&t.VaultAudience, "vault-token-audience", t.VaultAudience, "audience of the ServiceAccount tokens requested for a Sync's Vault Kubernetes auth ($"+EnvVaultTokenAudience+")")
+	fs.StringSliceVar(&t.KeysNamespaces, "allowed-keys-namespaces", t.KeysNamespaces, "with --tenancy, sealing keys namespaces besides --sealed-secrets-namespace that Syncs may name ($"+EnvAllowedKeysNamespaces+")")
 	fs.BoolVar(&c.AllowRemoteBases, "allow-remote-bases", c.AllowRemoteBases, "let kustomizations load remote bases and files by URL during a render; off, they fail before anything is fetched ($"+EnvAllowRemoteBases+")")
+	fs.Var(&c.GitMaxFetchBytes, "git-max-fetch-bytes", "bytes one Git fetch may receive from the host; a larger fetch fails ($"+EnvGitMaxFetchBytes+")")
+	fs.Var(&c.GitMaxFileBytes, "git-max-file-bytes", "size of each file (Git object) once inflated, checked before inflating ($"+EnvGitMaxFileBytes+")")
+	fs.Var(&c.GitMaxRevisionBytes, "git-max-revision-bytes", "size of all Git objects of one fetch once inflated, checked before inflating ($"+EnvGitMaxRevision+")")
+	fs.Var(&c.GitCacheBytes, "git-cache-bytes", "memory for fetched revisions kept between reconciles; the least recently used are dropped ($"+EnvGitCacheBytes+")")
 }
 
 // Validate reports every problem, each naming its flag.
@@ -218,11 +313,15 @@ func (c *Controller) Validate() error {
 	if c.GitTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--git-timeout=%s: want a positive duration", c.GitTimeout))
 	}
+	if c.GitMaxFileBytes > c.GitMaxRevisionBytes {
+		errs = append(errs, fmt.Errorf("--git-max-file-bytes=%s is larger than --git-max-revision-bytes=%s: want at most the revision's bound", &c.GitMaxFileBytes, &c.GitMaxRevisionBytes))
+	}
 	for _, ns := range c.WatchNamespaces {
 		if ns == "" || strings.ContainsAny(ns, " /,") {
 			errs = append(errs, fmt.Errorf("--watch-namespaces: %q is not a namespace name", ns))
 		}
 	}
+	errs = append(errs, c.Tenancy.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "error":
 	default:
@@ -237,4 +336,35 @@ func (c *Controller) Validate() error {
 		errs = append(errs, fmt.Errorf("--shard=%q: want a label value", c.Shard))
 	}
 	return errors.Join(errs...)
+}
+
+func (t *Tenancy) validate() []error {
+	var errs []error
+	if t.DefaultServiceAccount != "" && !isDNSName(t.DefaultServiceAccount) {
+		errs = append(errs, fmt.Errorf("--default-service-account=%q: want a ServiceAccount name", t.DefaultServiceAccount))
+	}
+	for _, a := range t.VaultAddresses {
+		u, err := url.Parse(a)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("--vault-allowed-addresses: %q: want scheme://host[:port], e.g. https://vault.example:8200", a))
+		}
+	}
+	for _, lists := range []struct {
+		flag  string
+		names []string
+	}{{"--vault-default-namespaces", t.VaultDefaultNamespaces}, {"--allowed-keys-namespaces", t.KeysNamespaces}} {
+		for _, ns := range lists.names {
+			if !isDNSName(ns) {
+				errs = append(errs, fmt.Errorf("%s: %q is not a namespace name", lists.flag, ns))
+			}
+		}
+	}
+	if t.VaultAudience == "" {
+		errs = append(errs, errors.New("--vault-token-audience is empty"))
+	}
+	return errs
+}
+
+func isDNSName(s string) bool {
+	return s != "" && len(s) <= 253 && !strings.ContainsAny(s, " /,:_") && strings.ToLower(s) == s
 }

@@ -81,6 +81,26 @@ func TestControllerConfig(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "Git bounds: defaults, environment and flags in Kubernetes quantities",
+			env:  map[string]string{EnvGitMaxFileBytes: "8Mi"}, args: []string{"--webhook-addr=", "--git-cache-bytes=1Gi", "--git-max-fetch-bytes=100000000"},
+			check: func(t *testing.T, c *Controller) {
+				if c.GitMaxFetchBytes != 100000000 || c.GitMaxFileBytes != 8<<20 || c.GitMaxRevisionBytes != 128<<20 || c.GitCacheBytes != 1<<30 {
+					t.Errorf("got fetch %d, file %d, revision %d, cache %d", c.GitMaxFetchBytes, c.GitMaxFileBytes, c.GitMaxRevisionBytes, c.GitCacheBytes)
+				}
+			},
+		},
+		{
+			name: "Git bound defaults", args: []string{"--webhook-addr="},
+			check: func(t *testing.T, c *Controller) {
+				if c.GitMaxFetchBytes != 64<<20 || c.GitMaxFileBytes != 16<<20 || c.GitMaxRevisionBytes != 128<<20 || c.GitCacheBytes != 128<<20 {
+					t.Errorf("got fetch %d, file %d, revision %d, cache %d", c.GitMaxFetchBytes, c.GitMaxFileBytes, c.GitMaxRevisionBytes, c.GitCacheBytes)
+				}
+			},
+		},
+		{name: "bad Git bounds", env: map[string]string{EnvGitCacheBytes: "lots"},
+			args:    []string{"--webhook-addr=", "--git-max-file-bytes=1Gi"},
+			wantErr: []string{EnvGitCacheBytes, "--git-max-file-bytes=1Gi is larger than --git-max-revision-bytes=128Mi"}},
 		{name: "bad namespaces and logging", args: []string{"--webhook-addr=", "--watch-namespaces=a,b/c", "--log-level=trace", "--log-format=xml"},
 			wantErr: []string{"--watch-namespaces", "--log-level", "--log-format"}},
 	}

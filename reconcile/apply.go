@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/reconcile/drift"
 	"github.com/latchkey-dev/latchkey/reconcile/inventory"
+	"github.com/latchkey-dev/latchkey/reconcile/tenancy"
 )
 
 // outcome is what a reconciliation did, to be written into the status.
@@ -87,24 +88,50 @@ func (r *Reconciler) applyOptions() ssa.ApplyOptions {
 // mode a partial check reports drift instead of reverting it.
 // sameState says the set is the one last applied, so any change a full
 // apply makes reverts drift.
-func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, d *desired, dirty map[string]time.Time, full, sameState bool) (outcome, error) {
+//
+// A full apply first checks the whole set (checkAccess), then records it in
+// the inventory (recordPending), then applies it as the Sync's identity and
+// prunes what the stored inventory has and the set no longer does.
+func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, id *identity, d *desired, dirty map[string]time.Time, full, sameState bool) (outcome, error) {
 	mode := s.GetMode()
 	if !full {
 		if mode == v1alpha1.ModeSync {
-			return r.diff(ctx, s, d, dirty, false)
+			return r.diff(ctx, s, id, d, dirty, false)
 		}
-		return r.heal(ctx, s, d, dirty)
+		return r.heal(ctx, s, id, d, dirty)
+	}
+
+	next := inventory.Of(d.objects)
+	stored, err := r.storedInventory(ctx, s)
+	if err != nil {
+		return outcome{reason: v1alpha1.ReasonApplyFailed}, err
+	}
+	var stale []*unstructured.Unstructured
+	if s.PruneEnabled() {
+		if stale, err = inventory.Stale(stored, next); err != nil {
+			return outcome{reason: v1alpha1.ReasonPruneFailed}, err
+		}
+	}
+	if err := r.checkAccess(ctx, s, id, d.revision, d.objects, stale); err != nil {
+		return outcome{reason: reasonFor(err, v1alpha1.ReasonApplyFailed)}, err
+	}
+	if err := r.recordPending(ctx, s, stored, next); err != nil {
+		return outcome{reason: v1alpha1.ReasonApplyFailed}, fmt.Errorf("recording revision %s in the inventory before applying it: %w", short(d.revision), err)
 	}
 
 	objs := append([]*unstructured.Unstructured(nil), d.objects...)
-	cs, err := r.resources.ApplyAllStaged(ctx, objs, r.applyOptions())
+	rm, guard := id.resources(s, r.opts.ApplyConcurrency)
+	cs, err := rm.ApplyAllStaged(ctx, objs, r.applyOptions())
 	if err != nil {
-		return outcome{reason: v1alpha1.ReasonApplyFailed}, fmt.Errorf("applying revision %s: %w", short(d.revision), err)
+		if c := guard.conflict(); c != nil {
+			err = c
+		}
+		return outcome{reason: reasonFor(err, v1alpha1.ReasonApplyFailed)}, fmt.Errorf("applying revision %s as %s: %w", short(d.revision), id.user(), err)
 	}
 	created, configured := changes(cs)
 	r.metrics.Applies.WithLabelValues(s.Namespace, "created").Add(float64(len(created)))
 	r.metrics.Applies.WithLabelValues(s.Namespace, "configured").Add(float64(len(configured)))
-	out := outcome{applied: true, full: true, inventory: inventory.Of(d.objects)}
+	out := outcome{applied: true, full: true, inventory: next}
 	switch {
 	case len(created)+len(configured) == 0:
 		out.message = fmt.Sprintf("revision %s applied: %d objects unchanged", short(d.revision), len(d.objects))
@@ -120,10 +147,10 @@ func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, d *desired, 
 		out.message = fmt.Sprintf("revision %s applied: %d created, %d configured", short(d.revision), len(created), len(configured))
 	}
 
-	if s.PruneEnabled() && s.Status.Inventory != nil {
-		pruned, err := r.prune(ctx, s, s.Status.Inventory.Entries, out.inventory)
+	if len(stale) > 0 {
+		pruned, err := r.deleteStale(ctx, s, id, stale)
 		if err != nil {
-			return outcome{reason: v1alpha1.ReasonPruneFailed}, err
+			return outcome{reason: reasonFor(err, v1alpha1.ReasonPruneFailed)}, err
 		}
 		if len(pruned) > 0 {
 			out.message += fmt.Sprintf(", %d pruned", len(pruned))
@@ -132,8 +159,22 @@ func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, d *desired, 
 	return out, nil
 }
 
+// reasonFor is the Ready reason of a failed apply or prune: Forbidden when
+// the policy, RBAC (as the Sync's ServiceAccount) or another Sync's
+// ownership refused it, else def.
+func reasonFor(err error, def string) string {
+	var (
+		denied   *AccessDenied
+		conflict *OwnershipConflict
+	)
+	if errors.As(err, &denied) || errors.As(err, &conflict) || tenancy.IsDenied(err) || apierrors.IsForbidden(err) {
+		return v1alpha1.ReasonForbidden
+	}
+	return def
+}
+
 // heal re-applies the objects that changed in the cluster (enforce mode).
-func (r *Reconciler) heal(ctx context.Context, s *v1alpha1.Sync, d *desired, dirty map[string]time.Time) (outcome, error) {
+func (r *Reconciler) heal(ctx context.Context, s *v1alpha1.Sync, id *identity, d *desired, dirty map[string]time.Time) (outcome, error) {
 	out := outcome{message: fmt.Sprintf("revision %s applied", short(d.revision))}
 	var objs []*unstructured.Unstructured
 	for id := range dirty {
@@ -145,9 +186,16 @@ func (r *Reconciler) heal(ctx context.Context, s *v1alpha1.Sync, d *desired, dir
 	if len(objs) == 0 {
 		return out, nil
 	}
-	cs, err := r.resources.ApplyAll(ctx, objs, r.applyOptions())
+	if conflicts := r.checkOwners(ctx, client.ObjectKeyFromObject(s), objs); len(conflicts) > 0 {
+		return outcome{reason: v1alpha1.ReasonForbidden}, fmt.Errorf("reverting drift: %w", errors.Join(conflicts...))
+	}
+	rm, guard := id.resources(s, r.opts.ApplyConcurrency)
+	cs, err := rm.ApplyAll(ctx, objs, r.applyOptions())
 	if err != nil {
-		return outcome{reason: v1alpha1.ReasonApplyFailed}, fmt.Errorf("reverting drift: %w", err)
+		if c := guard.conflict(); c != nil {
+			err = c
+		}
+		return outcome{reason: reasonFor(err, v1alpha1.ReasonApplyFailed)}, fmt.Errorf("reverting drift as %s: %w", id.user(), err)
 	}
 	created, configured := changes(cs)
 	healed := append(created, configured...)
@@ -176,13 +224,13 @@ func (r *Reconciler) heal(ctx context.Context, s *v1alpha1.Sync, d *desired, dir
 
 // observe compares without applying: everything when full, else the
 // objects that changed.
-func (r *Reconciler) observe(ctx context.Context, s *v1alpha1.Sync, d *desired, dirty map[string]time.Time, full bool) (outcome, error) {
-	return r.diff(ctx, s, d, dirty, full)
+func (r *Reconciler) observe(ctx context.Context, s *v1alpha1.Sync, id *identity, d *desired, dirty map[string]time.Time, full bool) (outcome, error) {
+	return r.diff(ctx, s, id, d, dirty, full)
 }
 
 // diff dry-runs objects (all when full, else the dirty ones) and reports
 // how the cluster differs from them.
-func (r *Reconciler) diff(ctx context.Context, s *v1alpha1.Sync, d *desired, dirty map[string]time.Time, full bool) (outcome, error) {
+func (r *Reconciler) diff(ctx context.Context, s *v1alpha1.Sync, id *identity, d *desired, dirty map[string]time.Time, full bool) (outcome, error) {
 	out := outcome{full: full, drift: map[string]v1alpha1.DriftedObject{}}
 	var idx []int
 	if full {
@@ -201,9 +249,9 @@ func (r *Reconciler) diff(ctx context.Context, s *v1alpha1.Sync, d *desired, dir
 	mac := hmacFunc(r.opts.HMACKey)
 	var newly []string
 	for _, i := range idx {
-		fields, err := r.driftOf(ctx, d.objects[i], mac)
+		fields, err := driftOf(ctx, id.client, d.objects[i], mac)
 		if err != nil {
-			return outcome{reason: v1alpha1.ReasonApplyFailed}, err
+			return outcome{reason: reasonFor(err, v1alpha1.ReasonApplyFailed)}, err
 		}
 		if len(fields) == 0 {
 			continue
@@ -228,18 +276,19 @@ func (r *Reconciler) diff(ctx context.Context, s *v1alpha1.Sync, d *desired, dir
 	return out, nil
 }
 
-// driftOf dry-runs obj and compares the result with the live object.
-func (r *Reconciler) driftOf(ctx context.Context, obj *unstructured.Unstructured, mac drift.MAC) ([]string, error) {
+// driftOf dry-runs obj and compares the result with the live object, both
+// as the Sync's identity (c).
+func driftOf(ctx context.Context, c client.Client, obj *unstructured.Unstructured, mac drift.MAC) ([]string, error) {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(obj.GroupVersionKind())
-	if err := r.client.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
 		if apierrors.IsNotFound(err) {
 			return drift.Fields(nil, obj, mac), nil
 		}
 		return nil, fmt.Errorf("reading %s: %w", inventory.Describe(obj), err)
 	}
 	dry := obj.DeepCopy()
-	if err := r.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(dry), client.DryRunAll, client.ForceOwnership, client.FieldOwner(FieldManager)); err != nil {
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(dry), client.DryRunAll, client.ForceOwnership, client.FieldOwner(FieldManager)); err != nil {
 		return nil, fmt.Errorf("dry-run of %s: %w", inventory.Describe(obj), err)
 	}
 	return drift.Fields(live, dry, mac), nil
@@ -254,32 +303,45 @@ func reported(prev []v1alpha1.DriftedObject, name string, fields []string) bool 
 	return false
 }
 
-// prune deletes the objects of previous that are not in current, and only
-// those still labelled as this Sync's (an object another Sync or a person
-// took over is left alone). current nil means the Sync is being deleted.
-func (r *Reconciler) prune(ctx context.Context, s *v1alpha1.Sync, previous, current []v1alpha1.InventoryEntry) ([]string, error) {
+// prune deletes the objects of previous that are not in current, as the
+// Sync's identity. current nil means the Sync is being deleted.
+func (r *Reconciler) prune(ctx context.Context, s *v1alpha1.Sync, id *identity, previous, current []v1alpha1.InventoryEntry) ([]string, error) {
 	stale, err := inventory.Stale(previous, current)
 	if err != nil {
 		return nil, err
 	}
+	return r.deleteStale(ctx, s, id, stale)
+}
+
+// deleteStale deletes stale objects, only those still labelled as this
+// Sync's (an object another Sync or a person took over is left alone).
+// Every failure is kept, with its type (a Forbidden stays Forbidden).
+func (r *Reconciler) deleteStale(ctx context.Context, s *v1alpha1.Sync, id *identity, stale []*unstructured.Unstructured) ([]string, error) {
 	if len(stale) == 0 {
 		return nil, nil
 	}
 	opts := ssa.DefaultDeleteOptions()
 	opts.Inclusions = map[string]string{LabelSync: s.Name, LabelSyncNamespace: s.Namespace}
-	cs, err := r.resources.DeleteAll(ctx, stale, opts)
-	if err != nil {
-		return nil, fmt.Errorf("pruning: %w", err)
-	}
+	rm, _ := id.resources(s, r.opts.ApplyConcurrency)
+	sort.Sort(sort.Reverse(ssa.SortableUnstructureds(stale)))
 	var deleted []string
-	for _, e := range cs.Entries {
-		if e.Action == ssa.DeletedAction {
+	var errs []error
+	for _, o := range stale {
+		e, err := rm.Delete(ctx, o, opts)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if e != nil && e.Action == ssa.DeletedAction {
 			deleted = append(deleted, e.Subject)
 		}
 	}
 	if len(deleted) > 0 {
 		r.metrics.Prunes.WithLabelValues(s.Namespace).Add(float64(len(deleted)))
 		r.events.Eventf(s, nil, corev1.EventTypeNormal, "Pruned", "Prune", "deleted what Git no longer has: %s", strings.Join(deleted, ", "))
+	}
+	if len(errs) > 0 {
+		return deleted, fmt.Errorf("pruning as %s: %w", id.user(), errors.Join(errs...))
 	}
 	return deleted, nil
 }

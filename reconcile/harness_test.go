@@ -64,6 +64,7 @@ func startShardController(t *testing.T, kube *testenv.Kube, vault *config.Vault,
 		HMACKey: key,
 		Secrets: reconcile.NewVaultSecrets(reconcile.VaultSecretsOptions{
 			Default: vault, HMACKey: key, Reader: mgr.GetAPIReader(), Unsealer: reconcile.ClusterUnsealer(cs),
+			ServiceAccounts: cs.CoreV1(),
 		}),
 		Metrics: reconcile.NewMetrics(reg),
 	}

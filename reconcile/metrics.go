@@ -18,6 +18,8 @@ type Metrics struct {
 	RotationPickups   *prometheus.CounterVec
 	Ready             *prometheus.GaugeVec
 	DriftLatency      prometheus.Histogram
+	AccessReviews     prometheus.Counter
+	Identities        prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -69,8 +71,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from a managed object's change event to its re-apply in enforce mode.",
 			Buckets: []float64{.05, .1, .25, .5, 1, 2, 5, 10, 30},
 		}),
+		AccessReviews: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "latchkey_access_reviews_total",
+			Help: "SubjectAccessReviews sent to check a set before applying it as a Sync's ServiceAccount (cache misses).",
+		}),
+		Identities: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "latchkey_impersonated_clients",
+			Help: "Clients held to act as a ServiceAccount, one per ServiceAccount some Sync uses.",
+		}),
 	}
 	reg.MustRegister(m.ReconcileDuration, m.Applies, m.Prunes, m.DriftDetected, m.DriftHealed,
-		m.VaultReads, m.VaultCacheHits, m.VaultVersionReads, m.RotationPickups, m.Ready, m.DriftLatency)
+		m.VaultReads, m.VaultCacheHits, m.VaultVersionReads, m.RotationPickups, m.Ready, m.DriftLatency, m.AccessReviews, m.Identities)
 	return m
 }

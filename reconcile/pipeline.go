@@ -40,13 +40,25 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 			}
 			setFailed(status, s.Generation, reason, msg)
 		})
-		if reason == v1alpha1.ReasonConfigInvalid || reason == v1alpha1.ReasonEmptyRender {
+		switch reason {
+		case v1alpha1.ReasonConfigInvalid, v1alpha1.ReasonEmptyRender:
 			// Stalled: retrying changes nothing until the Sync or the repository does.
+			return requeue, perr
+		case v1alpha1.ReasonForbidden:
+			// Retried at the interval, not with backoff: a grant, the other
+			// Sync letting go or a new commit fixes it, and a refused tenant
+			// should not keep the API server busy meanwhile.
 			return requeue, perr
 		}
 		return ctrl.Result{}, errors.Join(err, perr)
 	}
 
+	// The policy decides before anything is fetched: who the Sync acts as,
+	// where its objects may go, where its source may be.
+	id, err := r.admit(s)
+	if err != nil {
+		return fail(v1alpha1.ReasonForbidden, err, "")
+	}
 	creds, err := r.gitCredentials(ctx, s)
 	if err != nil {
 		return fail(v1alpha1.ReasonConfigInvalid, err, "")
@@ -141,9 +153,9 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 	var out outcome
 	switch s.GetMode() {
 	case v1alpha1.ModeObserve:
-		out, err = r.observe(ctx, s, d, dirty, full)
+		out, err = r.observe(ctx, s, id, d, dirty, full)
 	default:
-		out, err = r.enforce(ctx, s, d, dirty, full, sameState && d.digest == lastDigest)
+		out, err = r.enforce(ctx, s, id, d, dirty, full, sameState && d.digest == lastDigest)
 	}
 	if err != nil {
 		return fail(out.reason, d.redact.Error(err), revision)

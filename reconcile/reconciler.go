@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
-	"github.com/fluxcd/pkg/ssa"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -31,6 +29,7 @@ import (
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/reconcile/drift"
 	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
+	"github.com/latchkey-dev/latchkey/reconcile/tenancy"
 )
 
 // Options configure a Reconciler.
@@ -59,20 +58,25 @@ type Options struct {
 	// MinInterval is the shortest source and rotation interval honoured;
 	// shorter ones in a spec are raised to it (0: no floor).
 	MinInterval time.Duration
+	// Tenancy is what each Sync may do; the zero value is tenancy off.
+	Tenancy tenancy.Policy
 }
 
 // Reconciler reconciles Syncs.
 type Reconciler struct {
-	client    client.Client
-	reader    client.Reader // uncached: Secrets are never cached by the controller
-	mapper    meta.RESTMapper
-	fetcher   *gitsource.Fetcher
-	secrets   SecretsProvider
-	tracker   *drift.Tracker
-	events    events.EventRecorder
-	metrics   *Metrics
-	resources *ssa.ResourceManager
-	opts      Options
+	client  client.Client
+	reader  client.Reader // uncached: Secrets are never cached by the controller
+	mapper  meta.RESTMapper
+	fetcher *gitsource.Fetcher
+	secrets SecretsProvider
+	tracker *drift.Tracker
+	events  events.EventRecorder
+	metrics *Metrics
+	opts    Options
+	// ids are the identities Syncs act as for their objects; access caches
+	// the allowed SubjectAccessReview decisions of the check before apply.
+	ids    *identities
+	access accessCache
 
 	controller controller.Controller
 	managed    cache.Cache
@@ -159,9 +163,6 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 		return nil, errors.New("reconcile: Options.Metrics is required (NewMetrics)")
 	}
 	c := mgr.GetClient()
-	poller := polling.NewStatusPoller(c, mgr.GetRESTMapper(), polling.Options{})
-	rm := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "latchkey.dev"})
-	rm.SetConcurrency(opts.ApplyConcurrency)
 
 	selector, err := managedSelector()
 	if err != nil {
@@ -179,20 +180,21 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 	}
 
 	r := &Reconciler{
-		client:    c,
-		reader:    mgr.GetAPIReader(),
-		mapper:    mgr.GetRESTMapper(),
-		fetcher:   gitsource.NewFetcher(opts.Source),
-		secrets:   opts.Secrets,
-		tracker:   drift.NewTracker(),
-		events:    mgr.GetEventRecorder("latchkey"),
-		metrics:   opts.Metrics,
-		resources: rm,
-		opts:      opts,
-		managed:   managed,
-		watched:   map[string]bool{},
-		states:    map[types.NamespacedName]*syncState{},
-		triggers:  make(chan event.TypedGenericEvent[*v1alpha1.Sync], 1024),
+		client:  c,
+		reader:  mgr.GetAPIReader(),
+		mapper:  mgr.GetRESTMapper(),
+		fetcher: gitsource.NewFetcher(opts.Source),
+		secrets: opts.Secrets,
+		tracker: drift.NewTracker(),
+		events:  mgr.GetEventRecorder("latchkey"),
+		metrics: opts.Metrics,
+		opts:    opts,
+		ids: newIdentities(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper(), c, opts.Concurrency,
+			func(n int) { opts.Metrics.Identities.Set(float64(n)) }),
+		managed:  managed,
+		watched:  map[string]bool{},
+		states:   map[types.NamespacedName]*syncState{},
+		triggers: make(chan event.TypedGenericEvent[*v1alpha1.Sync], 1024),
 	}
 	r.controller, err = ctrl.NewControllerManagedBy(mgr).
 		Named("sync").
@@ -231,7 +233,11 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	delete(r.states, key)
 	r.statesMu.Unlock()
 	r.tracker.Forget(key)
+	r.ids.release(key)
 	r.metrics.Ready.DeleteLabelValues(key.Namespace, key.Name)
+	if f, ok := r.secrets.(SecretsForgetter); ok {
+		f.Forget(key) // its Vault client, token and cache, unless other Syncs use them
+	}
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -275,12 +281,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	return r.reconcile(ctx, &s)
 }
 
-// finalize prunes what the Sync owns (when pruning is on) and lets it go.
+// finalize prunes what the Sync owns (when pruning is on), as its
+// ServiceAccount and from the inventory as stored (not as cached), and lets
+// it go.
 func (r *Reconciler) finalize(ctx context.Context, s *v1alpha1.Sync) error {
 	key := client.ObjectKeyFromObject(s)
 	if controllerutil.ContainsFinalizer(s, Finalizer) {
-		if s.PruneEnabled() && !s.Spec.Suspend && s.Status.Inventory != nil {
-			if _, err := r.prune(ctx, s, s.Status.Inventory.Entries, nil); err != nil {
+		if s.PruneEnabled() && !s.Spec.Suspend {
+			err := r.finalPrune(ctx, s)
+			if err != nil {
 				r.events.Eventf(s, nil, corev1.EventTypeWarning, v1alpha1.ReasonPruneFailed, "Finalize", "%s", err.Error())
 				return err
 			}

@@ -12,10 +12,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/config"
+	"github.com/latchkey-dev/latchkey/reconcile/tenancy"
 	"github.com/latchkey-dev/latchkey/resolver"
 	"github.com/latchkey-dev/latchkey/resolver/vault"
 )
@@ -36,6 +39,13 @@ type Secrets interface {
 // the one spec.vault names, logged in as it says.
 type SecretsProvider interface {
 	For(ctx context.Context, sync *v1alpha1.Sync) (Secrets, error)
+}
+
+// SecretsForgetter is a SecretsProvider that keeps something per Sync (a
+// Vault client, a token, a cache); the reconciler calls Forget when the
+// Sync is gone.
+type SecretsForgetter interface {
+	Forget(sync types.NamespacedName)
 }
 
 // UnsealerFor returns the Unsealer for SealedSecrets whose keys are in
@@ -60,16 +70,28 @@ type VaultSecretsOptions struct {
 	SealedSecretsNamespace string
 	// Reader reads the Secrets a spec.vault.auth names.
 	Reader client.Reader
+	// Tenancy decides which Syncs may use the controller's credentials,
+	// which addresses and keys namespaces a Sync may name.
+	Tenancy tenancy.Policy
+	// ServiceAccounts requests tokens of Syncs' ServiceAccounts (the
+	// TokenRequest API) for Vault's Kubernetes auth; without it, a Sync
+	// that logs in as its ServiceAccount fails to resolve.
+	ServiceAccounts corev1client.ServiceAccountsGetter
+	// VaultAudience is the audience of those tokens (default "vault"), which
+	// the Vault roles must expect.
+	VaultAudience string
 }
 
-// VaultSecrets keeps one resolver, backend and cache per distinct Vault
-// configuration, shared by every Sync that uses it: their cache and token
-// are shared too, which is what makes N Syncs of one app cost one read.
+// VaultSecrets keeps one resolver, backend and cache per Vault identity
+// (configuration and who logs in), shared by every Sync that logs in as it:
+// N Syncs of one app cost one read, and two tenants never share a token or
+// a cache. A client goes when the last Sync that used it does.
 type VaultSecrets struct {
 	opts VaultSecretsOptions
 
-	mu   sync.Mutex
-	byID map[string]*vaultSecrets
+	mu    sync.Mutex
+	byID  map[string]*vaultSecrets
+	users map[types.NamespacedName]string // Sync → the id of the client it uses
 }
 
 // NewVaultSecrets returns a provider.
@@ -80,13 +102,20 @@ func NewVaultSecrets(opts VaultSecretsOptions) *VaultSecrets {
 	if opts.SealedSecretsNamespace == "" {
 		opts.SealedSecretsNamespace = "kube-system"
 	}
-	return &VaultSecrets{opts: opts, byID: map[string]*vaultSecrets{}}
+	if opts.Tenancy.KeysNamespace == "" {
+		opts.Tenancy.KeysNamespace = opts.SealedSecretsNamespace
+	}
+	if opts.VaultAudience == "" {
+		opts.VaultAudience = "vault"
+	}
+	return &VaultSecrets{opts: opts, byID: map[string]*vaultSecrets{}, users: map[types.NamespacedName]string{}}
 }
 
 type vaultSecrets struct {
 	resolver *resolver.Resolver
 	backend  *vault.Backend // nil without Vault
 	cache    *resolver.Cache
+	users    int // Syncs using it; guarded by VaultSecrets.mu
 
 	// versions memoises KV metadata reads briefly: many Syncs of one app
 	// check the same secret at nearly the same time.
@@ -146,30 +175,67 @@ func (v *vaultSecrets) Invalidate(locs ...resolver.Location) {
 	}
 }
 
-// For implements SecretsProvider.
+// For implements SecretsProvider: the Vault client, cache and unsealer of
+// the identity s logs in as. The client the Sync used before is released.
 func (p *VaultSecrets) For(ctx context.Context, s *v1alpha1.Sync) (Secrets, error) {
-	cfg, err := p.effective(ctx, s)
+	key := client.ObjectKeyFromObject(s)
+	vs, err := p.forSync(ctx, s)
 	if err != nil {
+		p.Forget(key)
 		return nil, err
 	}
+	return &syncSecrets{vaultSecrets: vs, sync: s, policy: &p.opts.Tenancy, unseals: p.opts.Unsealer != nil}, nil
+}
+
+func (p *VaultSecrets) forSync(ctx context.Context, s *v1alpha1.Sync) (*vaultSecrets, error) {
 	keysNS := p.opts.SealedSecretsNamespace
 	if s.Spec.SealedSecrets != nil && s.Spec.SealedSecrets.KeysNamespace != "" {
 		keysNS = s.Spec.SealedSecrets.KeysNamespace
+		if err := p.opts.Tenancy.CheckKeysNamespace(keysNS); err != nil {
+			return nil, err
+		}
 	}
-	id := fingerprint(cfg, keysNS)
+	login, err := p.login(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	id := fingerprint(login, keysNS)
+	key := client.ObjectKeyFromObject(s)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if vs, ok := p.byID[id]; ok {
-		return vs, nil
+	vs, ok := p.byID[id]
+	if !ok {
+		if vs, err = p.build(ctx, login, keysNS); err != nil {
+			return nil, err
+		}
+		p.byID[id] = vs
 	}
+	if p.users[key] != id {
+		p.release(key)
+		vs.users++
+		p.users[key] = id
+	}
+	return vs, nil
+}
+
+// build must be called with mu held.
+func (p *VaultSecrets) build(ctx context.Context, login *vaultLogin, keysNS string) (*vaultSecrets, error) {
 	vs := &vaultSecrets{cache: resolver.NewCache(p.opts.CacheTTL)}
 	ropts := resolver.Options{HMACKey: p.opts.HMACKey, Cache: vs.cache}
-	if cfg != nil {
-		b, err := vault.New(cfg)
+	var backend resolver.Backend
+	switch cfg := login.cfg; {
+	case login.denied != nil:
+		backend = deniedBackend{login.denied}
+	case cfg != nil:
+		var opts []vault.Option
+		if login.jwt != nil {
+			opts = append(opts, vault.WithTokenSource(login.jwt))
+		}
+		b, err := vault.New(cfg, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("configuring Vault at %s: %w", cfg.Address, err)
 		}
-		vs.backend = b
+		vs.backend, backend = b, b
 		ropts.DefaultKVVersion = cfg.KVVersion
 		ropts.PathValidation = cfg.PathValidation
 		ropts.Concurrency = cfg.Concurrency
@@ -181,85 +247,53 @@ func (p *VaultSecrets) For(ctx context.Context, s *v1alpha1.Sync) (Secrets, erro
 		}
 		ropts.Unsealer = u
 	}
-	var backend resolver.Backend
-	if vs.backend != nil {
-		backend = vs.backend
-	}
 	vs.resolver = resolver.New(backend, ropts)
-	p.byID[id] = vs
 	return vs, nil
 }
 
-// effective merges spec.vault over the controller's configuration.
-func (p *VaultSecrets) effective(ctx context.Context, s *v1alpha1.Sync) (*config.Vault, error) {
-	sv := s.Spec.Vault
-	if sv == nil {
-		if p.opts.Default == nil {
-			return nil, nil
+// Forget releases what the Sync key used: a Vault client, its token and its
+// cache go when no Sync uses them any more. The reconciler calls it when a
+// Sync is deleted; For releases the old client itself when a Sync's
+// configuration changes.
+func (p *VaultSecrets) Forget(key types.NamespacedName) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.release(key)
+}
+
+// release must be called with mu held.
+func (p *VaultSecrets) release(key types.NamespacedName) {
+	id, ok := p.users[key]
+	if !ok {
+		return
+	}
+	delete(p.users, key)
+	if vs := p.byID[id]; vs != nil {
+		if vs.users--; vs.users <= 0 {
+			delete(p.byID, id)
 		}
-		c := *p.opts.Default
-		return &c, nil
 	}
-	var c config.Vault
-	if p.opts.Default != nil {
-		c = *p.opts.Default
-	} else {
-		c = config.Vault{Timeout: 30 * time.Second, MaxRetries: 3}
-	}
-	if sv.Address != "" {
-		c.Address = sv.Address
-	}
-	if sv.Namespace != "" {
-		c.Namespace = sv.Namespace
-	}
-	if c.Address == "" {
-		return nil, errors.New("spec.vault has no address and the controller has no default Vault address")
-	}
-	if ref := sv.CASecretRef; ref != nil {
-		data, err := p.secretData(ctx, s.Namespace, ref.Name, caKey)
-		if err != nil {
-			return nil, fmt.Errorf("spec.vault.caSecretRef: %w", err)
-		}
-		// The Sync names the CA its Vault is verified with: the
-		// controller's CA files, and a skip-verify it may have, do not
-		// apply to it.
-		c.CACert, c.CAPath, c.SkipVerify = "", "", false
-		c.CACertPEM = data[caKey]
-	}
-	if a := sv.Auth; a != nil {
-		set := 0
-		for _, on := range []bool{a.Kubernetes != nil, a.AppRole != nil, a.Token != nil} {
-			if on {
-				set++
-			}
-		}
-		if set != 1 {
-			return nil, fmt.Errorf("spec.vault.auth sets %d methods: set exactly one of kubernetes, appRole, token", set)
-		}
-		auth := config.VaultAuth{TokenPath: c.Auth.TokenPath}
-		switch {
-		case a.Kubernetes != nil:
-			auth.Method, auth.Role, auth.MountPath = config.VaultAuthKubernetes, a.Kubernetes.Role, orDefault(a.Kubernetes.Mount, "kubernetes")
-			if auth.TokenPath == "" {
-				auth.TokenPath = config.DefaultServiceAccountTokenPath
-			}
-		case a.AppRole != nil:
-			data, err := p.secretData(ctx, s.Namespace, a.AppRole.SecretRef.Name, "role_id", "secret_id")
-			if err != nil {
-				return nil, fmt.Errorf("spec.vault.auth.appRole: %w", err)
-			}
-			auth.Method, auth.MountPath = config.VaultAuthAppRole, orDefault(a.AppRole.Mount, "approle")
-			auth.RoleID, auth.SecretID = string(data["role_id"]), config.Sensitive(data["secret_id"])
-		case a.Token != nil:
-			data, err := p.secretData(ctx, s.Namespace, a.Token.SecretRef.Name, "token")
-			if err != nil {
-				return nil, fmt.Errorf("spec.vault.auth.token: %w", err)
-			}
-			auth.Method, auth.Token = config.VaultAuthToken, config.Sensitive(data["token"])
-		}
-		c.Auth = auth
-	}
-	return &c, nil
+}
+
+// Clients is how many Vault clients (each with its token and cache) are
+// kept: one per identity in use.
+func (p *VaultSecrets) Clients() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.byID)
+}
+
+// deniedBackend fails every reference with the policy's refusal, so that a
+// Sync that may not use the controller's Vault credentials fails only when
+// it has a Vault reference, naming it.
+type deniedBackend struct{ err error }
+
+func (d deniedBackend) Locate(context.Context, string, int) (resolver.Location, error) {
+	return resolver.Location{}, d.err
+}
+
+func (d deniedBackend) Read(context.Context, resolver.Location, string) (*resolver.Secret, error) {
+	return nil, d.err
 }
 
 // caKey is the key of spec.vault.caSecretRef's Secret, as in a
@@ -286,14 +320,15 @@ func (p *VaultSecrets) secretData(ctx context.Context, namespace, name string, k
 // credentials, and the map key must not be a plain hash of them.
 var fingerprintKey = randomKey()
 
-func fingerprint(c *config.Vault, keysNamespace string) string {
+func fingerprint(l *vaultLogin, keysNamespace string) string {
 	m := hmac.New(sha256.New, fingerprintKey)
-	if c == nil {
-		fmt.Fprintf(m, "novault\x00%s", keysNamespace)
+	fmt.Fprintf(m, "%s\x00%s\x00", l.identity, keysNamespace)
+	if c := l.cfg; c == nil {
+		fmt.Fprint(m, "novault")
 	} else {
-		fmt.Fprintf(m, "%s\x00%s\x00%s\x00%s\x00%s\x00%t\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s",
-			c.Address, c.Namespace, c.CACert, c.CAPath, c.CACertPEM, c.SkipVerify, c.Auth.Method, c.Auth.Role, c.Auth.MountPath,
-			c.Auth.RoleID, string(c.Auth.SecretID), string(c.Auth.Token), keysNamespace)
+		fmt.Fprintf(m, "%s\x00%s\x00%s\x00%s\x00%s\x00%t\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s",
+			c.Address, c.Namespace, c.CACert, c.CAPath, c.CACertPEM, c.SkipVerify, c.ClientCert, c.ClientKey, c.TLSServerName,
+			c.Auth.Method, c.Auth.Role, c.Auth.MountPath, c.Auth.RoleID, string(c.Auth.SecretID), string(c.Auth.Token))
 	}
 	return hex.EncodeToString(m.Sum(nil))
 }

@@ -18,6 +18,8 @@ func TestFailureFixNamesTheCause(t *testing.T) {
 		want string
 	}{
 		{"login rejected", fmt.Errorf("%w: logging in with approle", ErrAuth), "check the Vault auth configuration"},
+		{"login refused by Vault (a role the identity is not bound to)", fmt.Errorf("reading: %w: logging in with kubernetes: login: %w (HTTP 403)", ErrAuth, ErrPermissionDenied), "a Kubernetes role bound to its ServiceAccount"},
+		{"read refused by a policy", fmt.Errorf("reading: %w (HTTP 403)", ErrPermissionDenied), "grant the Vault identity"},
 		{"login never reached Vault", fmt.Errorf("%w: logging in: %w (x509: unknown authority)", ErrAuth, ErrUnavailable), "the CA that verifies it"},
 		{"read never reached Vault", fmt.Errorf("reading: %w", ErrUnavailable), "check VAULT_ADDR"},
 		{"no such path", fmt.Errorf("reading: %w", ErrNotFound), "check the path"},

@@ -86,7 +86,7 @@ func FuzzBase64Data(f *testing.F) {
 		if err != nil || len(refs) != 1 || refs[0].End != len(placeholder) {
 			t.Skip() // not one well-formed placeholder: covered by FuzzSubstitute
 		}
-		want, err := applyModifiers(refs[0].Modifiers, fuzzSecret)
+		want, err := applyModifiers(refs[0].Modifiers, fuzzSecret, DefaultMaxValueBytes)
 		if err != nil {
 			t.Skip()
 		}
@@ -126,7 +126,7 @@ func FuzzModifiers(f *testing.F) {
 		if err != nil || len(refs) != 1 {
 			return
 		}
-		_, err = applyModifiers(refs[0].Modifiers, value)
+		_, err = applyModifiers(refs[0].Modifiers, value, DefaultMaxValueBytes)
 		if err != nil && len(value) >= 8 && !strings.Contains(pipeline, value) && strings.Contains(err.Error(), value) {
 			t.Fatalf("the error quotes the value: %v", err)
 		}

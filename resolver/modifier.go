@@ -1,7 +1,6 @@
 package resolver
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -9,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
-	"k8s.io/client-go/util/jsonpath"
 	"sigs.k8s.io/yaml"
 
 	"github.com/latchkey-dev/latchkey/resolver/reference"
@@ -22,10 +19,20 @@ import (
 // backend, with argocd-vault-plugin's semantics. Errors name the modifier and
 // what was wrong with its input, never the input: decoder messages quote the
 // text they choke on, so they are replaced, not wrapped.
-func applyModifiers(mods []reference.Modifier, v any) (any, error) {
+//
+// limit bounds every result of the pipeline in bytes. A modifier that grows
+// its input (base64encode, indent, jsonPath) checks before it allocates, so
+// a pipeline such as "base64encode | base64encode | ..." or a wide indent
+// fails with the limit named instead of exhausting memory.
+func applyModifiers(mods []reference.Modifier, v any, limit int64) (any, error) {
 	for _, m := range mods {
 		var err error
-		v, err = applyModifier(m, v)
+		v, err = applyModifier(m, v, limit)
+		if err == nil {
+			if s, ok := v.(string); ok && int64(len(s)) > limit {
+				err = &sizeError{limit: limit}
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("modifier %q: %w", m.String(), err)
 		}
@@ -33,12 +40,15 @@ func applyModifiers(mods []reference.Modifier, v any) (any, error) {
 	return v, nil
 }
 
-func applyModifier(m reference.Modifier, v any) (any, error) {
+func applyModifier(m reference.Modifier, v any, limit int64) (any, error) {
 	switch m.Name {
 	case "base64encode":
 		s, err := scalarText(v)
 		if err != nil {
 			return nil, err
+		}
+		if int64(base64.StdEncoding.EncodedLen(len(s))) > limit {
+			return nil, &sizeError{limit: limit}
 		}
 		return base64.StdEncoding.EncodeToString([]byte(s)), nil
 	case "base64decode":
@@ -70,17 +80,27 @@ func applyModifier(m reference.Modifier, v any) (any, error) {
 		if err != nil {
 			return nil, errors.New("the value is not valid YAML")
 		}
+		if int64(len(j)) > limit {
+			// Aliases expand: a small document can stand for a large one.
+			return nil, &sizeError{limit: limit}
+		}
 		return parseJSON(string(j))
 	case "jsonPath":
-		return evalJSONPath(m.Args[0], v)
+		return evalJSONPath(m.Args[0], v, limit)
 	case "indent":
 		s, ok := v.(string)
 		if !ok {
 			return nil, needString(v)
 		}
-		n, err := strconv.Atoi(m.Args[0])
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("indent needs a non-negative number of spaces, got %q", m.Args[0])
+		// The grammar already refused a width over reference.MaxIndent;
+		// checked again so that no Modifier built another way can size an
+		// allocation.
+		n, err := reference.IndentWidth(m.Args[0])
+		if err != nil {
+			return nil, err
+		}
+		if indentedLen(s, n) > limit {
+			return nil, &sizeError{limit: limit}
 		}
 		return indent(s, n), nil
 	case "sha256sum":
@@ -92,31 +112,6 @@ func applyModifier(m reference.Modifier, v any) (any, error) {
 		return hex.EncodeToString(sum[:]), nil
 	}
 	return nil, fmt.Errorf("unknown modifier")
-}
-
-// evalJSONPath evaluates a Kubernetes JSONPath template over v, decoding v
-// first when it is a JSON string, and returns the printed result, as
-// argocd-vault-plugin does (chain jsonParse to get a typed value back).
-func evalJSONPath(expr string, v any) (any, error) {
-	jp := jsonpath.New("modifier")
-	jp.AllowMissingKeys(false)
-	if err := jp.Parse(expr); err != nil {
-		// Parse errors only quote the expression, which is in the manifest.
-		return nil, fmt.Errorf("invalid JSONPath %s: %v", expr, err)
-	}
-	if s, ok := v.(string); ok {
-		parsed, err := parseJSON(s)
-		if err != nil {
-			return nil, fmt.Errorf("jsonPath needs a map, a list or a JSON string: %w", err)
-		}
-		v = parsed
-	}
-	var buf bytes.Buffer
-	if err := jp.Execute(&buf, normalise(v)); err != nil {
-		// Execution errors may print the data they walked; keep only the fact.
-		return nil, fmt.Errorf("JSONPath %s does not match the value (a path or index that does not exist, or a type that cannot be walked)", expr)
-	}
-	return buf.String(), nil
 }
 
 func parseJSON(s string) (any, error) {
@@ -139,6 +134,9 @@ func parseJSON(s string) (any, error) {
 // indent prefixes every line but the first with n spaces, so a multi-line
 // value can sit under a YAML key; empty lines stay empty.
 func indent(s string, n int) string {
+	if n == 0 {
+		return s
+	}
 	pad := strings.Repeat(" ", n)
 	lines := strings.Split(s, "\n")
 	for i := 1; i < len(lines); i++ {
@@ -147,6 +145,18 @@ func indent(s string, n int) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// indentedLen is len(indent(s, n)), computed without building it.
+func indentedLen(s string, n int) int64 {
+	size := int64(len(s))
+	for i := 0; i < len(s); i++ {
+		// A line after a newline is padded unless it is empty.
+		if s[i] == '\n' && i+1 < len(s) && s[i+1] != '\n' {
+			size += int64(n)
+		}
+	}
+	return size
 }
 
 func scalarText(v any) (string, error) {

@@ -34,7 +34,22 @@ type Options struct {
 	// Unsealer, when set, turns SealedSecrets into Secrets. Without it
 	// SealedSecrets are passed through for the in-cluster controller.
 	Unsealer Unsealer
+	// MaxValueBytes bounds each resolved value, after its modifiers, and
+	// every intermediate result of its pipeline (default 1 MiB: a
+	// Kubernetes Secret holds no more, so a larger value could never be
+	// applied anyway).
+	MaxValueBytes int64
+	// MaxTotalBytes bounds the values one Resolve writes into its objects,
+	// all references together (default 64 MiB), so that many references to
+	// one large secret cannot multiply it past the process's memory.
+	MaxTotalBytes int64
 }
+
+// Default bounds of Options.
+const (
+	DefaultMaxValueBytes = 1 << 20
+	DefaultMaxTotalBytes = 64 << 20
+)
 
 // Resolver resolves the references of sets of objects. It is safe for
 // concurrent use; the controller keeps one for its lifetime.
@@ -49,6 +64,12 @@ type Resolver struct {
 func New(backend Backend, opts Options) *Resolver {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
+	}
+	if opts.MaxValueBytes <= 0 {
+		opts.MaxValueBytes = DefaultMaxValueBytes
+	}
+	if opts.MaxTotalBytes <= 0 {
+		opts.MaxTotalBytes = DefaultMaxTotalBytes
 	}
 	return &Resolver{backend: backend, opts: opts}
 }
@@ -91,8 +112,9 @@ func (r *Resolver) Resolve(ctx context.Context, objs []*unstructured.Unstructure
 		Reads:      f.reads,
 		CacheHits:  f.hits,
 	}
+	b := &budget{perValue: r.opts.MaxValueBytes, total: r.opts.MaxTotalBytes}
 	for i, p := range plans {
-		obj, prov := r.substitute(p, f, &fs)
+		obj, prov := r.substitute(p, f, b, &fs)
 		res.Objects[i] = obj
 		res.Provenance[i] = prov
 	}

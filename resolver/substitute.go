@@ -15,25 +15,38 @@ import (
 // substitute writes the values into one object's sites and returns the
 // object with its provenance. Failures go to fs; the object is then discarded
 // by Resolve, so a half-substituted object never leaves it.
-func (r *Resolver) substitute(p *objectPlan, f *fetched, fs *failures) (*unstructured.Unstructured, Provenance) {
+// Values count against b; once the set's total is crossed nothing more is
+// computed (the set has failed).
+func (r *Resolver) substitute(p *objectPlan, f *fetched, b *budget, fs *failures) (*unstructured.Unstructured, Provenance) {
 	var prov provenanceSet
 	switch {
 	case p.ignore:
 		return p.obj, Provenance{}
+	case b.exhausted:
+		return nil, Provenance{}
 	case p.sealed:
-		return r.unsealed(p, f, &prov, fs)
+		return r.unsealed(p, f, b, &prov, fs)
 	}
 	for _, s := range p.sites {
-		r.substituteSite(p, s, f, &prov, fs)
+		if b.exhausted {
+			break
+		}
+		r.substituteSite(p, s, f, b, &prov, fs)
 	}
 	return p.obj, Provenance{Refs: prov.refs}
 }
 
-func (r *Resolver) substituteSite(p *objectPlan, s *site, f *fetched, prov *provenanceSet, fs *failures) {
+func (r *Resolver) substituteSite(p *objectPlan, s *site, f *fetched, bud *budget, prov *provenanceSet, fs *failures) {
 	values := make([]any, len(s.refs))
 	ok, missing := true, false
 	for i, ref := range s.refs {
+		if bud.exhausted {
+			return
+		}
 		v, err := r.value(p, s, ref, f, prov)
+		if err == nil {
+			err = bud.take(textSize(v))
+		}
 		if err != nil {
 			var mk *missingKeyError
 			if errors.As(err, &mk) && p.removeMissing && s.remove != nil {
@@ -147,7 +160,12 @@ func (r *Resolver) value(p *objectPlan, s *site, ref reference.Ref, f *fetched, 
 		Pinned:    version != "",
 		HMAC:      r.mac(canonical(raw)),
 	})
-	return applyModifiers(ref.Modifiers, raw)
+	if len(ref.Modifiers) > 0 && textSize(raw) > r.opts.MaxValueBytes {
+		// A pipeline's input is bounded as its results are: jsonParse and
+		// jsonPath build structures several times the size of their text.
+		return nil, &sizeError{limit: r.opts.MaxValueBytes}
+	}
+	return applyModifiers(ref.Modifiers, raw, r.opts.MaxValueBytes)
 }
 
 // refText names a reference for messages and provenance; a generic <key>
@@ -208,7 +226,10 @@ var (
 func failureFor(p *objectPlan, s *site, ref reference.Ref, err error) Failure {
 	f := Failure{Object: p.ref, Field: s.field, Ref: refText(p, ref), Problem: err.Error()}
 	var mk *missingKeyError
+	se, tooLarge := isSizeError(err)
 	switch {
+	case tooLarge:
+		f.Fix = se.fix()
 	case errors.As(err, &mk):
 		f.Fix = "add the key to the secret in Vault or correct the key in the reference"
 		if k := p.obj.GetKind(); k == "Secret" || k == "ConfigMap" {
@@ -218,14 +239,16 @@ func failureFor(p *objectPlan, s *site, ref reference.Ref, err error) Failure {
 		f.Fix = "check the path (a KV v2 path may be written with or without data/) and, when pinned, the version; create the secret in Vault if it should exist"
 	case errors.Is(err, ErrDeleted):
 		f.Fix = "undelete that version in Vault or pin a version that exists"
-	case errors.Is(err, ErrPermissionDenied):
-		f.Fix = "grant the Vault identity in use a policy with read on this path (data/ and metadata/ paths on KV v2)"
 	case errors.Is(err, ErrUnavailable):
 		// Before ErrAuth: a login that never reached Vault (network, TLS) is
 		// both, and its fix is the address or the CA, not the credentials.
 		f.Fix = "check VAULT_ADDR, the network path to Vault, the CA that verifies it (VAULT_CACERT, spec.vault.caSecretRef) and that Vault is unsealed, then render again"
 	case errors.Is(err, ErrAuth):
-		f.Fix = "check the Vault auth configuration (AVP_AUTH_TYPE, role, credentials, auth mount path)"
+		// Before ErrPermissionDenied: a refused login is both, and its fix
+		// is the login, not the policy of a path.
+		f.Fix = "check the Vault auth configuration (AVP_AUTH_TYPE, role, credentials, auth mount path; for a Sync, spec.vault.auth and a Kubernetes role bound to its ServiceAccount)"
+	case errors.Is(err, ErrPermissionDenied):
+		f.Fix = "grant the Vault identity in use a policy with read on this path (data/ and metadata/ paths on KV v2)"
 	case errors.Is(err, errNoBackend):
 		f.Fix = "configure Vault (VAULT_ADDR and auth) so references can be resolved"
 	case errors.Is(err, errNoPathAnnotation):
@@ -244,7 +267,7 @@ func failureFor(p *objectPlan, s *site, ref reference.Ref, err error) Failure {
 
 // unsealed places the Secret unsealed from a SealedSecret and records the
 // HMAC of each of its values.
-func (r *Resolver) unsealed(p *objectPlan, f *fetched, prov *provenanceSet, fs *failures) (*unstructured.Unstructured, Provenance) {
+func (r *Resolver) unsealed(p *objectPlan, f *fetched, b *budget, prov *provenanceSet, fs *failures) (*unstructured.Unstructured, Provenance) {
 	u := f.unsealed[p.index]
 	if u.err != nil {
 		fs.add(p.index, Failure{Object: p.ref, Problem: "cannot unseal: " + u.err.Error(),
@@ -257,6 +280,11 @@ func (r *Resolver) unsealed(p *objectPlan, f *fetched, prov *provenanceSet, fs *
 		plain, err := base64.StdEncoding.DecodeString(enc)
 		if err != nil {
 			continue
+		}
+		if err := b.take(int64(len(plain))); err != nil {
+			se, _ := isSizeError(err)
+			fs.add(p.index, Failure{Object: p.ref, Field: "data." + k, Ref: "encryptedData." + k, Problem: err.Error(), Fix: se.fix()})
+			return nil, Provenance{}
 		}
 		prov.add(RefProvenance{Source: SourceSealedSecret, Reference: "encryptedData." + k, Field: "data." + k, Key: k, HMAC: r.mac(plain)})
 	}

@@ -14,16 +14,21 @@ const (
 
 // Condition reasons.
 const (
-	ReasonSucceeded        = "ReconciliationSucceeded"
-	ReasonProgressing      = "Progressing"
-	ReasonSuspended        = "Suspended"
-	ReasonFetchFailed      = "FetchFailed"
-	ReasonRenderFailed     = "RenderFailed"
-	ReasonResolveFailed    = "ResolveFailed"
-	ReasonApplyFailed      = "ApplyFailed"
-	ReasonPruneFailed      = "PruneFailed"
-	ReasonEmptyRender      = "EmptyRender"
-	ReasonConfigInvalid    = "ConfigInvalid"
+	ReasonSucceeded     = "ReconciliationSucceeded"
+	ReasonProgressing   = "Progressing"
+	ReasonSuspended     = "Suspended"
+	ReasonFetchFailed   = "FetchFailed"
+	ReasonRenderFailed  = "RenderFailed"
+	ReasonResolveFailed = "ResolveFailed"
+	ReasonApplyFailed   = "ApplyFailed"
+	ReasonPruneFailed   = "PruneFailed"
+	ReasonEmptyRender   = "EmptyRender"
+	ReasonConfigInvalid = "ConfigInvalid"
+	// ReasonForbidden: the Sync asked for something its ServiceAccount or
+	// the controller's tenancy policy does not allow (an object in another
+	// namespace, a cluster-scoped kind, another Sync's object); nothing of
+	// the revision was applied or pruned.
+	ReasonForbidden        = "Forbidden"
 	ReasonDriftDetected    = "DriftDetected"
 	ReasonDriftHealed      = "DriftHealed"
 	ReasonNoDrift          = "NoDrift"

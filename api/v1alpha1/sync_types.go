@@ -80,6 +80,16 @@ type SyncSpec struct {
 	// +optional
 	Mode Mode `json:"mode,omitempty"`
 
+	// ServiceAccountName is the ServiceAccount, in the Sync's namespace, that
+	// every request for the Sync's objects impersonates (reads, dry-runs,
+	// applies, prunes, drift repair), and whose token logs in to Vault's
+	// Kubernetes auth. Defaults to the controller's --default-service-account;
+	// with neither, a controller with tenancy off acts with its own rights.
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
 	// Vault overrides the controller's Vault configuration for this Sync.
 	// +optional
 	Vault *Vault `json:"vault,omitempty"`

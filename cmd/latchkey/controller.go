@@ -23,6 +23,7 @@ import (
 	"github.com/latchkey-dev/latchkey/config"
 	"github.com/latchkey-dev/latchkey/reconcile"
 	"github.com/latchkey-dev/latchkey/reconcile/source"
+	"github.com/latchkey-dev/latchkey/reconcile/tenancy"
 	"github.com/latchkey-dev/latchkey/reconcile/webhook"
 )
 
@@ -45,6 +46,13 @@ A Sync's spec.vault overrides it.`,
 				return controllerConfigError{err}
 			}
 			ctrl.SetLogger(zap.New(logOptions(cfg)...))
+			limit, err := applyMemoryLimit(os.Getenv)
+			if err != nil {
+				return controllerConfigError{err}
+			}
+			if limit > 0 {
+				ctrl.Log.WithName("latchkey").Info("Go memory limit set from the container's", "bytes", limit)
+			}
 			restCfg, err := restConfig(cfg.Kubeconfig)
 			if err != nil {
 				return err
@@ -112,19 +120,28 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 	if err != nil {
 		return err
 	}
+	policy, err := tenancyPolicy(cfg)
+	if err != nil {
+		return controllerConfigError{err}
+	}
 	secrets := reconcile.NewVaultSecrets(reconcile.VaultSecretsOptions{
 		Default: vaultCfg, HMACKey: key, CacheTTL: cfg.VaultCacheTTL,
 		SealedSecretsNamespace: cfg.SealedSecretsNamespace, Reader: mgr.GetAPIReader(),
-		Unsealer: reconcile.ClusterUnsealer(cs),
+		Unsealer: reconcile.ClusterUnsealer(cs), Tenancy: policy,
+		ServiceAccounts: cs.CoreV1(), VaultAudience: cfg.Tenancy.VaultAudience,
 	})
 	r, err := reconcile.NewReconciler(mgr, reconcile.Options{
 		HMACKey: key, Concurrency: cfg.Concurrency, Secrets: secrets,
-		Source:     source.Options{Timeout: cfg.GitTimeout},
+		Source: source.Options{
+			Timeout: cfg.GitTimeout, MaxFetchBytes: int64(cfg.GitMaxFetchBytes), MaxFileBytes: int64(cfg.GitMaxFileBytes),
+			MaxBytes: int64(cfg.GitMaxRevisionBytes), CacheBytes: int64(cfg.GitCacheBytes),
+		},
 		Metrics:    reconcile.NewMetrics(crmetrics.Registry),
 		Namespaces: cfg.WatchNamespaces,
 
 		AllowRemoteBases: cfg.AllowRemoteBases,
 		MinInterval:      cfg.MinInterval,
+		Tenancy:          policy,
 	})
 	if err != nil {
 		return err
@@ -142,8 +159,12 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 	if started != nil {
 		started(r)
 	}
+	if !policy.Enabled {
+		ctrl.Log.WithName("latchkey").Info("WARNING: tenancy is off: Syncs without spec.serviceAccountName act with the controller's own rights and may use its Vault credentials; " +
+			"this is for single-team installs only (the Helm chart turns tenancy on; start with --tenancy to turn it on)")
+	}
 	ctrl.Log.WithName("latchkey").Info("starting the controller", "shard", cfg.Shard, "concurrency", cfg.Concurrency,
-		"vault", vaultCfg != nil, "webhook", cfg.WebhookAddr)
+		"vault", vaultCfg != nil, "webhook", cfg.WebhookAddr, "tenancy", policy.Enabled)
 	return mgr.Start(ctx)
 }
 
@@ -208,4 +229,20 @@ func webhookServer(addr string, h http.Handler, to webhookTimeouts) manager.Runn
 		}
 		return nil
 	})
+}
+
+// tenancyPolicy turns the tenancy flags into the policy the reconciler and
+// the Vault provider enforce.
+func tenancyPolicy(cfg *config.Controller) (tenancy.Policy, error) {
+	t := cfg.Tenancy
+	kinds, err := tenancy.ParseKinds(t.ClusterKinds)
+	if err != nil {
+		return tenancy.Policy{}, fmt.Errorf("--allowed-cluster-kinds: %w", err)
+	}
+	return tenancy.Policy{
+		Enabled: t.Enabled, DefaultServiceAccount: t.DefaultServiceAccount, AllowCrossNamespace: t.AllowCrossNamespace,
+		ClusterKinds: kinds, SourceHosts: t.SourceHosts, VaultAddresses: t.VaultAddresses,
+		VaultDefaultNamespaces: t.VaultDefaultNamespaces,
+		KeysNamespace:          cfg.SealedSecretsNamespace, KeysNamespaces: t.KeysNamespaces,
+	}, nil
 }

@@ -139,6 +139,9 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	ctlDone := make(chan error, 1)
 	cfg.MetricsAddr, cfg.HealthAddr, cfg.WebhookAddr = "0", "0", ""
 	cfg.MinInterval = time.Second // the demo's Sync polls every 2s: one user, one cluster
+	// Tenancy on, as the chart installs it: the Sync acts as its own
+	// ServiceAccount; the demo namespace may use the dev Vault's token.
+	cfg.Tenancy.Enabled, cfg.Tenancy.VaultDefaultNamespaces = true, []string{"demo"}
 	go func() { ctlDone <- runController(ctlCtx, cfg, kube, vault.config(), nil) }()
 	cleanups = append(cleanups, func() {
 		stopCtl()
@@ -150,12 +153,17 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "demo"}}); err != nil {
 		return err
 	}
+	if err := devServiceAccount(ctx, c, "demo", "shop-deployer"); err != nil {
+		return err
+	}
+	n.say("tenancy is on: the Sync acts as ServiceAccount demo/shop-deployer, whose Role covers the app's kinds in demo only")
 	sync := &v1alpha1.Sync{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "shop"},
 		Spec: v1alpha1.SyncSpec{
-			Source:   v1alpha1.GitSource{URL: git.url, Path: "apps/shop", Interval: metav1.Duration{Duration: 2 * time.Second}},
-			Mode:     v1alpha1.ModeEnforce,
-			Rotation: v1alpha1.Rotation{Interval: &metav1.Duration{Duration: 2 * time.Second}},
+			ServiceAccountName: "shop-deployer",
+			Source:             v1alpha1.GitSource{URL: git.url, Path: "apps/shop", Interval: metav1.Duration{Duration: 2 * time.Second}},
+			Mode:               v1alpha1.ModeEnforce,
+			Rotation:           v1alpha1.Rotation{Interval: &metav1.Duration{Duration: 2 * time.Second}},
 		},
 	}
 	if err := c.Create(ctx, sync); err != nil {
@@ -240,6 +248,37 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 		return err
 	}
 	n.say("Ready again at %s: %s", fixRev[:8], readyMessage(s))
+
+	n.step("A commit tries to write into kube-system: tenancy refuses the whole revision")
+	escape := map[string]string{"apps/shop/escape.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: escape\n  namespace: kube-system\ndata:\n  owned: \"yes\"\n"}
+	for k, v := range app {
+		escape[k] = strings.Replace(v, "blue", "green", 1)
+	}
+	escRev, err := git.commit("a ConfigMap in kube-system", escape)
+	if err != nil {
+		return err
+	}
+	s, err = d.waitSync(30*time.Second, "the refusal to be reported", func(s *v1alpha1.Sync) bool {
+		return s.Status.LastAttemptedRevision == escRev && !ready(s)
+	})
+	if err != nil {
+		return err
+	}
+	n.say("Ready=False: %s", readyMessage(s))
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "demo", Name: "settings"}, &cm); err != nil {
+		return err
+	}
+	n.say("nothing of it applied: ConfigMap settings still says color=%s", cm.Data["color"])
+	fixRev, err = git.commit("Revert \"a ConfigMap in kube-system\"", app)
+	if err != nil {
+		return err
+	}
+	if _, err := d.waitSync(30*time.Second, "the revert to apply", func(s *v1alpha1.Sync) bool {
+		return s.Status.LastAppliedRevision == fixRev && ready(s)
+	}); err != nil {
+		return err
+	}
+	n.say("reverted: Ready again at %s", fixRev[:8])
 
 	n.step("Demo complete")
 	n.say("controller log: %s (no secret value in it)", logFile.Name())

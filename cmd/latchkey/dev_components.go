@@ -24,6 +24,7 @@ import (
 	sscrypto "github.com/bitnami-labs/sealed-secrets/pkg/crypto"
 	vaultapi "github.com/hashicorp/vault/api"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -350,6 +351,28 @@ func runDevGit(dir string, args ...string) error {
 }
 
 // devApp is the reference-only app the demo commits.
+// devServiceAccount creates the ServiceAccount a Sync of namespace acts as,
+// with a Role over the demo app's kinds in that namespace only, as a
+// platform team gives each team (docs/tenancy.md).
+func devServiceAccount(ctx context.Context, c client.Client, namespace, name string) error {
+	all := []string{"get", "list", "watch", "create", "patch", "delete"}
+	for _, o := range []client.Object{
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}},
+		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps"}, Verbs: all},
+			{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: all},
+		}},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: namespace, Name: name}}},
+	} {
+		if err := c.Create(ctx, o); err != nil {
+			return fmt.Errorf("creating the demo's ServiceAccount and Role: %w", err)
+		}
+	}
+	return nil
+}
+
 func devApp(sealedToken string) map[string]string {
 	return map[string]string{
 		"apps/shop/settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: blue\n",

@@ -42,6 +42,8 @@ func TestDevWalkthroughAndCtrlC(t *testing.T) {
 	for _, step := range []string{
 		"Ready: revision", "has password:", "back to 1 in", "rolled in", "Ready=False: 1 reference could not be resolved",
 		"secret/data/demo/db-typo#password", "still says color=blue", "Ready again at",
+		"acts as ServiceAccount demo/shop-deployer", "namespace kube-system", "nothing of it applied: ConfigMap settings still says color=blue",
+		"reverted: Ready again at",
 	} {
 		if !strings.Contains(text, step) {
 			t.Errorf("the narration lacks %q", step)

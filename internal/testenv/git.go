@@ -155,15 +155,21 @@ func (r *GitRepo) commitAndPush(t testing.TB, message string) string {
 
 func runGit(t testing.TB, dir string, args ...string) string {
 	t.Helper()
+	return runGitEnv(t, dir, nil, args...)
+}
+
+// runGitEnv is runGit with extra environment variables.
+func runGitEnv(t testing.TB, dir string, env []string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command(requireGit(t), args...)
 	cmd.Dir = dir
 	// A fixed identity and no user or system config, so tests behave the same
 	// on every machine.
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(append(os.Environ(),
 		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
 		"GIT_AUTHOR_NAME=testenv", "GIT_AUTHOR_EMAIL=testenv@latchkey.invalid",
 		"GIT_COMMITTER_NAME=testenv", "GIT_COMMITTER_EMAIL=testenv@latchkey.invalid",
-	)
+	), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

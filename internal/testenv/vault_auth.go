@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"testing"
+	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
 )
@@ -48,6 +49,17 @@ func (v *Vault) EnableKubernetesAuth(t testing.TB, k8sHost string, k8sCACert []b
 	role, saName, saNamespace string, policies []string,
 ) {
 	t.Helper()
+	v.ConfigureKubernetesAuth(t, k8sHost, k8sCACert, reviewerJWT)
+	v.WriteKubernetesRole(t, role, KubernetesRole{
+		ServiceAccounts: []string{saName}, Namespaces: []string{saNamespace}, Policies: policies,
+	})
+}
+
+// ConfigureKubernetesAuth enables Kubernetes auth at auth/kubernetes (once
+// per server) and points it at the API server, as EnableKubernetesAuth does,
+// without creating a role.
+func (v *Vault) ConfigureKubernetesAuth(t testing.TB, k8sHost string, k8sCACert []byte, reviewerJWT string) {
+	t.Helper()
 	v.enableAuth(t, KubernetesAuthMount, "kubernetes")
 	config := map[string]any{
 		"kubernetes_host":    k8sHost,
@@ -60,11 +72,38 @@ func (v *Vault) EnableKubernetesAuth(t testing.TB, k8sHost string, k8sCACert []b
 		config["token_reviewer_jwt"] = reviewerJWT
 	}
 	v.write(t, "auth/"+KubernetesAuthMount+"/config", config)
-	v.write(t, "auth/"+KubernetesAuthMount+"/role/"+role, map[string]any{
-		"bound_service_account_names":      []string{saName},
-		"bound_service_account_namespaces": []string{saNamespace},
-		"token_policies":                   policies,
-	})
+}
+
+// KubernetesRole is a role of Vault's Kubernetes auth: which ServiceAccounts
+// may log in, with which policies.
+type KubernetesRole struct {
+	ServiceAccounts, Namespaces, Policies []string
+	// Audience, when set, is the audience login tokens must carry (Vault
+	// then asks TokenReview for it); unset, the API server's own audience.
+	Audience string
+	// TTL and MaxTTL of the tokens a login issues; zero for Vault's default.
+	TTL, MaxTTL time.Duration
+}
+
+// WriteKubernetesRole creates or replaces a role of auth/kubernetes, which
+// ConfigureKubernetesAuth (or EnableKubernetesAuth) has set up.
+func (v *Vault) WriteKubernetesRole(t testing.TB, name string, r KubernetesRole) {
+	t.Helper()
+	data := map[string]any{
+		"bound_service_account_names":      r.ServiceAccounts,
+		"bound_service_account_namespaces": r.Namespaces,
+		"token_policies":                   r.Policies,
+	}
+	if r.Audience != "" {
+		data["audience"] = r.Audience
+	}
+	if r.TTL > 0 {
+		data["token_ttl"] = int(r.TTL.Seconds())
+	}
+	if r.MaxTTL > 0 {
+		data["token_max_ttl"] = int(r.MaxTTL.Seconds())
+	}
+	v.write(t, "auth/"+KubernetesAuthMount+"/role/"+name, data)
 }
 
 // enableAuth enables the auth method typ at mount unless it is already there,

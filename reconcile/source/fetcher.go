@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -48,8 +49,20 @@ type Options struct {
 	Timeout time.Duration
 	// MaxSnapshots is how many revisions are kept in memory (default 32).
 	MaxSnapshots int
-	// MaxBytes bounds the content of one revision (default 128 MiB): a
-	// larger repository fails instead of exhausting the controller's memory.
+	// CacheBytes bounds the snapshots kept in memory, together (default
+	// DefaultCacheBytes); the least recently used are dropped first.
+	CacheBytes int64
+	// MaxFetchBytes bounds what one fetch or ref listing receives from the
+	// Git host (default DefaultMaxFetchBytes): over HTTP(S) every byte of
+	// every response, over any transport the pack.
+	MaxFetchBytes int64
+	// MaxFileBytes bounds each Git object once inflated (default
+	// DefaultMaxFileBytes), checked from the pack's headers before it is
+	// inflated.
+	MaxFileBytes int64
+	// MaxBytes bounds the Git objects of one fetch once inflated, and so the
+	// content of one revision (default DefaultMaxBytes): a larger repository
+	// fails instead of exhausting the controller's memory.
 	MaxBytes int64
 }
 
@@ -58,11 +71,16 @@ type Options struct {
 type Fetcher struct {
 	opts   Options
 	flight singleflight.Group
+	// inflating bounds the objects all clones in progress inflate at once
+	// to MaxBytes: the per-fetch bounds alone would let --concurrency
+	// hostile repositories each take their full share at the same time.
+	inflating *semaphore.Weighted
 
-	mu    sync.Mutex
-	heads map[string]head
-	snaps map[string]*list.Element // of *Snapshot, keyed by snapKey
-	lru   *list.List
+	mu         sync.Mutex
+	heads      map[string]head
+	snaps      map[string]*list.Element // of *Snapshot, keyed by snapKey
+	lru        *list.List
+	cacheBytes int64 // sum of the cached snapshots' sizes
 
 	now func() time.Time
 }
@@ -86,9 +104,18 @@ func NewFetcher(opts Options) *Fetcher {
 		opts.MaxSnapshots = 32
 	}
 	if opts.MaxBytes <= 0 {
-		opts.MaxBytes = 128 << 20
+		opts.MaxBytes = DefaultMaxBytes
 	}
-	return &Fetcher{opts: opts, heads: map[string]head{}, snaps: map[string]*list.Element{}, lru: list.New(), now: time.Now}
+	if opts.MaxFileBytes <= 0 {
+		opts.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if opts.MaxFetchBytes <= 0 {
+		opts.MaxFetchBytes = DefaultMaxFetchBytes
+	}
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = DefaultCacheBytes
+	}
+	return &Fetcher{opts: opts, inflating: semaphore.NewWeighted(opts.MaxBytes), heads: map[string]head{}, snaps: map[string]*list.Element{}, lru: list.New(), now: time.Now}
 }
 
 // Revision returns the commit ref points to in the repository at repoURL. A
@@ -140,6 +167,7 @@ func (f *Fetcher) lsRemote(ctx context.Context, repoURL string, ref Ref, creds *
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
+	ctx = withWireBudget(ctx, f.opts.MaxFetchBytes, redactURL(repoURL))
 	remote := git.NewRemote(memory.NewStorage(), &gitconfig.RemoteConfig{Name: "origin", URLs: []string{repoURL}})
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth, PeelingOption: git.AppendPeeled})
 	if err != nil {
@@ -202,14 +230,21 @@ func (f *Fetcher) cached(key string) *Snapshot {
 	return nil
 }
 
+// store caches s, then drops the least recently used snapshots until the
+// cache is within MaxSnapshots and CacheBytes. A snapshot larger than
+// CacheBytes on its own is not kept (its Syncs still hold it while they use
+// it; the next reconcile fetches it again).
 func (f *Fetcher) store(key string, s *Snapshot) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.snaps[key] = f.lru.PushFront(&lruEntry{key: key, snap: s})
-	for f.lru.Len() > f.opts.MaxSnapshots {
+	f.cacheBytes += s.Size()
+	for f.lru.Len() > 0 && (f.lru.Len() > f.opts.MaxSnapshots || f.cacheBytes > f.opts.CacheBytes) {
 		old := f.lru.Back()
 		f.lru.Remove(old)
-		delete(f.snaps, old.Value.(*lruEntry).key)
+		e := old.Value.(*lruEntry)
+		delete(f.snaps, e.key)
+		f.cacheBytes -= e.snap.Size()
 	}
 }
 
@@ -223,6 +258,7 @@ func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision s
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
+	ctx = withWireBudget(ctx, f.opts.MaxFetchBytes, redactURL(repoURL))
 	opts := &git.CloneOptions{URL: repoURL, Auth: auth, NoCheckout: true, Tags: git.NoTags}
 	if ref.Commit == "" {
 		opts.Depth, opts.SingleBranch = 1, true
@@ -232,7 +268,20 @@ func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision s
 			opts.ReferenceName = plumbing.NewBranchReferenceName(ref.branch())
 		}
 	}
-	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, opts)
+	storage := newBoundedStorage(f.opts, redactURL(repoURL))
+	var reserved int64
+	storage.reserve = func(n int64) error {
+		if err := f.inflating.Acquire(ctx, n); err != nil {
+			return fmt.Errorf("waiting for the other Git fetches in progress to leave room for %s (they share %s, %s): %w",
+				redactURL(repoURL), byteText(f.opts.MaxBytes), flagMaxBytes, err)
+		}
+		reserved += n
+		return nil
+	}
+	// Released once the revision's files are copied out: the inflated
+	// objects are garbage after that.
+	defer func() { f.inflating.Release(reserved) }()
+	repo, err := git.CloneContext(ctx, storage, nil, opts)
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s %s: %w", redactURL(repoURL), ref, err)
 	}
@@ -256,6 +305,7 @@ func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision s
 		return nil, fmt.Errorf("reading the tree of %s: %w", commit.Hash, err)
 	}
 	files := map[string][]byte{}
+	byBlob := map[plumbing.Hash][]byte{} // identical files share their bytes
 	var total int64
 	err = tree.Files().ForEach(func(file *object.File) error {
 		if !file.Mode.IsFile() {
@@ -263,18 +313,24 @@ func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision s
 		}
 		total += file.Size
 		if total > f.opts.MaxBytes {
-			return fmt.Errorf("revision %s of %s holds more than %d bytes", commit.Hash, redactURL(repoURL), f.opts.MaxBytes)
+			return &LimitError{What: fmt.Sprintf("revision %s of %s", commit.Hash, redactURL(repoURL)), Limit: f.opts.MaxBytes, Flag: flagMaxBytes}
+		}
+		if data, ok := byBlob[file.Hash]; ok {
+			files[file.Name] = data
+			return nil
 		}
 		r, err := file.Reader()
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", file.Name, err)
 		}
 		defer r.Close()
-		data, err := io.ReadAll(r)
-		if err != nil {
+		// The size is known and bounded: one allocation, not ReadAll's doubling.
+		data := make([]byte, file.Size)
+		if _, err := io.ReadFull(r, data); err != nil {
 			return fmt.Errorf("reading %s: %w", file.Name, err)
 		}
 		files[file.Name] = data
+		byBlob[file.Hash] = data
 		return nil
 	})
 	if err != nil {

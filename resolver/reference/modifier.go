@@ -1,6 +1,7 @@
 package reference
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -54,8 +55,8 @@ func parseModifiers(stages []string) ([]Modifier, error) {
 			return nil, fmt.Errorf("modifier %q takes %s, got %d", name, arityText(arity.min, arity.max), len(args))
 		}
 		if name == "indent" {
-			if n, err := strconv.Atoi(args[0]); err != nil || n < 0 {
-				return nil, fmt.Errorf("modifier indent needs a non-negative number of spaces, got %q", args[0])
+			if _, err := IndentWidth(args[0]); err != nil {
+				return nil, err
 			}
 		}
 		if name == "jsonPath" {
@@ -65,6 +66,26 @@ func parseModifiers(stages []string) ([]Modifier, error) {
 		mods = append(mods, Modifier{Name: name, Args: args})
 	}
 	return mods, nil
+}
+
+// MaxIndent bounds indent's argument. Each line of the value grows by that
+// many bytes, so an unbounded width is a memory bomb in a manifest
+// (indent 9000000000000 asked for terabytes); no YAML nesting needs more.
+const MaxIndent = 64
+
+// IndentWidth parses indent's argument: a number of spaces from 0 to
+// MaxIndent. A number too large for an int is refused as over the limit, not
+// wrapped; the argument is manifest text, but a refused width is not echoed,
+// so that an overlong one does not flood the message.
+func IndentWidth(arg string) (int, error) {
+	n, err := strconv.Atoi(arg)
+	switch {
+	case strings.HasPrefix(arg, "-") || (err != nil && !errors.Is(err, strconv.ErrRange)):
+		return 0, fmt.Errorf("modifier indent needs a number of spaces from 0 to %d", MaxIndent)
+	case err != nil || n > MaxIndent:
+		return 0, fmt.Errorf("modifier indent takes at most %d spaces", MaxIndent)
+	}
+	return n, nil
 }
 
 func arityText(lo, hi int) string {

@@ -76,6 +76,9 @@ func TestParseRejectsMalformed(t *testing.T) {
 		{"unterminated", "<path:a#b\n>", "no closing '>'"},
 		{"unknown modifier", "<path:a#b | rot13>", "unknown modifier"},
 		{"indent without number", "<path:a#b | indent>", "takes 1 argument"},
+		{"indent over its maximum", "<path:a#b | indent 65>", "takes at most 64 spaces"},
+		{"indent that overflows an int", "<path:a#b | indent 9223372036854775808>", "takes at most 64 spaces"},
+		{"negative indent", "<path:a#b | indent -3>", "from 0 to 64"},
 		{"vals empty path", "ref+vault://#/k", "empty path"},
 		{"vals bad version", "ref+vault://s/a?version=x#/k", "not a non-negative integer"},
 	}

@@ -23,6 +23,9 @@ type session struct {
 	cfg    config.VaultAuth
 	client *api.Client
 	now    func() time.Time
+	// jwt, when set, gives the ServiceAccount token Kubernetes auth presents,
+	// instead of the file cfg.TokenPath names.
+	jwt TokenSource
 
 	mu        sync.Mutex
 	ready     bool
@@ -92,7 +95,7 @@ func (s *session) login(ctx context.Context) error {
 		return nil
 	}
 
-	method, err := s.method()
+	method, err := s.method(ctx)
 	if err != nil {
 		return err
 	}
@@ -142,7 +145,7 @@ func (s *session) renew(ctx context.Context) error {
 	return nil
 }
 
-func (s *session) method() (api.AuthMethod, error) {
+func (s *session) method(ctx context.Context) (api.AuthMethod, error) {
 	switch s.cfg.Method {
 	case config.VaultAuthAppRole:
 		m, err := approle.NewAppRoleAuth(s.cfg.RoleID, &approle.SecretID{FromString: string(s.cfg.SecretID)}, approle.WithMountPath(s.cfg.MountPath))
@@ -151,6 +154,20 @@ func (s *session) method() (api.AuthMethod, error) {
 		}
 		return m, nil
 	case config.VaultAuthKubernetes:
+		if s.jwt != nil {
+			// Asked for at every login: the token is short-lived, and a login
+			// after the Vault token expired needs a fresh one.
+			jwt, err := s.jwt(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("%w: getting the ServiceAccount token for Kubernetes auth: %w", resolver.ErrAuth, err)
+			}
+			m, err := kubernetes.NewKubernetesAuth(s.cfg.Role,
+				kubernetes.WithServiceAccountToken(jwt), kubernetes.WithMountPath(s.cfg.MountPath))
+			if err != nil {
+				return nil, fmt.Errorf("%w: Kubernetes auth: %v", resolver.ErrAuth, err)
+			}
+			return m, nil
+		}
 		// Built at every login: the projected ServiceAccount token rotates,
 		// and the package reads the file when the method is built.
 		m, err := kubernetes.NewKubernetesAuth(s.cfg.Role,
@@ -161,6 +178,21 @@ func (s *session) method() (api.AuthMethod, error) {
 		return m, nil
 	}
 	return nil, fmt.Errorf("%w: unsupported auth method %q", resolver.ErrAuth, s.cfg.Method)
+}
+
+// TokenSource returns a ServiceAccount token (a JWT) for Kubernetes auth.
+// It is called at each login, never cached by the session, and its token is
+// never written anywhere.
+type TokenSource func(ctx context.Context) (string, error)
+
+// Option configures a Backend.
+type Option func(*session)
+
+// WithTokenSource makes Kubernetes auth log in with the tokens src returns
+// (a Sync's ServiceAccount, from the TokenRequest API) instead of reading
+// cfg.Auth.TokenPath.
+func WithTokenSource(src TokenSource) Option {
+	return func(s *session) { s.jwt = src }
 }
 
 // unwrapLogin strips the auth packages' "unable to log in" prefix, keeping

@@ -38,10 +38,14 @@ var (
 
 // New returns a Backend for cfg. It does not contact Vault: the first call
 // logs in.
-func New(cfg *config.Vault) (*Backend, error) {
+func New(cfg *config.Vault, opts ...Option) (*Backend, error) {
 	client, err := newClient(cfg)
 	if err != nil {
 		return nil, err
+	}
+	sess := newSession(cfg.Auth, client)
+	for _, o := range opts {
+		o(sess)
 	}
 	conc := cfg.Concurrency
 	if conc <= 0 {
@@ -50,7 +54,7 @@ func New(cfg *config.Vault) (*Backend, error) {
 	retries := time.Duration(cfg.MaxRetries + 1)
 	return &Backend{
 		client:      client,
-		session:     newSession(cfg.Auth, client),
+		session:     sess,
 		mounts:      &mountTable{ttl: 5 * time.Minute, now: time.Now},
 		sem:         make(chan struct{}, conc),
 		callTimeout: retries*cfg.Timeout + retries*5*time.Second,

@@ -16,6 +16,11 @@ import (
 // with what was being done. Vault's own error strings ("permission denied",
 // "Vault is sealed") are kept: they never contain secret data.
 func classify(what string, err error) error {
+	if errors.Is(err, resolver.ErrAuth) {
+		// The login before the request failed: its error already says why
+		// (and a login that never reached Vault is ErrUnavailable too).
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	var re *api.ResponseError
 	if errors.As(err, &re) {
 		detail := fmt.Sprintf("HTTP %d", re.StatusCode)

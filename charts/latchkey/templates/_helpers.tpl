@@ -91,6 +91,19 @@ are where the Deployment mounts the files.
 - --git-timeout={{ .Values.controller.gitTimeout }}
 - --log-level={{ .Values.controller.logLevel }}
 - --log-format={{ .Values.controller.logFormat }}
+{{- with .Values.tenancy }}
+- --tenancy={{ .enabled }}
+{{- if .enabled }}
+- --default-service-account={{ .defaultServiceAccount }}
+- --allow-cross-namespace={{ .allowCrossNamespace }}
+- --allowed-cluster-kinds={{ join "," .allowedClusterKinds }}
+- --allowed-source-hosts={{ join "," .allowedSourceHosts }}
+- --vault-allowed-addresses={{ join "," .vault.allowedAddresses }}
+- --vault-default-namespaces={{ join "," .vault.defaultNamespaces }}
+- --vault-token-audience={{ $.Values.vault.auth.kubernetes.audience }}
+- --allowed-keys-namespaces={{ join "," .sealedSecrets.allowedKeysNamespaces }}
+{{- end }}
+{{- end }}
 {{- with .Values.controller.extraArgs }}
 {{ toYaml . }}
 {{- end }}
@@ -152,6 +165,11 @@ scope) or in a Role per namespace (namespaced scope). charts/rbac_test.go
 removes each rule in turn and shows the end-to-end reconcile fails without it.
 */}}
 {{- define "latchkey.rules" -}}
+{{- /* With tenancy on, every read and write of a rendered object is the
+Sync's ServiceAccount's: the controller only watches the managed kinds
+(drift) and gets the Secrets a Sync names (Git and Vault credentials). */}}
+{{- $secrets := ternary "get, list, watch" "get, list, watch, create, patch, delete" .Values.tenancy.enabled }}
+{{- $managed := ternary "list, watch" "get, list, watch, create, patch, delete" .Values.tenancy.enabled }}
 # Syncs are read through an informer (list, watch); patch adds and removes
 # the finalizer.
 - apiGroups: [gitops.latchkey.dev]
@@ -165,14 +183,37 @@ removes each rule in turn and shows the end-to-end reconcile fails without it.
   resources: [events]
   verbs: [create, patch]
 # Secrets are always managed (resolved values go into them) and read for Git
-# and Vault credentials a Sync names.
+# and Vault credentials a Sync names. With tenancy on, the Syncs'
+# ServiceAccounts write them; the controller only reads and watches.
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list, watch, create, patch, delete]
+  verbs: [{{ $secrets }}]
 {{- range .Values.rbac.managedResources }}
 - apiGroups: {{ toJson .apiGroups }}
   resources: {{ toJson .resources }}
-  verbs: [get, list, watch, create, patch, delete]
+  verbs: [{{ $managed }}]
+{{- end }}
+{{- if .Values.tenancy.enabled }}
+# Every request for a Sync's objects impersonates the Sync's ServiceAccount.
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: [impersonate]
+# Vault's Kubernetes auth logs in with a short-lived token of the Sync's
+# ServiceAccount (TokenRequest), never with the controller's own.
+- apiGroups: [""]
+  resources: [serviceaccounts/token]
+  verbs: [create]
+# Before writing anything of a revision, the controller asks whether the
+# ServiceAccount may (LocalSubjectAccessReview, namespaced).
+- apiGroups: [authorization.k8s.io]
+  resources: [localsubjectaccessreviews]
+  verbs: [create]
+{{- if and .Values.tenancy.allowedClusterKinds (not (include "latchkey.namespaced" .)) }}
+# The same question for the cluster-scoped kinds an admin allows.
+- apiGroups: [authorization.k8s.io]
+  resources: [subjectaccessreviews]
+  verbs: [create]
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -231,6 +272,14 @@ variables Vault's CLI and argocd-vault-plugin read.
       key: {{ $vault.auth.token.key }}
 {{- end }}
 {{- end }}
+# The container's memory limit, in bytes: the controller keeps Go's heap
+# under 90% of it (a soft limit, GOMEMLIMIT's), so it collects harder
+# before the kernel would kill it.
+- name: LATCHKEY_MEMORY_LIMIT
+  valueFrom:
+    resourceFieldRef:
+      containerName: controller
+      resource: limits.memory
 {{- with .Values.controller.extraEnv }}
 {{ toYaml . }}
 {{- end }}

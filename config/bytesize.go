@@ -1,0 +1,51 @@
+package config
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// ByteSize is a flag holding a number of bytes, written as a Kubernetes
+// quantity (64Mi, 1Gi, 500M or a plain number), as in the chart's values.
+type ByteSize int64
+
+// ParseByteSize reads a quantity of bytes; it must be a positive whole number.
+func ParseByteSize(s string) (ByteSize, error) {
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a size such as 64Mi or 1Gi", s)
+	}
+	n, ok := q.AsInt64()
+	if !ok || n <= 0 {
+		return 0, fmt.Errorf("%q is not a positive whole number of bytes", s)
+	}
+	return ByteSize(n), nil
+}
+
+// String writes the size in the largest binary unit that divides it.
+func (b *ByteSize) String() string {
+	n := int64(*b)
+	for _, u := range []struct {
+		suffix string
+		shift  uint
+	}{{"Gi", 30}, {"Mi", 20}, {"Ki", 10}} {
+		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
+			return fmt.Sprintf("%d%s", n>>u.shift, u.suffix)
+		}
+	}
+	return fmt.Sprintf("%d", n)
+}
+
+// Set implements pflag.Value.
+func (b *ByteSize) Set(s string) error {
+	v, err := ParseByteSize(s)
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
+// Type implements pflag.Value.
+func (b *ByteSize) Type() string { return "bytes" }
