@@ -70,6 +70,8 @@ type Controller struct {
 	// spec.rotation.interval the controller honours; shorter ones are raised
 	// to it, with a Warning event. 0 disables the floor.
 	MinInterval time.Duration
+	// Render bounds each Helm and Kustomize render (config/render.go).
+	Render RenderLimits
 	// GitMaxFetchBytes, GitMaxFileBytes and GitMaxRevisionBytes bound one
 	// Git fetch: on the wire, per object inflated, and all objects inflated;
 	// GitCacheBytes bounds the snapshots kept in memory (source.Options).
@@ -234,6 +236,8 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 			errs = append(errs, fmt.Errorf("%s: %w", b.env, err))
 		}
 	}
+	render, renderErrs := renderDefaults(get)
+	c.Render, errs = render, append(errs, renderErrs...)
 	return c, errs
 }
 
@@ -274,6 +278,7 @@ func (c *Controller) AddFlags(fs *pflag.FlagSet) {
 	fs.Var(&c.GitMaxFileBytes, "git-max-file-bytes", "size of each file (Git object) once inflated, checked before inflating ($"+EnvGitMaxFileBytes+")")
 	fs.Var(&c.GitMaxRevisionBytes, "git-max-revision-bytes", "size of all Git objects of one fetch once inflated, checked before inflating ($"+EnvGitMaxRevision+")")
 	fs.Var(&c.GitCacheBytes, "git-cache-bytes", "memory for fetched revisions kept between reconciles; the least recently used are dropped ($"+EnvGitCacheBytes+")")
+	c.Render.addFlags(fs)
 }
 
 // Validate reports every problem, each naming its flag.
@@ -310,6 +315,7 @@ func (c *Controller) Validate() error {
 	if c.MinInterval < 0 {
 		errs = append(errs, fmt.Errorf("--min-interval=%s: want 0 or more", c.MinInterval))
 	}
+	errs = append(errs, c.Render.validate()...)
 	if c.GitTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--git-timeout=%s: want a positive duration", c.GitTimeout))
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey-dev/latchkey/reconcile/inventory"
 	"github.com/latchkey-dev/latchkey/reconcile/source"
 	"github.com/latchkey-dev/latchkey/render"
+	"github.com/latchkey-dev/latchkey/render/sandbox"
 	"github.com/latchkey-dev/latchkey/resolver"
 )
 
@@ -55,7 +56,12 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		return nil, failed(v1alpha1.ReasonConfigInvalid, err)
 	}
 	opts.NoRemoteBases = !r.opts.AllowRemoteBases
-	res, err := render.FS(ctx, snap.FS(), s.Spec.Source.Path, opts)
+	// Helm and Kustomize render in a worker process under limits: a
+	// template that allocates or loops without end fails this Sync only.
+	res, err := r.sandbox.Render(ctx, snap.FS(), s.Spec.Source.Path, opts)
+	if errors.Is(err, sandbox.ErrLimitExceeded) {
+		return nil, failed(v1alpha1.ReasonRenderLimitExceeded, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
+	}
 	if errors.Is(err, render.ErrRemoteRefused) {
 		return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s (the controller runs without --allow-remote-bases): %w", short(snap.Revision), err))
 	}

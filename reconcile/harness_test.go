@@ -20,6 +20,7 @@ import (
 	"github.com/latchkey-dev/latchkey/config"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
 	"github.com/latchkey-dev/latchkey/reconcile"
+	"github.com/latchkey-dev/latchkey/render/sandbox"
 )
 
 // logs collects everything every controller of this test binary logs, for
@@ -27,6 +28,11 @@ import (
 var logs = &testenv.Output{}
 
 func TestMain(m *testing.M) {
+	if sandbox.IsWorker() {
+		// The controller renders Helm and Kustomize in a worker process
+		// started from this very binary.
+		sandbox.Main()
+	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(logs), zap.UseDevMode(true)))
 	os.Exit(m.Run())
 }

@@ -41,7 +41,7 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 			setFailed(status, s.Generation, reason, msg)
 		})
 		switch reason {
-		case v1alpha1.ReasonConfigInvalid, v1alpha1.ReasonEmptyRender:
+		case v1alpha1.ReasonConfigInvalid, v1alpha1.ReasonEmptyRender, v1alpha1.ReasonRenderLimitExceeded:
 			// Stalled: retrying changes nothing until the Sync or the repository does.
 			return requeue, perr
 		case v1alpha1.ReasonForbidden:

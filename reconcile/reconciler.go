@@ -30,6 +30,7 @@ import (
 	"github.com/latchkey-dev/latchkey/reconcile/drift"
 	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
 	"github.com/latchkey-dev/latchkey/reconcile/tenancy"
+	"github.com/latchkey-dev/latchkey/render/sandbox"
 )
 
 // Options configure a Reconciler.
@@ -60,6 +61,12 @@ type Options struct {
 	MinInterval time.Duration
 	// Tenancy is what each Sync may do; the zero value is tenancy off.
 	Tenancy tenancy.Policy
+	// RenderSandbox bounds Helm and Kustomize renders, which run in worker
+	// processes (render/sandbox); zero limits take its defaults. A binary
+	// that runs a Reconciler must dispatch to sandbox.Main (latchkey has the
+	// render-worker subcommand; a test binary checks sandbox.IsWorker in
+	// TestMain).
+	RenderSandbox sandbox.Config
 }
 
 // Reconciler reconciles Syncs.
@@ -72,6 +79,7 @@ type Reconciler struct {
 	tracker *drift.Tracker
 	events  events.EventRecorder
 	metrics *Metrics
+	sandbox *sandbox.Sandbox
 	opts    Options
 	// ids are the identities Syncs act as for their objects; access caches
 	// the allowed SubjectAccessReview decisions of the check before apply.
@@ -188,6 +196,7 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 		tracker: drift.NewTracker(),
 		events:  mgr.GetEventRecorder("latchkey"),
 		metrics: opts.Metrics,
+		sandbox: sandbox.New(opts.RenderSandbox),
 		opts:    opts,
 		ids: newIdentities(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper(), c, opts.Concurrency,
 			func(n int) { opts.Metrics.Identities.Set(float64(n)) }),

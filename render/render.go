@@ -196,7 +196,7 @@ type source struct {
 func render(ctx context.Context, src source, opts Options) (*Result, error) {
 	mode := opts.Mode
 	if mode == Auto {
-		mode = detect(src.fsys)
+		mode = Detect(src.fsys)
 	}
 	switch mode {
 	case Plain:
@@ -212,7 +212,11 @@ func render(ctx context.Context, src source, opts Options) (*Result, error) {
 // kustomizationFiles are the names kustomize accepts, in its order.
 var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
-func detect(fsys fs.FS) Mode {
+// Detect is the mode Auto picks for the directory fsys: Kustomize when it
+// holds a kustomization file, Helm when it holds a Chart.yaml, else Plain.
+// Callers that treat modes differently (the controller renders Helm and
+// Kustomize in a sandboxed process) decide with it before rendering.
+func Detect(fsys fs.FS) Mode {
 	for _, name := range kustomizationFiles {
 		if fileExists(fsys, name) {
 			return Kustomize

@@ -54,6 +54,11 @@ const (
 // --min-interval raised an interval of the spec.
 const ReasonIntervalRaised = "IntervalRaised"
 
+// ReasonRenderLimitExceeded is Ready's reason when a Helm or Kustomize
+// render was stopped by the controller's render limits (memory, CPU time,
+// deadline, output size): the repository renders something without bound.
+const ReasonRenderLimitExceeded = "RenderLimitExceeded"
+
 // HistoryLimit is how many applies status.history keeps.
 const HistoryLimit = 10
 

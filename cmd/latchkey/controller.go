@@ -25,6 +25,7 @@ import (
 	"github.com/latchkey-dev/latchkey/reconcile/source"
 	"github.com/latchkey-dev/latchkey/reconcile/tenancy"
 	"github.com/latchkey-dev/latchkey/reconcile/webhook"
+	"github.com/latchkey-dev/latchkey/render/sandbox"
 )
 
 func newControllerCommand() *cobra.Command {
@@ -46,7 +47,7 @@ A Sync's spec.vault overrides it.`,
 				return controllerConfigError{err}
 			}
 			ctrl.SetLogger(zap.New(logOptions(cfg)...))
-			limit, err := applyMemoryLimit(os.Getenv)
+			limit, err := applyMemoryLimit(os.Getenv, int64(cfg.Render.Workers)*int64(cfg.Render.Memory))
 			if err != nil {
 				return controllerConfigError{err}
 			}
@@ -142,6 +143,10 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 		AllowRemoteBases: cfg.AllowRemoteBases,
 		MinInterval:      cfg.MinInterval,
 		Tenancy:          policy,
+		RenderSandbox: sandbox.Config{Limits: sandbox.Limits{
+			Memory: int64(cfg.Render.Memory), CPU: cfg.Render.CPU, Timeout: cfg.Render.Timeout,
+			Output: int64(cfg.Render.Output), Workers: cfg.Render.Workers,
+		}},
 	})
 	if err != nil {
 		return err

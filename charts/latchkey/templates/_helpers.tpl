@@ -89,6 +89,10 @@ are where the Deployment mounts the files.
 - --sealed-secrets-namespace={{ .Values.controller.sealedSecrets.keysNamespace }}
 - --vault-cache-ttl={{ .Values.controller.vaultCacheTTL }}
 - --git-timeout={{ .Values.controller.gitTimeout }}
+- --render-workers={{ .Values.controller.render.workers }}
+- --render-memory-limit={{ .Values.controller.render.memoryLimit }}
+- --render-cpu-limit={{ .Values.controller.render.cpuLimit }}
+- --render-timeout={{ .Values.controller.render.timeout }}
 - --log-level={{ .Values.controller.logLevel }}
 - --log-format={{ .Values.controller.logFormat }}
 {{- with .Values.tenancy }}
@@ -273,8 +277,8 @@ variables Vault's CLI and argocd-vault-plugin read.
 {{- end }}
 {{- end }}
 # The container's memory limit, in bytes: the controller keeps Go's heap
-# under 90% of it (a soft limit, GOMEMLIMIT's), so it collects harder
-# before the kernel would kill it.
+# under 90% of what the render workers leave of it (a soft limit,
+# GOMEMLIMIT's), so it collects harder before the kernel would kill it.
 - name: LATCHKEY_MEMORY_LIMIT
   valueFrom:
     resourceFieldRef:
