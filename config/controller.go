@@ -66,6 +66,10 @@ type Controller struct {
 	// repository fails before kustomize fetches it (as Flux's
 	// --no-remote-bases).
 	AllowRemoteBases bool
+	// MinInterval is the shortest spec.source.interval and
+	// spec.rotation.interval the controller honours; shorter ones are raised
+	// to it, with a Warning event. 0 disables the floor.
+	MinInterval time.Duration
 	// Render bounds each Helm and Kustomize render (config/render.go).
 	Render RenderLimits
 	// GitMaxFetchBytes, GitMaxFileBytes and GitMaxRevisionBytes bound one
@@ -141,6 +145,9 @@ const (
 	EnvAllowedKeysNamespaces  = "LATCHKEY_ALLOWED_KEYS_NAMESPACES"
 )
 
+// EnvMinInterval is --min-interval's default.
+const EnvMinInterval = "LATCHKEY_MIN_INTERVAL"
+
 // ControllerDefaults returns the defaults, taking env into account. Values
 // in env that do not parse are reported by Validate (through the flag set)
 // rather than silently ignored: they are kept as the flag's default text.
@@ -214,6 +221,9 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 	if c.AllowRemoteBases, err = strconv.ParseBool(get(EnvAllowRemoteBases, "false")); err != nil {
 		errs = append(errs, fmt.Errorf("%s: want true or false", EnvAllowRemoteBases))
 	}
+	if c.MinInterval, err = time.ParseDuration(get(EnvMinInterval, "10s")); err != nil {
+		errs = append(errs, fmt.Errorf("%s: want a duration such as 10s", EnvMinInterval))
+	}
 	// The defaults are source's Default* bounds (why those: reconcile/source/limits.go).
 	for _, b := range []struct {
 		env, def string
@@ -252,6 +262,7 @@ func (c *Controller) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.GitTimeout, "git-timeout", c.GitTimeout, "timeout of each Git operation ($"+EnvGitTimeout+")")
 	fs.Float32Var(&c.KubeAPIQPS, "kube-api-qps", c.KubeAPIQPS, "sustained requests per second to the Kubernetes API; each ServiceAccount Syncs act as gets a 1/--concurrency share of it, so one busy Sync cannot starve the others ($"+EnvKubeAPIQPS+")")
 	fs.IntVar(&c.KubeAPIBurst, "kube-api-burst", c.KubeAPIBurst, "burst of requests to the Kubernetes API (each ServiceAccount: a 1/--concurrency share) ($"+EnvKubeAPIBurst+")")
+	fs.DurationVar(&c.MinInterval, "min-interval", c.MinInterval, "shortest source and rotation interval of a Sync; shorter ones are raised to it, with a Warning event; 0 disables ($"+EnvMinInterval+")")
 	t := &c.Tenancy
 	fs.BoolVar(&t.Enabled, "tenancy", t.Enabled, "each Sync acts only with its own namespace's rights: impersonates its ServiceAccount, stays in its namespace, uses only allowed Vault addresses and keys ($"+EnvTenancy+")")
 	fs.StringVar(&t.DefaultServiceAccount, "default-service-account", t.DefaultServiceAccount, "ServiceAccount (in the Sync's namespace) impersonated by Syncs without spec.serviceAccountName ($"+EnvDefaultServiceAccount+")")
@@ -300,6 +311,9 @@ func (c *Controller) Validate() error {
 	}
 	if c.KubeAPIQPS <= 0 || c.KubeAPIBurst < 1 {
 		errs = append(errs, fmt.Errorf("--kube-api-qps=%g --kube-api-burst=%d: want positive values", c.KubeAPIQPS, c.KubeAPIBurst))
+	}
+	if c.MinInterval < 0 {
+		errs = append(errs, fmt.Errorf("--min-interval=%s: want 0 or more", c.MinInterval))
 	}
 	errs = append(errs, c.Render.validate()...)
 	if c.GitTimeout <= 0 {

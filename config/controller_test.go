@@ -24,6 +24,9 @@ func TestControllerConfig(t *testing.T) {
 				if c.AllowRemoteBases {
 					t.Errorf("remote kustomize bases are allowed by default")
 				}
+				if c.MinInterval.String() != "10s" {
+					t.Errorf("--min-interval defaults to %s, want 10s", c.MinInterval)
+				}
 			},
 		},
 		{
@@ -53,6 +56,16 @@ func TestControllerConfig(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "the interval floor defaults to 10s, from the environment or the flag", env: map[string]string{EnvMinInterval: "30s"},
+			args: []string{"--webhook-addr="},
+			check: func(t *testing.T, c *Controller) {
+				if c.MinInterval.String() != "30s" {
+					t.Errorf("%s=30s: --min-interval = %s", EnvMinInterval, c.MinInterval)
+				}
+			},
+		},
+		{name: "a negative interval floor", args: []string{"--webhook-addr=", "--min-interval=-1s"}, wantErr: []string{"--min-interval=-1s"}},
 		{name: "bad remote bases setting", env: map[string]string{EnvAllowRemoteBases: "sometimes"}, args: []string{"--webhook-addr="},
 			wantErr: []string{EnvAllowRemoteBases}},
 		{name: "webhook without secret", wantErr: []string{"--webhook-secret-file"}},

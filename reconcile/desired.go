@@ -82,6 +82,9 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		// resolver.Error names each failing reference and never a value.
 		return nil, failed(v1alpha1.ReasonResolveFailed, err)
 	}
+	if err := r.checkPlacement(s, rendered, result, res.Origin); err != nil {
+		return nil, err
+	}
 	// As kustomize-controller does: stringData becomes data (so the applied
 	// object compares equal to the live one) and defaults are made explicit.
 	redact := newRedactor(rendered, result.Objects)
@@ -112,7 +115,9 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		}
 		d.byID[id] = i
 	}
-	d.redact = redact.merge(newRedactor(rendered, d.objects))
+	// Normalising only re-encodes (stringData as base64 data) and adds
+	// defaults: the redactor already covers base64, and defaults are no secret.
+	d.redact = redact
 	d.secrets = secretVersions(d.objects, d.prov)
 	d.digest, err = digest(rendered, d.prov)
 	if err != nil {

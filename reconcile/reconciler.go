@@ -56,6 +56,9 @@ type Options struct {
 	// AllowRemoteBases lets kustomizations load remote bases and files by
 	// URL; by default a render that would fails before fetching anything.
 	AllowRemoteBases bool
+	// MinInterval is the shortest source and rotation interval honoured;
+	// shorter ones in a spec are raised to it (0: no floor).
+	MinInterval time.Duration
 	// Tenancy is what each Sync may do; the zero value is tenancy off.
 	Tenancy tenancy.Policy
 	// RenderSandbox bounds Helm and Kustomize renders, which run in worker
@@ -268,6 +271,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if !s.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.finalize(ctx, &s)
 	}
+	r.applyIntervalFloor(&s)
 	if !controllerutil.ContainsFinalizer(&s, Finalizer) {
 		patch := client.MergeFrom(s.DeepCopy())
 		controllerutil.AddFinalizer(&s, Finalizer)

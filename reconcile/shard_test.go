@@ -77,6 +77,7 @@ func TestShardWebhookAndSkippedWork(t *testing.T) {
 		m.Write([]byte(body))
 		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
 		req.Header.Set("X-GitHub-Event", "push")
+		req.Header.Set("X-GitHub-Delivery", "shard-test-delivery-1")
 		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

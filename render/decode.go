@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -100,6 +101,9 @@ func decodeDocument(res *Result, name string, d document) error {
 			continue
 		}
 		u := &unstructured.Unstructured{Object: obj}
+		if err := incomplete(u, name, src); err != nil {
+			return err
+		}
 		if reason := notAnObject(u); reason != "" {
 			res.Skipped = append(res.Skipped, Skipped{Source: src, Reason: reason})
 			continue
@@ -142,6 +146,55 @@ func notAnObject(u *unstructured.Unstructured) string {
 		return "a Kustomize configuration, not a Kubernetes object"
 	}
 	return ""
+}
+
+// incomplete fails a document that is meant as a Kubernetes object but lacks
+// apiVersion or kind: skipping it, as other YAML is skipped, would make the
+// controller prune the live object it used to describe as "no longer in
+// Git". A document has that intent when it has kind or metadata without
+// apiVersion, or apiVersion without kind. The configuration files such a
+// tree may hold are not objects and keep being skipped: a kustomization
+// (kind Kustomization or Component, apiVersion optional) and a Helm chart's
+// Chart.yaml (apiVersion v1 or v2, no kind).
+func incomplete(u *unstructured.Unstructured, name string, src Source) error {
+	_, hasAPIVersion := u.Object["apiVersion"]
+	_, hasKind := u.Object["kind"]
+	_, hasMetadata := u.Object["metadata"]
+	base := path.Base(name)
+	switch {
+	case hasAPIVersion && hasKind:
+		return nil
+	case hasAPIVersion && isChartFile(base):
+		return nil
+	case !hasAPIVersion && hasKind && isKustomization(base, u.GetKind()):
+		return nil
+	case !hasAPIVersion && (hasKind || hasMetadata):
+		return fmt.Errorf("%s: a document with %s but no apiVersion: add apiVersion (e.g. v1, apps/v1), or remove the document if it is not a Kubernetes object; skipping it would prune the object it describes", src, presentFields(hasKind, hasMetadata))
+	case hasAPIVersion && !hasKind:
+		return fmt.Errorf("%s: a document with apiVersion but no kind: add kind (e.g. ConfigMap, Deployment), or remove the document if it is not a Kubernetes object; skipping it would prune the object it describes", src)
+	}
+	return nil
+}
+
+func presentFields(kind, metadata bool) string {
+	switch {
+	case kind && metadata:
+		return "kind and metadata"
+	case kind:
+		return "kind"
+	}
+	return "metadata"
+}
+
+func isChartFile(base string) bool { return base == "Chart.yaml" || base == "Chart.lock" }
+
+func isKustomization(base, kind string) bool {
+	switch base {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+	default:
+		return false
+	}
+	return kind == "Kustomization" || kind == "Component"
 }
 
 func checkObject(u *unstructured.Unstructured, src Source) error {

@@ -104,6 +104,16 @@ func TestRenderDir(t *testing.T) {
 			},
 			skipped: []string{"kustomization.yaml:1: not a Kubernetes object (apiVersion and kind are required)"},
 		},
+		{
+			name: "configuration files that are not objects are still skipped: a kustomization with kind and no apiVersion, a chart's Chart.yaml, a values file",
+			dir:  "testdata/notobjects", opts: Options{Mode: Plain}, wantMode: Plain,
+			want: []string{"ConfigMap /app <- testdata/notobjects/app.yaml:1"},
+			skipped: []string{
+				"app/kustomization.yaml:1: not a Kubernetes object (apiVersion and kind are required)",
+				"chart/Chart.yaml:1: not a Kubernetes object (apiVersion and kind are required)",
+				"chart/values.yaml:1: not a Kubernetes object (apiVersion and kind are required)",
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +189,19 @@ func TestRenderErrorsNameFileAndLine(t *testing.T) {
 		{name: "an object without kind inside a List",
 			files:   map[string]string{"x.yaml": "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  metadata: {name: a}\n"},
 			wantErr: "x.yaml:1: item 0 of the List: apiVersion and kind are required"},
+		{name: "a document with kind but no apiVersion fails rather than being skipped (and its object pruned)",
+			files:   map[string]string{"x.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: ConfigMap\nmetadata: {name: b}\n"},
+			wantErr: "x.yaml:5: a document with kind and metadata but no apiVersion"},
+		{name: "a document with metadata only",
+			files:   map[string]string{"x.yaml": "metadata: {name: b}\ndata: {a: b}\n"},
+			wantErr: "x.yaml:1: a document with metadata but no apiVersion"},
+		{name: "a document with apiVersion but no kind",
+			files:   map[string]string{"x.json": `{"apiVersion": "apps/v1", "metadata": {"name": "web"}}`},
+			wantErr: "x.json:1: a document with apiVersion but no kind"},
+		{name: "a Helm template that loses its apiVersion",
+			files: map[string]string{"Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+				"templates/cm.yaml": "kind: ConfigMap\nmetadata: {name: a}\n"},
+			wantErr: "templates/cm.yaml: a document with kind and metadata but no apiVersion"},
 		{name: "no manifests at all", files: map[string]string{"README.md": "hi"}, is: ErrNoManifests},
 		{name: "a kustomization that does not build",
 			files:   map[string]string{"kustomization.yaml": "resources: [missing.yaml]\n"},
@@ -193,6 +216,9 @@ func TestRenderErrorsNameFileAndLine(t *testing.T) {
 			if dir == "" {
 				dir = t.TempDir()
 				for name, content := range tt.files {
+					if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+						t.Fatal(err)
+					}
 					if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 						t.Fatal(err)
 					}

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 )
 
 // Provenance says where the values of one resolved object came from.
@@ -28,8 +29,11 @@ type RefProvenance struct {
 	// Reference is the reference as written ("secret/data/db#password",
 	// "<password>"); for a SealedSecret, the key of its encryptedData.
 	Reference string
-	// Field is the first place in the object the value went to.
-	Field string
+	// Field is the first place in the object the value went to; Fields is
+	// every place it went to, Field first (a reference written twice in an
+	// object is recorded once).
+	Field  string
+	Fields []string
 	// Location and Key identify the secret field in the backend (Vault only).
 	Location Location
 	Key      string
@@ -52,20 +56,25 @@ func (r *Resolver) mac(value []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// provenanceSet deduplicates the records of one object.
+// provenanceSet deduplicates the records of one object, keeping every field
+// each reference went to.
 type provenanceSet struct {
 	refs []RefProvenance
-	seen map[string]bool
+	seen map[string]int // index in refs
 }
 
 func (p *provenanceSet) add(rp RefProvenance) {
 	if p.seen == nil {
-		p.seen = map[string]bool{}
+		p.seen = map[string]int{}
 	}
 	k := string(rp.Source) + "\x00" + rp.Location.Key().String() + "\x00" + rp.Key + "\x00" + rp.Reference
-	if p.seen[k] {
+	if i, ok := p.seen[k]; ok {
+		if !slices.Contains(p.refs[i].Fields, rp.Field) {
+			p.refs[i].Fields = append(p.refs[i].Fields, rp.Field)
+		}
 		return
 	}
-	p.seen[k] = true
+	p.seen[k] = len(p.refs)
+	rp.Fields = []string{rp.Field}
 	p.refs = append(p.refs, rp)
 }

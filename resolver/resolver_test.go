@@ -310,9 +310,9 @@ stringData: {a: <v>, b: '<path:secret/app#password | base64encode>', c: '<path:s
 		return hex.EncodeToString(h.Sum(nil))
 	}
 	want := []RefProvenance{
-		{Source: SourceVault, Reference: "<v> (secret/versioned#v#1)", Field: "stringData.a", Location: Location{Mount: "secret/", Path: "versioned", KVVersion: 2}, Key: "v", Version: 1, Pinned: true, HMAC: mac("one")},
-		{Source: SourceVault, Reference: "secret/app#password | base64encode", Field: "stringData.b", Location: Location{Mount: "secret/", Path: "app", KVVersion: 2}, Key: "password", Version: 1, HMAC: mac("s3cr3t")},
-		{Source: SourceVault, Reference: "secret/app#password", Field: "stringData.c", Location: Location{Mount: "secret/", Path: "app", KVVersion: 2}, Key: "password", Version: 1, HMAC: mac("s3cr3t")},
+		{Source: SourceVault, Reference: "<v> (secret/versioned#v#1)", Field: "stringData.a", Fields: []string{"stringData.a"}, Location: Location{Mount: "secret/", Path: "versioned", KVVersion: 2}, Key: "v", Version: 1, Pinned: true, HMAC: mac("one")},
+		{Source: SourceVault, Reference: "secret/app#password | base64encode", Field: "stringData.b", Fields: []string{"stringData.b"}, Location: Location{Mount: "secret/", Path: "app", KVVersion: 2}, Key: "password", Version: 1, HMAC: mac("s3cr3t")},
+		{Source: SourceVault, Reference: "secret/app#password", Field: "stringData.c", Fields: []string{"stringData.c"}, Location: Location{Mount: "secret/", Path: "app", KVVersion: 2}, Key: "password", Version: 1, HMAC: mac("s3cr3t")},
 	}
 	got := res.Provenance[0].Refs
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {

@@ -22,12 +22,30 @@ func (s *Sync) GetMode() Mode {
 // PruneEnabled reports whether pruning is on (the default).
 func (s *Sync) PruneEnabled() bool { return s.Spec.Prune == nil || *s.Spec.Prune }
 
-// GetInterval returns the source check interval.
+// GetInterval returns the source check interval, at least the floor.
 func (s *Sync) GetInterval() time.Duration {
 	if d := s.Spec.Source.Interval.Duration; d > 0 {
-		return d
+		return max(d, s.intervalFloor)
 	}
-	return DefaultInterval
+	return max(DefaultInterval, s.intervalFloor)
+}
+
+// SetIntervalFloor makes GetInterval and GetRotationInterval return at
+// least floor (the controller's --min-interval), on this copy in memory: the
+// spec is left as written.
+func (s *Sync) SetIntervalFloor(floor time.Duration) { s.intervalFloor = floor }
+
+// IntervalsRaised names the intervals of the spec that the floor raises,
+// as "spec.source.interval 1s", for the controller to say so.
+func (s *Sync) IntervalsRaised() []string {
+	var out []string
+	if d := s.Spec.Source.Interval.Duration; d > 0 && d < s.intervalFloor {
+		out = append(out, "spec.source.interval "+d.String())
+	}
+	if r := s.Spec.Rotation.Interval; r != nil && r.Duration > 0 && r.Duration < s.intervalFloor {
+		out = append(out, "spec.rotation.interval "+r.Duration.String())
+	}
+	return out
 }
 
 // GetTimeout returns the reconciliation timeout.
@@ -38,12 +56,13 @@ func (s *Sync) GetTimeout() time.Duration {
 	return DefaultTimeout
 }
 
-// GetRotationInterval returns the interval between secret version checks.
+// GetRotationInterval returns the interval between secret version checks,
+// at least the floor.
 func (s *Sync) GetRotationInterval() time.Duration {
 	if r := s.Spec.Rotation.Interval; r != nil && r.Duration > 0 {
-		return r.Duration
+		return max(r.Duration, s.intervalFloor)
 	}
-	return DefaultRotationInterval
+	return max(DefaultRotationInterval, s.intervalFloor)
 }
 
 // RestartWorkloads reports whether workloads roll on a secret change (the

@@ -40,6 +40,20 @@ const (
 // is retried with backoff (as Flux names it).
 const ReasonProgressingWithRetry = "ProgressingWithRetry"
 
+// ReasonValueMisplaced is Ready's reason when a resolved value would land in
+// an object's metadata, or outside a Secret's data without
+// spec.render.allowValuesOutsideSecrets; ReasonValuesOutsideSecrets is the
+// Warning event listing the objects that receive values outside Secrets
+// when the Sync allows it.
+const (
+	ReasonValueMisplaced       = "ValueMisplaced"
+	ReasonValuesOutsideSecrets = "ValuesOutsideSecrets"
+)
+
+// ReasonIntervalRaised is the Warning event saying that the controller's
+// --min-interval raised an interval of the spec.
+const ReasonIntervalRaised = "IntervalRaised"
+
 // ReasonRenderLimitExceeded is Ready's reason when a Helm or Kustomize
 // render was stopped by the controller's render limits (memory, CPU time,
 // deadline, output size): the repository renders something without bound.

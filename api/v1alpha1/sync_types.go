@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -24,6 +26,10 @@ type Sync struct {
 	Spec SyncSpec `json:"spec"`
 	// +optional
 	Status SyncStatus `json:"status,omitempty"`
+
+	// intervalFloor is the controller's --min-interval, set in memory by the
+	// controller and never serialised: the interval getters return no less.
+	intervalFloor time.Duration `json:"-"`
 }
 
 // SyncList is a list of Syncs.
@@ -126,8 +132,10 @@ type GitSource struct {
 	Path string `json:"path,omitempty"`
 
 	// Interval is how often the repository is checked for a new revision
-	// (a webhook triggers a check at once).
+	// (a webhook triggers a check at once). At least 1s; the controller may
+	// raise it to its --min-interval.
 	// +kubebuilder:default="1m0s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) == duration('0s') || duration(self) >= duration('1s')",message="interval must be at least 1s (0s means the default, 1m)"
 	// +optional
 	Interval metav1.Duration `json:"interval,omitempty"`
 
@@ -136,6 +144,14 @@ type GitSource struct {
 	// (a private key) and known_hosts for SSH.
 	// +optional
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+
+	// WebhookSecretRef names a Secret in the Sync's namespace whose key
+	// token is this Sync's own push webhook secret (GitHub's signing secret,
+	// GitLab's X-Gitlab-Token). A hook carrying it triggers only the Syncs
+	// that follow the pushed repository and share the secret; the
+	// controller-wide secret keeps triggering every Sync of the repository.
+	// +optional
+	WebhookSecretRef *LocalObjectReference `json:"webhookSecretRef,omitempty"`
 }
 
 // GitRef picks a revision: commit wins over tag, tag over branch.
@@ -175,6 +191,15 @@ type Render struct {
 	Type RenderType `json:"type,omitempty"`
 	// +optional
 	Helm *HelmRender `json:"helm,omitempty"`
+	// AllowValuesOutsideSecrets lets resolved values land outside a
+	// Secret's data: a ConfigMap's data, an env literal of a workload, any
+	// field of another kind, as argocd-vault-plugin allows. Whoever may read
+	// those kinds reads the values. When it places any, a reconciliation
+	// emits a Warning event (ValuesOutsideSecrets) listing the objects and
+	// fields. A value in metadata (name, namespace, labels, annotations) is
+	// refused regardless.
+	// +optional
+	AllowValuesOutsideSecrets bool `json:"allowValuesOutsideSecrets,omitempty"`
 }
 
 // HelmRender configures `helm template` of a chart at the source path.
@@ -253,7 +278,9 @@ type SealedSecrets struct {
 // Rotation follows new versions of unpinned Vault secrets.
 type Rotation struct {
 	// Interval between checks of the KV metadata of the referenced secrets.
+	// At least 1s; the controller may raise it to its --min-interval.
 	// +kubebuilder:default="30s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="rotation interval must be at least 1s"
 	// +optional
 	Interval *metav1.Duration `json:"interval,omitempty"`
 	// RestartWorkloads annotates the pod template of the Sync's workloads

@@ -141,6 +141,7 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 		Namespaces: cfg.WatchNamespaces,
 
 		AllowRemoteBases: cfg.AllowRemoteBases,
+		MinInterval:      cfg.MinInterval,
 		Tenancy:          policy,
 		RenderSandbox: sandbox.Config{Limits: sandbox.Limits{
 			Memory: int64(cfg.Render.Memory), CPU: cfg.Render.CPU, Timeout: cfg.Render.Timeout,
@@ -155,8 +156,8 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 		if err != nil {
 			return controllerConfigError{fmt.Errorf("--webhook-secret-file: %w", err)}
 		}
-		rc := &webhook.Receiver{Secret: []byte(strings.TrimSpace(string(secret))), Trigger: r.Trigger}
-		if err := mgr.Add(webhookServer(cfg.WebhookAddr, rc)); err != nil {
+		rc := &webhook.Receiver{Secret: []byte(strings.TrimSpace(string(secret))), Trigger: r.Trigger, Syncs: r}
+		if err := mgr.Add(webhookServer(cfg.WebhookAddr, rc, defaultWebhookTimeouts)); err != nil {
 			return err
 		}
 	}
@@ -194,12 +195,30 @@ func hmacKey(ctx context.Context, cfg *config.Controller, restCfg *rest.Config, 
 	return reconcile.EnsureHMACKey(ctx, c, cfg.Namespace, cfg.HMACKeySecret)
 }
 
+// webhookTimeouts bound how long a client of the webhook receiver may hold
+// a connection.
+type webhookTimeouts struct {
+	header, read, write, idle time.Duration
+}
+
+// defaultWebhookTimeouts: the headers in 5s and the whole request (at most
+// 1 MiB) in 10s, the answer within 15s (the receiver bounds its own work to
+// 10s), and an idle keep-alive connection is closed after 60s.
+var defaultWebhookTimeouts = webhookTimeouts{header: 5 * time.Second, read: 10 * time.Second, write: 15 * time.Second, idle: 60 * time.Second}
+
 // webhookServer serves the receiver at /hook until the manager stops.
-func webhookServer(addr string, h http.Handler) manager.Runnable {
+func webhookServer(addr string, h http.Handler, to webhookTimeouts) manager.Runnable {
 	return manager.RunnableFunc(func(ctx context.Context) error {
 		mux := http.NewServeMux()
 		mux.Handle("/hook", h)
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: to.header,
+			ReadTimeout:       to.read,
+			WriteTimeout:      to.write,
+			IdleTimeout:       to.idle,
+			MaxHeaderBytes:    64 << 10,
+		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("webhook receiver: %w", err)

@@ -138,6 +138,7 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	ctlCtx, stopCtl := context.WithCancel(ctx)
 	ctlDone := make(chan error, 1)
 	cfg.MetricsAddr, cfg.HealthAddr, cfg.WebhookAddr = "0", "0", ""
+	cfg.MinInterval = time.Second // the demo's Sync polls every 2s: one user, one cluster
 	// Tenancy on, as the chart installs it: the Sync acts as its own
 	// ServiceAccount; the demo namespace may use the dev Vault's token.
 	cfg.Tenancy.Enabled, cfg.Tenancy.VaultDefaultNamespaces = true, []string{"demo"}

@@ -161,6 +161,12 @@ func runRender(cmd *cobra.Command, target string, fl renderFlags, env config.Env
 	if err != nil {
 		return err
 	}
+	// argocd-vault-plugin places values anywhere, and render is its drop-in:
+	// it keeps doing so, and says where (the controller refuses these).
+	for _, m := range resolver.MisplacedValues(res.Objects, out, res.Origin) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "latchkey: warning: %s: a value %s is readable by whoever may read the object (the controller refuses it%s)\n",
+			m, placementWhere(m.Landing), placementOptIn(m.Landing))
+	}
 	// Everything is encoded before anything is written: stdout gets all or nothing.
 	var buf bytes.Buffer
 	for _, obj := range out.Objects {
@@ -269,4 +275,18 @@ func firstNonEmpty(a, b string) string {
 func stdinIsTerminal() bool {
 	fi, err := os.Stdin.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func placementWhere(l resolver.Landing) string {
+	if l == resolver.InMetadata {
+		return "in metadata is copied into lists, events and logs and"
+	}
+	return "outside a Secret"
+}
+
+func placementOptIn(l resolver.Landing) string {
+	if l == resolver.InMetadata {
+		return ""
+	}
+	return " unless the Sync sets spec.render.allowValuesOutsideSecrets"
 }

@@ -219,3 +219,44 @@ func TestRenderRemoteBases(t *testing.T) {
 		})
 	}
 }
+
+// render is argocd-vault-plugin's drop-in: a value in metadata or outside a
+// Secret is placed as AVP places it, and stderr names the object and field
+// (the controller refuses both).
+func TestRenderWarnsOfValuesOutsideSecrets(t *testing.T) {
+	v := testenv.StartVault(t)
+	v.PutKV2(t, "secret", "app", map[string]any{"password": "render-pw-canary", "tier": "gold"})
+	dir := t.TempDir()
+	files := map[string]string{
+		"secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: '<path:secret/data/app#password>'}\n",
+		"cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, labels: {tier: '<path:secret/data/app#tier>'}}\ndata: {password: '<path:secret/data/app#password>'}\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout, stderr, err := runLatchkey(t, map[string]string{"VAULT_ADDR": v.Addr, "VAULT_TOKEN": v.RootToken}, "", "render", dir)
+	if err != nil {
+		t.Fatalf("render: %v\n%s", err, stderr)
+	}
+	for _, w := range []string{"password: render-pw-canary", "tier: gold"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("stdout lacks %q (AVP places the value):\n%s", w, stdout)
+		}
+	}
+	for _, w := range []string{
+		"cm.yaml:1) field data.password: secret/data/app#password resolves outside a Secret",
+		"cm.yaml:1) field metadata.labels.tier: secret/data/app#tier resolves in metadata",
+	} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s\nstdout:\n%s", w, stderr, stdout)
+		}
+	}
+	if n := strings.Count(stderr, "latchkey: warning: ConfigMap cfg ("); n != 2 {
+		t.Errorf("%d warnings, want 2:\n%s", n, stderr)
+	}
+	if strings.Contains(stderr, "Secret db") || strings.Contains(stderr, "render-pw-canary") || strings.Contains(stderr, "gold") {
+		t.Errorf("stderr warns of the Secret or holds a value:\n%s", stderr)
+	}
+}
