@@ -307,6 +307,18 @@ func envValue(t *testing.T, k *testenv.Kube, d *appsv1.Deployment, e corev1.EnvV
 		return string(v)
 	case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace":
 		return d.Namespace
+	case e.ValueFrom.ResourceFieldRef != nil && e.ValueFrom.ResourceFieldRef.Resource == "limits.memory":
+		// As the kubelet resolves it: the named container's limit, in
+		// bytes (the divisor defaults to 1).
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if c.Name != e.ValueFrom.ResourceFieldRef.ContainerName {
+				continue
+			}
+			if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+				return strconv.FormatInt(q.Value(), 10)
+			}
+		}
+		t.Fatalf("env %s: container %s has no memory limit", e.Name, e.ValueFrom.ResourceFieldRef.ContainerName)
 	}
 	t.Fatalf("env %s: unsupported valueFrom %+v", e.Name, e.ValueFrom)
 	return ""
