@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -189,23 +188,10 @@ func (tn *tenants) alive(t *testing.T) {
 	}
 }
 
-// peakRSS is the controller's high-water resident set (VmHWM), in bytes.
+// peakRSS is the controller's high-water resident set, in bytes.
 func (tn *tenants) peakRSS(t *testing.T) int64 {
 	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", tn.ctl.Process.Pid))
-	if err != nil {
-		t.Fatalf("reading the controller's memory: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM in /proc status")
-	return 0
+	return testenv.PeakRSS(t, tn.ctl.Process.Pid)
 }
 
 // push tells the controller, as GitLab would, that repo changed.
