@@ -174,11 +174,12 @@ Sync's ServiceAccount's: the controller only watches the managed kinds
 (drift) and gets the Secrets a Sync names (Git and Vault credentials). */}}
 {{- $secrets := ternary "get, list, watch" "get, list, watch, create, patch, delete" .Values.tenancy.enabled }}
 {{- $managed := ternary "list, watch" "get, list, watch, create, patch, delete" .Values.tenancy.enabled }}
-# Syncs are read through an informer (list, watch); patch adds and removes
-# the finalizer.
+# Syncs are read through an informer (list, watch); get reads the inventory
+# uncached right before a prune (the informer may be behind); patch adds and
+# removes the finalizer.
 - apiGroups: [gitops.latchkey.dev]
   resources: [syncs]
-  verbs: [list, watch, patch]
+  verbs: [get, list, watch, patch]
 - apiGroups: [gitops.latchkey.dev]
   resources: [syncs/status]
   verbs: [patch]
