@@ -269,7 +269,7 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 		return err
 	}
 	n.say("nothing of it applied: ConfigMap settings still says color=%s", cm.Data["color"])
-	fixRev, err = git.commit("Revert \"a ConfigMap in kube-system\"", app)
+	fixRev, err = git.revert()
 	if err != nil {
 		return err
 	}

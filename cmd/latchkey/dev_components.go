@@ -327,6 +327,21 @@ func (g *devGit) commit(message string, files map[string]string) (string, error)
 			return "", err
 		}
 	}
+	return g.head()
+}
+
+// revert reverts the last commit, as `git revert` does, and pushes.
+func (g *devGit) revert() (string, error) {
+	for _, args := range [][]string{{"revert", "--no-edit", "HEAD"}, {"push", "--quiet", "origin", "main"}} {
+		if err := runDevGit(g.work, args...); err != nil {
+			return "", err
+		}
+	}
+	return g.head()
+}
+
+// head is the SHA of the work clone's HEAD.
+func (g *devGit) head() (string, error) {
 	var out bytes.Buffer
 	cmd := exec.Command("git", "-C", g.work, "rev-parse", "HEAD")
 	cmd.Stdout = &out
