@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/latchkey-dev/latchkey/internal/memfs"
 	"github.com/latchkey-dev/latchkey/render"
 )
 
@@ -64,7 +65,7 @@ func serve(in io.Reader, out io.Writer) int {
 	}
 	// No context deadline here: the parent enforces the deadline by
 	// killing this process, which no template can delay.
-	res, err := render.FS(context.Background(), newMemFS(files), dir, opts)
+	res, err := render.FS(context.Background(), memfs.New(files), dir, opts)
 	return answer(out, res, err)
 }
 

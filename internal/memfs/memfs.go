@@ -1,4 +1,9 @@
-package sandbox
+// Package memfs is a read-only file tree held in memory. A fetched Git
+// revision (reconcile/source) and the files a render worker receives
+// (render/sandbox) are served from it, so repository content never touches
+// a disk, and it is built once per revision and shared, read-only, by every
+// Sync that renders it.
+package memfs
 
 import (
 	"bytes"
@@ -9,15 +14,17 @@ import (
 	"time"
 )
 
-// memFS is the worker's read-only, in-memory file system of the files the
-// parent sent: repository content never touches the worker's disk.
-type memFS struct {
-	files map[string][]byte
-	dirs  map[string][]fs.DirEntry // sorted by name
+// FS is a file tree; it implements fs.FS, fs.ReadFileFS and fs.ReadDirFS.
+type FS struct {
+	files map[string][]byte        // slash-separated paths, no leading slash
+	dirs  map[string][]fs.DirEntry // directory → entries sorted by name
 }
 
-func newMemFS(files map[string][]byte) *memFS {
-	m := &memFS{files: files, dirs: map[string][]fs.DirEntry{".": nil}}
+// New returns the tree of files, whose directories are implied by their
+// paths. It keeps files (the bytes are not copied): the caller must not
+// change them afterwards.
+func New(files map[string][]byte) *FS {
+	m := &FS{files: files, dirs: map[string][]fs.DirEntry{".": nil}}
 	seen := map[string]bool{}
 	add := func(dir string, e fs.DirEntry) {
 		key := dir + "\x00" + e.Name()
@@ -41,28 +48,38 @@ func newMemFS(files map[string][]byte) *memFS {
 	return m
 }
 
-func (m *memFS) Open(name string) (fs.File, error) {
+// IsDir reports whether name is a directory of the tree.
+func (m *FS) IsDir(name string) bool {
+	_, ok := m.dirs[name]
+	return ok
+}
+
+// Open implements fs.FS.
+func (m *FS) Open(name string) (fs.File, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
 	if data, ok := m.files[name]; ok {
-		return &memFile{info: info{name: path.Base(name), size: int64(len(data))}, Reader: bytes.NewReader(data)}, nil
+		return &file{info: info{name: path.Base(name), size: int64(len(data))}, Reader: bytes.NewReader(data)}, nil
 	}
 	if entries, ok := m.dirs[name]; ok {
-		return &memDir{info: info{name: path.Base(name), dir: true}, entries: entries}, nil
+		return &dir{info: info{name: path.Base(name), dir: true}, entries: entries}, nil
 	}
 	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
 
-// ReadFile returns the stored bytes: render only reads them.
-func (m *memFS) ReadFile(name string) ([]byte, error) {
+// ReadFile implements fs.ReadFileFS. It returns a copy: the tree is shared
+// by concurrent renders, and a renderer that edits what it read must not
+// change what the next one reads.
+func (m *FS) ReadFile(name string) ([]byte, error) {
 	if data, ok := m.files[name]; ok {
-		return data, nil
+		return bytes.Clone(data), nil
 	}
 	return nil, &fs.PathError{Op: "readfile", Path: name, Err: fs.ErrNotExist}
 }
 
-func (m *memFS) ReadDir(name string) ([]fs.DirEntry, error) {
+// ReadDir implements fs.ReadDirFS.
+func (m *FS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if entries, ok := m.dirs[name]; ok {
 		return append([]fs.DirEntry(nil), entries...), nil
 	}
@@ -90,27 +107,28 @@ func (i info) Mode() fs.FileMode {
 	return 0o444
 }
 
-type memFile struct {
+type file struct {
 	info
 	*bytes.Reader
 }
 
-func (f *memFile) Stat() (fs.FileInfo, error) { return f.info, nil }
-func (f *memFile) Close() error               { return nil }
+func (f *file) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *file) Close() error               { return nil }
 
-type memDir struct {
+type dir struct {
 	info
 	entries []fs.DirEntry
 	off     int
 }
 
-func (d *memDir) Stat() (fs.FileInfo, error) { return d.info, nil }
-func (d *memDir) Close() error               { return nil }
-func (d *memDir) Read([]byte) (int, error) {
+func (d *dir) Stat() (fs.FileInfo, error) { return d.info, nil }
+func (d *dir) Close() error               { return nil }
+func (d *dir) Read([]byte) (int, error) {
 	return 0, &fs.PathError{Op: "read", Path: d.name, Err: fs.ErrInvalid}
 }
 
-func (d *memDir) ReadDir(n int) ([]fs.DirEntry, error) {
+// ReadDir implements fs.ReadDirFile.
+func (d *dir) ReadDir(n int) ([]fs.DirEntry, error) {
 	rest := d.entries[d.off:]
 	if n > 0 && len(rest) == 0 {
 		return nil, io.EOF
