@@ -22,3 +22,10 @@ func Unavailable(t testing.TB, why string) {
 	}
 	t.Skipf("testenv: %s", why)
 }
+
+// FindTool returns the path of a built tool, or an error naming the command
+// that builds it, for callers that carry on without an optional component
+// (the benchmark without Flux) instead of skipping.
+func FindTool(name, version string) (string, error) {
+	return toolPath(name, version)
+}
