@@ -60,6 +60,7 @@ type apiRequests struct {
 	Impersonated int            // made as another user (a Sync's ServiceAccount)
 	Forbidden    int            // answered 403
 	ByVerb       map[string]int // "patch configmaps", "create subjectaccessreviews"...
+	ByUser       map[string]int
 }
 
 // count reads the audit log and counts the distinct requests (by audit ID: a
@@ -76,7 +77,7 @@ func (a *apiAudit) count(b *testing.B, users []string) apiRequests {
 		want[u] = true
 	}
 	seen := map[string]bool{}
-	out := apiRequests{ByVerb: map[string]int{}}
+	out := apiRequests{ByVerb: map[string]int{}, ByUser: map[string]int{}}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -105,6 +106,7 @@ func (a *apiAudit) count(b *testing.B, users []string) apiRequests {
 		}
 		seen[ev.AuditID] = true
 		out.Total++
+		out.ByUser[ev.User.Username]++
 		if ev.ImpersonatedUser != nil {
 			out.Impersonated++
 		}

@@ -16,7 +16,9 @@
 //     it the bench says so and compares Latchkey only (-flux=false to be quiet).
 //
 // The contenders run one after the other, each stopped and its objects deleted
-// before the next starts, with the same workers and client rate limits. For
+// before the next starts, with the same workers and client rate limits, after
+// an unmeasured warm-up of 10 Syncs (so the first one does not alone meet a
+// cold API server, Git server and Vault). For
 // each: the time until all N are Ready, the sum of its processes' peak RSS,
 // the API requests per Sync until then (from the kube-apiserver's audit log:
 // each controller authenticates as its own ServiceAccount, so impersonated
@@ -25,6 +27,7 @@
 //
 //	make build tools flux
 //	LATCHKEY_BIN=$PWD/bin/latchkey go test ./bench/reconcile -run '^$' -bench . -benchtime 1x -syncs 200
+//	(-syncs 1000 takes about 10 minutes: add -timeout 45m)
 //
 // Each controller runs as its own process, so its memory is measured alone.
 package reconcile

@@ -52,6 +52,7 @@ type result struct {
 	name             string
 	created, toReady time.Duration
 	rss              int64 // sum of its processes' peak RSS at all Ready
+	rssEach          []string
 	rssAfter         int64 // the same after the edits
 	requests         apiRequests
 	vaultRequests    []testenv.AuditRequest
@@ -102,11 +103,11 @@ func BenchmarkFleet(b *testing.B) {
 
 	// The first contender to start would otherwise also pay for reading its
 	// binary from disk, which the second Latchkey would find in the page cache.
-	warm := []string{s.latchkey}
+	binaries := []string{s.latchkey}
 	if flux != nil {
-		warm = append(warm, flux.source, flux.kustomize)
+		binaries = append(binaries, flux.source, flux.kustomize)
 	}
-	for _, bin := range warm {
+	for _, bin := range binaries {
 		if err := readThrough(bin); err != nil {
 			b.Fatal(err)
 		}
@@ -114,8 +115,13 @@ func BenchmarkFleet(b *testing.B) {
 
 	b.ResetTimer()
 	var results []result
+	warm := warmUp(s)
+	runContender(ctx, b, s, warm, min(10, *syncs), audit, vaultAudit)
+	if err := removeTenants(ctx, s.kube.Client, warm.namespaces(min(10, *syncs)), warm.finalized); err != nil {
+		b.Fatalf("removing the objects of the warm-up: %v", err)
+	}
 	for i, c := range contenders {
-		results = append(results, runContender(ctx, b, s, c, audit, vaultAudit))
+		results = append(results, runContender(ctx, b, s, c, *syncs, audit, vaultAudit))
 		if i < len(contenders)-1 {
 			if err := removeTenants(ctx, s.kube.Client, c.namespaces(*syncs), c.finalized); err != nil {
 				b.Fatalf("removing the objects of %s: %v", c.name, err)
@@ -126,11 +132,11 @@ func BenchmarkFleet(b *testing.B) {
 	report(b, results)
 }
 
-// runContender starts the contender, asks it for the application in *syncs
+// runContender starts the contender, asks it for the application in n
 // namespaces, waits until all are Ready, measures, and stops it.
-func runContender(ctx context.Context, b *testing.B, s *stack, con contender, audit *apiAudit, vaultAudit *testenv.AuditLog) result {
+func runContender(ctx context.Context, b *testing.B, s *stack, con contender, n int, audit *apiAudit, vaultAudit *testenv.AuditLog) result {
 	c := s.kube.Client
-	namespaces := con.namespaces(*syncs)
+	namespaces := con.namespaces(n)
 	if err := prepareTenants(ctx, c, namespaces); err != nil {
 		b.Fatalf("preparing the namespaces of %s: %v", con.name, err)
 	}
@@ -154,22 +160,24 @@ func runContender(ctx context.Context, b *testing.B, s *stack, con contender, au
 		if err != nil {
 			b.Fatal(err)
 		}
-		if ready == *syncs {
+		if ready == n {
 			break
 		}
 		for _, p := range procs {
 			if why := p.exited(); why != "" {
-				b.Fatalf("%s: %d of %d Ready, and %s", con.name, ready, *syncs, why)
+				b.Fatalf("%s: %d of %d Ready, and %s", con.name, ready, n, why)
 			}
 		}
 		if time.Since(start) > 30*time.Minute {
-			b.Fatalf("%s: only %d of %d Ready after 30 minutes; logs: %s", con.name, ready, *syncs, logs(procs))
+			b.Fatalf("%s: only %d of %d Ready after 30 minutes; logs: %s", con.name, ready, n, logs(procs))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
 	r.toReady = time.Since(start)
 	for _, p := range procs {
-		r.rss += p.peakRSS(b)
+		rss := p.peakRSS(b)
+		r.rss += rss
+		r.rssEach = append(r.rssEach, fmt.Sprintf("%s %.0f MiB", p.name, float64(rss)/(1<<20)))
 	}
 	r.requests = audit.count(b, con.users)
 	// The audit device logs its own enabling; everything else is a controller.
@@ -179,7 +187,7 @@ func runContender(ctx context.Context, b *testing.B, s *stack, con contender, au
 		}
 	}
 	if con.drift {
-		r.reverts = driftReverts(ctx, b, c, con)
+		r.reverts = driftReverts(ctx, b, c, con, n)
 	}
 	r.rssAfter = 0
 	for _, p := range procs {
@@ -191,10 +199,10 @@ func runContender(ctx context.Context, b *testing.B, s *stack, con contender, au
 
 // driftReverts edits a random ConfigMap of a random namespace and waits until
 // it is reverted, one edit at a time.
-func driftReverts(ctx context.Context, b *testing.B, c client.Client, con contender) []time.Duration {
+func driftReverts(ctx context.Context, b *testing.B, c client.Client, con contender, n int) []time.Duration {
 	var latencies []time.Duration
 	for i := range *edits {
-		key := client.ObjectKey{Namespace: con.namespace(rand.IntN(*syncs)), Name: fmt.Sprintf("config-%d", rand.IntN(10))}
+		key := client.ObjectKey{Namespace: con.namespace(rand.IntN(n)), Name: fmt.Sprintf("config-%d", rand.IntN(10))}
 		var cm corev1.ConfigMap
 		if err := c.Get(ctx, key, &cm); err != nil {
 			b.Fatal(err)
@@ -255,6 +263,17 @@ func report(b *testing.B, results []result) {
 	_ = tw.Flush()
 	for _, r := range results {
 		fmt.Printf("  %s: requests per Sync until all Ready: %s\n", r.name, r.requests.perSync(*syncs, 8))
+		if len(r.requests.ByUser) > 1 {
+			var parts []string
+			for u, v := range r.requests.ByUser {
+				parts = append(parts, fmt.Sprintf("%s %.1f", strings.TrimPrefix(u, controllerUser("")), float64(v)/n))
+			}
+			sort.Strings(parts)
+			fmt.Printf("  %s: requests per Sync by controller: %s\n", r.name, strings.Join(parts, ", "))
+		}
+		if len(r.rssEach) > 1 {
+			fmt.Printf("  %s: peak RSS by controller: %s\n", r.name, strings.Join(r.rssEach, ", "))
+		}
 		if len(r.vaultRequests) > 0 {
 			fmt.Printf("  %s: Vault requests: %s\n", r.name, summarise(r.vaultRequests))
 		}
