@@ -66,7 +66,7 @@ type apiRequests struct {
 // count reads the audit log and counts the distinct requests (by audit ID: a
 // watch is logged when its response starts and again when it ends) made by
 // any of users.
-func (a *apiAudit) count(b *testing.B, users []string) apiRequests {
+func (a *apiAudit) count(b testing.TB, users []string) apiRequests {
 	f, err := os.Open(a.path)
 	if err != nil {
 		b.Fatalf("reading the kube-apiserver audit log: %v", err)

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -34,11 +35,11 @@ type fluxBinaries struct {
 func findFlux() (*fluxBinaries, error) {
 	source, err := testenv.FindTool("source-controller", FluxVersion)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("flux source-controller %s is not built at %s", FluxVersion, source)
 	}
 	kustomize, err := testenv.FindTool("kustomize-controller", FluxVersion)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("flux kustomize-controller %s is not built at %s", FluxVersion, kustomize)
 	}
 	return &fluxBinaries{source: source, kustomize: kustomize,
 		crds: []string{filepath.Join(filepath.Dir(source), "crds"), filepath.Join(filepath.Dir(kustomize), "crds")}}, nil
