@@ -9,7 +9,7 @@ TOOLS_DIR := $(shell tools/install.sh --dir)
 
 export LATCHKEY_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: all build tools generate test test-unit lint bench demo clean help
+.PHONY: all build tools flux generate test test-unit lint bench demo clean help
 
 all: build
 
@@ -21,6 +21,9 @@ build: ## Build bin/latchkey
 
 tools: ## Build the real components (kube-apiserver, etcd, Vault, kubeseal, ...) into the tool cache
 	tools/install.sh
+
+flux: ## Build Flux's source- and kustomize-controller for bench/reconcile (not part of make tools: no test needs them)
+	tools/install.sh flux
 
 CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen-v0.23.0/controller-gen
 
@@ -41,7 +44,7 @@ lint: ## gofmt, go vet, staticcheck
 	tools/install.sh staticcheck >/dev/null
 	$(TOOLS_DIR)/staticcheck-v0.8.2/staticcheck ./...
 
-bench: build tools ## Run the benchmarks under bench/ (scanner vs gitleaks, render, reconcile) and print their figures
+bench: build tools flux ## Run the benchmarks under bench/ (scanner vs gitleaks, render, reconcile vs Flux) and print their figures
 	LATCHKEY=$(BIN) bench/scan.sh
 	LATCHKEY_BIN=$(abspath $(BIN)) $(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./bench/...
 

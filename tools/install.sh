@@ -3,7 +3,8 @@
 # Vault, kubeseal, the sealed-secrets controller, gitleaks) from pinned Go module
 # versions into a per-user cache outside the repository, skipping what is there.
 #
-# Usage: tools/install.sh [NAME...]     (default: every tool)
+# Usage: tools/install.sh [NAME...]     (default: every tool but the on-demand ones)
+#        tools/install.sh flux           (Flux's source- and kustomize-controller, for bench/reconcile)
 #        tools/install.sh --dir          (print the cache directory)
 set -euo pipefail
 
@@ -21,7 +22,21 @@ sealed-secrets-controller|v0.36.0|sealed-secrets|github.com/bitnami-labs/sealed-
 gitleaks|v8.30.1|gitleaks|github.com/zricethezav/gitleaks/v8|-X github.com/zricethezav/gitleaks/v8/version.Version=v8.30.1
 controller-gen|v0.23.0|controller-gen|sigs.k8s.io/controller-tools/cmd/controller-gen|
 staticcheck|v0.8.2|staticcheck|honnef.co/go/tools/cmd/staticcheck|
+source-controller|v1.9.6|flux|github.com/fluxcd/source-controller|
+kustomize-controller|v1.9.6|flux|github.com/fluxcd/kustomize-controller|
 TOOLS
+}
+
+# Built only when named: Flux is what bench/reconcile compares against, no test
+# needs it, and CI's time matters (the two take minutes to compile).
+on_demand() {
+	case $1 in source-controller | kustomize-controller) return 0 ;; esac
+	return 1
+}
+
+# group is the short name that selects several tools at once.
+group() {
+	case $1 in source-controller | kustomize-controller) echo flux ;; esac
 }
 
 if [[ ${1:-} == --dir ]]; then
@@ -33,6 +48,14 @@ fi
 # moved into place (its presence means the tool is complete).
 extras() {
 	case $1 in
+	source-controller | kustomize-controller)
+		# The CRDs of the same release, for the benchmark to install.
+		local src
+		src=$(cd "$here/$2" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' "github.com/fluxcd/$1")
+		mkdir -p "$3/crds"
+		cp "$src"/config/crd/bases/*.yaml "$3/crds/"
+		chmod -R u+w "$3/crds"
+		;;
 	sealed-secrets-controller)
 		# The SealedSecret CRD of the same release, for the test harness to install.
 		local src
@@ -46,9 +69,13 @@ extras() {
 
 want=("$@")
 selected() {
-	[[ ${#want[@]} -eq 0 ]] && return 0
-	local w
-	for w in "${want[@]}"; do [[ $w == "$1" ]] && return 0; done
+	if [[ ${#want[@]} -eq 0 ]]; then
+		on_demand "$1" && return 1
+		return 0
+	fi
+	local w g
+	g=$(group "$1")
+	for w in "${want[@]}"; do [[ $w == "$1" || (-n $g && $w == "$g") ]] && return 0; done
 	return 1
 }
 
@@ -65,7 +92,12 @@ while IFS='|' read -r name version moddir pkg ldflags; do
 	mkdir -p "$(dirname "$out")"
 	# Build next to the target and rename, so an interrupted build never leaves
 	# a half-written binary that a later run would take for a finished one.
-	(cd "$here/$moddir" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$out.partial" "$pkg")
+	# Flux's go.mod lists its own replaces, which do not carry over to a module
+	# that requires it: tools/flux restates them, and -mod=mod lets the go
+	# command complete the requirements of two mains it cannot import.
+	modflag=
+	[[ $moddir == flux ]] && modflag=-mod=mod
+	(cd "$here/$moddir" && CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} $modflag" go build -trimpath -ldflags "-s -w $ldflags" -o "$out.partial" "$pkg")
 	extras "$name" "$moddir" "$(dirname "$out")"
 	mv "$out.partial" "$out"
 	echo "tools: $name $version: built in $(($(date +%s) - start))s, $(du -h "$out" | cut -f1)"

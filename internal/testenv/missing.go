@@ -22,3 +22,10 @@ func Unavailable(t testing.TB, why string) {
 	}
 	t.Skipf("testenv: %s", why)
 }
+
+// FindTool returns where a tool is (or would be, with the error when it is
+// not built there), for callers that carry on without an optional component
+// (the benchmark without Flux) instead of skipping.
+func FindTool(name, version string) (path string, err error) {
+	return toolPath(name, version)
+}
