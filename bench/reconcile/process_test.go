@@ -1,12 +1,10 @@
 package reconcile
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -93,20 +91,8 @@ func (p *process) stop() {
 
 // peakRSS is the process's high-water resident set (VmHWM).
 func (p *process) peakRSS(b *testing.B) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		b.Fatalf("reading the memory of %s: %v", p.name, err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	b.Fatalf("no VmHWM in /proc status of %s", p.name)
-	return 0
+	b.Helper()
+	return testenv.PeakRSS(b, p.cmd.Process.Pid)
 }
 
 func tail(path string, n int) string {
