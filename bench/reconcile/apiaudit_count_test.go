@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
 
 // The audit log logs a watch twice (response started, then complete) and
@@ -19,10 +21,11 @@ func TestAuditCountsEachRequestOfTheControllerOnceWithItsImpersonatedOnes(t *tes
 		`{"auditID":"4","stage":"ResponseComplete","verb":"get","user":{"username":"other"},"objectRef":{"resource":"configmaps"},"responseStatus":{"code":200}}`,
 		`{"auditID":"5","stage":"ResponseComplete","verb":"get","user":{"username":"ctl"},"responseStatus":{"code":200}}`,
 	}
-	a := &apiAudit{path: filepath.Join(t.TempDir(), "audit.log")}
-	if err := os.WriteFile(a.path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	a := &apiAudit{testenv.KubeAuditAt(path)}
 	got := a.count(t, []string{"ctl"})
 	if got.Total != 4 || got.Impersonated != 2 || got.Forbidden != 1 || got.ByUser["ctl"] != 4 {
 		t.Fatalf("counted %+v, want 4 requests of ctl, 2 impersonated, 1 forbidden", got)

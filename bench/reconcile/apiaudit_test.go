@@ -1,16 +1,10 @@
 package reconcile
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
@@ -21,37 +15,12 @@ import (
 // line is a request a controller made, impersonated ones included (the audit
 // event's user is the one who authenticated; impersonatedUser is whom it acted
 // as).
-type apiAudit struct{ path string }
+type apiAudit struct{ *testenv.KubeAudit }
 
 // withAPIAudit starts the kube-apiserver with an audit log of users' requests.
-// Blocking mode writes each event before the response goes out, so the log is
-// complete whenever the benchmark reads it.
 func withAPIAudit(b *testing.B, users []string) (*apiAudit, testenv.KubeOption) {
-	dir := b.TempDir()
-	policy := filepath.Join(dir, "policy.yaml")
-	quoted := make([]string, len(users))
-	for i, u := range users {
-		quoted[i] = fmt.Sprintf("%q", u)
-	}
-	rules := fmt.Sprintf(`apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-  - level: Metadata
-    users: [%s]
-  - level: None
-`, strings.Join(quoted, ", "))
-	if err := os.WriteFile(policy, []byte(rules), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	a := &apiAudit{path: filepath.Join(dir, "audit.log")}
-	return a, func(e *envtest.Environment) {
-		args := e.ControlPlane.GetAPIServer().Configure()
-		args.Set("audit-policy-file", policy)
-		args.Set("audit-log-path", a.path)
-		args.Set("audit-log-mode", "blocking")
-		args.Set("audit-log-maxsize", "0") // never rotate: the count reads one file
-	}
+	a, opt := testenv.WithKubeAudit(b, users...)
+	return &apiAudit{a}, opt
 }
 
 // apiRequests counts the requests of a set of users.
@@ -67,63 +36,30 @@ type apiRequests struct {
 // watch is logged when its response starts and again when it ends) made by
 // any of users.
 func (a *apiAudit) count(b testing.TB, users []string) apiRequests {
-	f, err := os.Open(a.path)
-	if err != nil {
-		b.Fatalf("reading the kube-apiserver audit log: %v", err)
-	}
-	defer f.Close()
 	want := map[string]bool{}
 	for _, u := range users {
 		want[u] = true
 	}
 	seen := map[string]bool{}
 	out := apiRequests{ByVerb: map[string]int{}, ByUser: map[string]int{}}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var ev struct {
-			AuditID string `json:"auditID"`
-			Verb    string `json:"verb"`
-			User    struct {
-				Username string `json:"username"`
-			} `json:"user"`
-			ImpersonatedUser *struct {
-				Username string `json:"username"`
-			} `json:"impersonatedUser"`
-			ObjectRef *struct {
-				Resource    string `json:"resource"`
-				Subresource string `json:"subresource"`
-			} `json:"objectRef"`
-			ResponseStatus *struct {
-				Code int `json:"code"`
-			} `json:"responseStatus"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			b.Fatalf("kube-apiserver audit log line: %v", err)
-		}
-		if !want[ev.User.Username] || seen[ev.AuditID] {
+	for _, ev := range a.Events(b) {
+		if !want[ev.User] || seen[ev.AuditID] {
 			continue
 		}
 		seen[ev.AuditID] = true
 		out.Total++
-		out.ByUser[ev.User.Username]++
-		if ev.ImpersonatedUser != nil {
+		out.ByUser[ev.User]++
+		if ev.As != "" {
 			out.Impersonated++
 		}
-		if ev.ResponseStatus != nil && ev.ResponseStatus.Code == 403 {
+		if ev.Code == 403 {
 			out.Forbidden++
 		}
 		what := "(non-resource)"
-		if ev.ObjectRef != nil {
-			what = ev.ObjectRef.Resource
-			if ev.ObjectRef.Subresource != "" {
-				what += "/" + ev.ObjectRef.Subresource
-			}
+		if ev.Resource != "" {
+			what = ev.Resource
 		}
 		out.ByVerb[ev.Verb+" "+what]++
-	}
-	if err := sc.Err(); err != nil {
-		b.Fatalf("reading the kube-apiserver audit log: %v", err)
 	}
 	return out
 }
