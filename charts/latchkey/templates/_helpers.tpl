@@ -89,6 +89,10 @@ are where the Deployment mounts the files.
 - --sealed-secrets-namespace={{ .Values.controller.sealedSecrets.keysNamespace }}
 - --vault-cache-ttl={{ .Values.controller.vaultCacheTTL }}
 - --git-timeout={{ .Values.controller.gitTimeout }}
+- --git-max-fetch-bytes={{ .Values.controller.git.maxFetchBytes }}
+- --git-max-file-bytes={{ .Values.controller.git.maxFileBytes }}
+- --git-max-revision-bytes={{ .Values.controller.git.maxRevisionBytes }}
+- --git-cache-bytes={{ .Values.controller.git.cacheBytes }}
 - --render-workers={{ .Values.controller.render.workers }}
 - --render-memory-limit={{ .Values.controller.render.memoryLimit }}
 - --render-cpu-limit={{ .Values.controller.render.cpuLimit }}
