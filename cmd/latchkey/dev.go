@@ -102,7 +102,7 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	}
 	cleanups = append(cleanups, vault.stop)
 	dbPassword := "demo-" + rand.Text()
-	if _, err := vault.put(ctx, "demo/db", map[string]any{"username": "shop", "password": dbPassword}); err != nil {
+	if _, err := vault.put(ctx, "demo/db", map[string]any{"username": "shop_app", "password": dbPassword}); err != nil {
 		return err
 	}
 	n.say("Vault at %s; secret/demo/db holds username and password (version 1)", vault.addr)
@@ -202,7 +202,7 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	if err != nil {
 		return err
 	}
-	version, err := vault.put(ctx, "demo/db", map[string]any{"username": "shop", "password": "demo-" + rand.Text()})
+	version, err := vault.put(ctx, "demo/db", map[string]any{"username": "shop_app", "password": "demo-" + rand.Text()})
 	if err != nil {
 		return err
 	}
