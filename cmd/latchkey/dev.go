@@ -34,8 +34,9 @@ func newDevCommand() *cobra.Command {
 		Long: `Start a throw-away environment on loopback and walk through what Latchkey does:
 a local kube-apiserver and etcd (built by 'make tools'), a Vault dev server, a Git repository served
 over HTTP holding a reference-only app (a Deployment consuming a Vault-backed Secret and a SealedSecret),
-and the controller. It then shows a secret resolved at apply time, a manual edit reverted, a Vault
-rotation rolling the Deployment, and a bad reference failing closed.
+and the controller with tenancy on (the Sync acts as its own ServiceAccount). It then shows a secret
+resolved at apply time, a manual edit reverted, a Vault rotation rolling the Deployment, a bad
+reference failing closed, and a commit that reaches into kube-system refused whole.
 
 Secret values are never printed: only their length and keyed HMAC. Ctrl-C stops every process and
 removes every file the demo created.`,
