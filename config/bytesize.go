@@ -23,18 +23,10 @@ func ParseByteSize(s string) (ByteSize, error) {
 	return ByteSize(n), nil
 }
 
-// String writes the size in the largest binary unit that divides it.
+// String writes the size as a Kubernetes quantity, the way the flag takes
+// it: in the largest binary unit that divides it (64Mi, 1Gi).
 func (b *ByteSize) String() string {
-	n := int64(*b)
-	for _, u := range []struct {
-		suffix string
-		shift  uint
-	}{{"Gi", 30}, {"Mi", 20}, {"Ki", 10}} {
-		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
-			return fmt.Sprintf("%d%s", n>>u.shift, u.suffix)
-		}
-	}
-	return fmt.Sprintf("%d", n)
+	return resource.NewQuantity(int64(*b), resource.BinarySI).String()
 }
 
 // Set implements pflag.Value.

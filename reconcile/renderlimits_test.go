@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
+	"github.com/latchkey-dev/latchkey/internal/testenv"
 	"github.com/latchkey-dev/latchkey/reconcile"
 	"github.com/latchkey-dev/latchkey/render/sandbox"
 )
@@ -52,7 +52,7 @@ func TestRenderBombsFailOnlyTheirSync(t *testing.T) {
 	for _, ns := range []string{"team-a", "team-b"} {
 		sc.kube.CreateNamespace(t, ns)
 	}
-	before := vmHWM(t)
+	before := testenv.PeakRSS(t, os.Getpid())
 	sc.create(t,
 		sc.gitSync("team-a", "bomb", "bomb", time.Hour),
 		sc.gitSync("team-a", "loop", "loop", time.Hour),
@@ -97,29 +97,9 @@ func TestRenderBombsFailOnlyTheirSync(t *testing.T) {
 			t.Errorf("Sync %s applied revision %s", name, s.Status.LastAppliedRevision)
 		}
 	}
-	after := vmHWM(t)
+	after := testenv.PeakRSS(t, os.Getpid())
 	t.Logf("controller (test process) peak RSS: %d MiB before the Syncs, %d MiB after", before>>20, after>>20)
 	if grew := after - before; grew > 128<<20 {
 		t.Errorf("the controller's peak RSS grew by %d MiB while rendering the bombs", grew>>20)
 	}
-}
-
-// vmHWM is the test process's peak resident set, in bytes.
-func vmHWM(t *testing.T) int64 {
-	t.Helper()
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skipf("no /proc: %v", err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM in /proc/self/status")
-	return 0
 }

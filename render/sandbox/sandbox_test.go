@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -122,9 +121,9 @@ func chart(template string) fstest.MapFS {
 func TestHelmRepeatBombIsStoppedByTheMemoryLimit(t *testing.T) {
 	bomb := chart("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n  a: {{ repeat 300000000 \"A\" }}\n")
 	sb := sandbox.New(sandbox.Config{Limits: sandbox.Limits{Memory: 256 << 20, CPU: 60 * time.Second, Timeout: 2 * time.Minute}})
-	before := procStatus(t, "VmHWM")
+	before := testenv.PeakRSS(t, os.Getpid())
 	_, stats, err := sb.Run(context.Background(), bomb, "app", render.Options{Mode: render.Helm})
-	after := procStatus(t, "VmHWM")
+	after := testenv.PeakRSS(t, os.Getpid())
 	requireLimit(t, err, sandbox.LimitMemory, "rendering exceeded the render memory limit of 256 MiB")
 	t.Logf("%v", err)
 	t.Logf("worker: peak RSS %d MiB, CPU %s, wall %s; parent peak RSS %d MiB before, %d MiB after", stats.PeakRSS>>20, stats.CPU, stats.Wall, before>>20, after>>20)
@@ -157,9 +156,9 @@ replacements:
 		"k/cms.yaml": {Data: []byte(cms.String())},
 	}
 	sb := sandbox.New(sandbox.Config{Limits: sandbox.Limits{Memory: 256 << 20, CPU: 60 * time.Second, Timeout: 2 * time.Minute}})
-	before := procStatus(t, "VmHWM")
+	before := testenv.PeakRSS(t, os.Getpid())
 	_, stats, err := sb.Run(context.Background(), fsys, "k", render.Options{Mode: render.Kustomize})
-	after := procStatus(t, "VmHWM")
+	after := testenv.PeakRSS(t, os.Getpid())
 	requireLimit(t, err, sandbox.LimitMemory, "rendering exceeded the render memory limit of 256 MiB")
 	t.Logf("%v; worker peak RSS %d MiB, CPU %s", err, stats.PeakRSS>>20, stats.CPU)
 	if grew := after - before; grew > 32<<20 {
@@ -231,26 +230,6 @@ func requireLimit(t *testing.T, err error, limit sandbox.Limit, msg string) {
 	if le.Limit != limit || !strings.Contains(err.Error(), msg) {
 		t.Fatalf("got %s limit: %v; want %s limit saying %q", le.Limit, err, limit, msg)
 	}
-}
-
-// procStatus reads a size field of /proc/self/status, in bytes.
-func procStatus(t *testing.T, field string) int64 {
-	t.Helper()
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skipf("no /proc: %v", err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatalf("no %s in /proc/self/status", field)
-	return 0
 }
 
 // TestMinimumMemoryRendersAChart: the smallest memory limit the controller
