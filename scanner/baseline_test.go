@@ -8,7 +8,8 @@ import (
 )
 
 func TestBaselineSurvivesUnrelatedEdits(t *testing.T) {
-	fp := NewFingerprinter("repo-root-commit", nil)
+	salt := NewSalt()
+	fp := SaltFingerprinter(salt, nil)
 	sc, err := New(Options{Fingerprints: fp})
 	if err != nil {
 		t.Fatal(err)
@@ -19,15 +20,19 @@ func TestBaselineSurvivesUnrelatedEdits(t *testing.T) {
 		t.Fatalf("findings before %d, after %d; want 1 and 2", len(before), len(after))
 	}
 	path := filepath.Join(t.TempDir(), "baseline.json")
-	if err := NewBaseline(fp, before).Write(path); err != nil {
+	if err := NewBaseline(salt, false, fp, before).Write(path); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(path)
 	if strings.Contains(string(data), "Base-8s7d6f5g") || strings.Contains(string(data), "8s7d") {
 		t.Fatalf("baseline carries the secret:\n%s", data)
 	}
-	b, err := LoadBaseline(path, fp)
+	b, err := ReadBaseline(path)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The salt in the file is the key: no repository identity is needed.
+	if _, err := b.Fingerprinter(path, Identity{Missing: "no Git"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	left := b.Filter(after)
@@ -35,9 +40,24 @@ func TestBaselineSurvivesUnrelatedEdits(t *testing.T) {
 		t.Fatalf("after the baseline: %+v, want only the new token on line 4", left)
 	}
 
-	// Another key (another repository, or LATCHKEY_FINGERPRINT_KEY) is refused, not silently mismatched.
-	if _, err := LoadBaseline(path, NewFingerprinter("repo-root-commit", []byte("ci-key"))); err == nil {
-		t.Fatal("baseline loaded with a different fingerprint key")
+	// Another LATCHKEY_FINGERPRINT_KEY is refused, not silently mismatched, and named as the cause.
+	if _, err := b.Fingerprinter(path, Identity{ID: "root"}, []byte("ci-key")); err == nil || !strings.Contains(err.Error(), "LATCHKEY_FINGERPRINT_KEY, and it is set") {
+		t.Fatalf("baseline loaded with a different fingerprint key: %v", err)
+	}
+}
+
+func TestBaselineVersion1NamesTheMissingRootCommit(t *testing.T) {
+	fp := NewFingerprinter("root-commit", nil)
+	b := &Baseline{Version: 1, KeyID: fp.KeyID()}
+	if got, err := b.Fingerprinter("b.json", Identity{ID: "root-commit"}, nil); err != nil || got.KeyID() != fp.KeyID() {
+		t.Fatalf("version 1 baseline in its own repository: %v", err)
+	}
+	_, err := b.Fingerprinter("b.json", Identity{Missing: "this is a shallow clone (git clone --depth), which does not have the root commit"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "shallow clone") || strings.Contains(err.Error(), "check LATCHKEY_FINGERPRINT_KEY") {
+		t.Fatalf("version 1 baseline in a shallow clone: %v", err)
+	}
+	if _, err := b.Fingerprinter("b.json", Identity{ID: "other-root"}, nil); err == nil {
+		t.Fatal("version 1 baseline accepted in another repository")
 	}
 }
 

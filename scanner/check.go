@@ -9,8 +9,9 @@ type check struct {
 }
 
 var (
-	checkSecret = check{"kubernetes-secret", "replace the value with a Vault reference: stringData: <path:secret/data/%[1]s#%[2]s> " +
-		"(or base64 of it under data), or seal it: latchkey seal", 3}
+	checkSecret = check{"kubernetes-secret", "store the value in Vault (vault kv put secret/%[1]s %[2]s=- reads it from standard input) " +
+		"and replace it with the reference stringData: {%[2]s: <path:secret/data/%[1]s#%[2]s>} (or its base64 under data); " +
+		"or seal the file: latchkey seal -f %[3]s -w %[4]s, then git rm --cached %[3]s", 3}
 	checkDockerConfig = check{"kubernetes-dockerconfig", "do not commit registry credentials: reference them, " +
 		`e.g. .dockerconfigjson: <path:secret/data/%[1]s#dockerconfigjson>, or seal the Secret: latchkey seal`, 3}
 	checkEnv = check{"env-literal", "take the value from a Secret: valueFrom.secretKeyRef {name: %[1]s, key: %[2]s}, " +
@@ -22,10 +23,10 @@ var (
 	checkArgoParameter = check{"argocd-helm-parameter", "do not pass secrets as Helm parameters: use the chart's existingSecret, " +
 		"or a reference <path:secret/data/%[1]s#%[2]s> rendered by the plugin", 3}
 	checkKustomize = check{"kustomize-secret-generator", "generate the Secret from a reference instead of a literal: " +
-		"%[2]s=<path:secret/data/%[1]s#%[2]s>, or seal it: latchkey seal", 3}
-	checkSealed = check{"sealedsecret-plaintext", "a SealedSecret must carry only ciphertext: seal the value with " +
-		"latchkey seal (or kubeseal) and drop it from spec.template", 3}
-	checkSOPS = check{"sops-unencrypted", "encrypt the file again with sops so this key is ENC[...] " +
+		"%[2]s=<path:secret/data/%[1]s#%[2]s> (store the value: vault kv put secret/%[1]s %[2]s=-), or seal it: latchkey seal", 3}
+	checkSealed = check{"sealedsecret-plaintext", "a SealedSecret must carry only ciphertext: drop %[2]s from spec.template, " +
+		"put the value in a Secret %[1]s outside the repository and seal it into this file: latchkey seal --merge-into %[3]s -f SECRET_FILE", 3}
+	checkSOPS = check{"sops-unencrypted", "encrypt the file again so %[2]s is ENC[...]: sops --encrypt --in-place %[3]s " +
 		"(check encrypted_regex / unencrypted_suffix in .sops.yaml)", 3}
 	checkAssignment = check{"secret-assignment", "replace the literal with a reference <path:secret/data/%[1]s#%[2]s> " +
 		"or read it from the environment at run time", 2}

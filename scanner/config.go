@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -13,8 +15,12 @@ import (
 	"github.com/latchkey-dev/latchkey/scanner/rules"
 )
 
-// ConfigFile is the repository configuration file, read from the scan root.
-const ConfigFile = ".latchkey.yaml"
+// ConfigFile is the repository configuration file, read from the repository
+// root (ConfigFileAlt is accepted too, but not both).
+const (
+	ConfigFile    = ".latchkey.yaml"
+	ConfigFileAlt = ".latchkey.yml"
+)
 
 // Config is .latchkey.yaml: repository-specific rules and exceptions.
 //
@@ -35,6 +41,11 @@ type Config struct {
 	// Disable lists rule IDs that are not reported.
 	Disable []string     `yaml:"disable"`
 	Rules   []CustomRule `yaml:"rules"`
+	// Baseline is the baseline file (root-relative) every scan of the
+	// repository honours, --staged and the hooks included.
+	Baseline string `yaml:"baseline"`
+	// Gitleaks is a gitleaks.toml (root-relative) whose allowlists apply.
+	Gitleaks string `yaml:"gitleaks"`
 }
 
 // CustomRule is a shape rule defined by the repository.
@@ -50,6 +61,25 @@ type CustomRule struct {
 	Fix         string  `yaml:"fix"`
 }
 
+// FindConfig returns the config file of the repository rooted at root:
+// .latchkey.yaml or .latchkey.yml, "" when there is none. Both at once is an
+// error, so an edit to the ignored one is never silently lost.
+func FindConfig(root string) (string, error) {
+	var found []string
+	for _, name := range []string{ConfigFile, ConfigFileAlt} {
+		if _, err := os.Stat(filepath.Join(root, name)); err == nil {
+			found = append(found, name)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", nil
+	case 1:
+		return filepath.Join(root, found[0]), nil
+	}
+	return "", fmt.Errorf("both %s and %s exist in %s: merge them into %s and delete %s", ConfigFile, ConfigFileAlt, root, ConfigFile, ConfigFileAlt)
+}
+
 // LoadConfig reads a config file; a missing file is an empty config.
 func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
@@ -62,14 +92,27 @@ func LoadConfig(path string) (*Config, error) {
 	return ParseConfig(data, path)
 }
 
-// ParseConfig parses .latchkey.yaml content; unknown fields are errors, so a
-// typo does not silently disable an exception or a rule.
+// ParseConfig parses .latchkey.yaml content; unknown keys and values of the
+// wrong shape are errors naming the key and what is valid, so a typo does
+// not silently disable an exception or a rule.
 func ParseConfig(data []byte, name string) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s is not valid YAML: %w", name, err)
+	}
+	if len(root.Content) == 0 {
+		return &Config{}, nil
+	}
+	if err := checkShape(root.Content[0], configSchema, ""); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	var c Config
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && err.Error() != "EOF" {
-		return nil, fmt.Errorf("parsing %s: %w", name, err)
+	if err := root.Content[0].Decode(&c); err != nil {
+		// Shapes are checked above; what is left is a scalar of the wrong
+		// type, which the decoder names in Go terms.
+		msg := strings.NewReplacer("yaml: unmarshal errors:\n  ", "", "into float64", "into a number (entropy: 3.0)",
+			"into int", "into a group number (secretGroup: 1)").Replace(err.Error())
+		return nil, fmt.Errorf("%s: %s", name, msg)
 	}
 	if _, err := c.customRules(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -77,7 +120,49 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 	if _, err := newPathSet(c.Allow.Paths); err != nil {
 		return nil, fmt.Errorf("%s: allow.paths: %w", name, err)
 	}
+	if err := c.checkDisable(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	return &c, nil
+}
+
+// checkDisable rejects rule IDs that no rule has: a misspelt ID would
+// otherwise disable nothing, silently.
+func (c *Config) checkDisable() error {
+	known := map[string]bool{}
+	for _, id := range RuleIDs() {
+		known[id] = true
+	}
+	for _, r := range c.Rules {
+		known[r.ID] = true
+	}
+	for _, id := range c.Disable {
+		if !known[id] {
+			return fmt.Errorf("disable: unknown rule ID %q; valid IDs: %s", id, strings.Join(sortedKeys(known), ", "))
+		}
+	}
+	return nil
+}
+
+// RuleIDs lists the built-in rule IDs, sorted.
+func RuleIDs() []string {
+	ids := map[string]bool{}
+	for id := range checkDescriptions {
+		ids[id] = true
+	}
+	for _, r := range rules.Builtin().Rules() {
+		ids[r.ID] = true
+	}
+	return sortedKeys(ids)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (c *Config) customRules() ([]*rules.Rule, error) {

@@ -87,9 +87,47 @@ func (f *fileScan) offset(line, col int) int {
 	return off
 }
 
+// allowMarkers suppress a finding on their line. gitleaks' and
+// detect-secrets' markers are honoured so a repository moving to latchkey
+// keeps its reviewed exceptions.
+var allowMarkers = [][]byte{[]byte("latchkey:allow"), []byte("gitleaks:allow"), []byte("pragma: allowlist secret")}
+
+// nextLineMarker is detect-secrets' previous-line form; a comment line
+// holding nothing but any allow marker works the same way.
+var nextLineMarker = []byte("pragma: allowlist nextline secret")
+
 func (f *fileScan) allowed(line int) bool {
 	start, end := f.lineSpan(line)
-	return bytes.Contains(f.data[start:end], []byte("latchkey:allow"))
+	if hasAllowMarker(f.data[start:end]) {
+		return true
+	}
+	if line < 2 {
+		return false
+	}
+	// The previous-line form: "# latchkey:allow" alone on the line above.
+	ps, pe := f.lineSpan(line - 1)
+	prev := f.data[ps:pe]
+	return (hasAllowMarker(prev) || bytes.Contains(prev, nextLineMarker)) && commentOnly(prev)
+}
+
+func hasAllowMarker(line []byte) bool {
+	for _, m := range allowMarkers {
+		if bytes.Contains(line, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// commentOnly reports a line that is only a comment (#, //, ;, --, <!--, {{/*).
+func commentOnly(line []byte) bool {
+	t := bytes.TrimLeft(line, " \t")
+	for _, p := range []string{"#", "//", ";", "--", "<!--", "{{/*", "{{- /*", "/*", "*", "{#"} {
+		if bytes.HasPrefix(t, []byte(p)) {
+			return true
+		}
+	}
+	return false
 }
 
 // finding describes one detection before it becomes a Finding.
@@ -123,9 +161,16 @@ func (f *fileScan) report(d finding) {
 		if key == "" {
 			key = "value"
 		}
-		fix = fmt.Sprintf(d.check.fix, obj, hintKey(key))
+		// Every check's text uses these four by index; a text that used
+		// fewer would end in %!(EXTRA ...), which TestFixTextsAreComplete
+		// guards against.
+		fix = fmt.Sprintf(d.check.fix, hintObject(obj), hintKey(key), f.file.Path, sealedName(f.file.Path))
 	}
 	if f.sc.disabled[id] {
+		return
+	}
+	// Only built when there are exceptions: a line can be megabytes long.
+	if len(f.sc.exceptions) > 0 && f.sc.excepted(Candidate{Rule: id, File: f.file.Path, Commit: f.file.Commit, Line: d.line, Secret: d.secret, LineText: f.lineText(d.line)}) {
 		return
 	}
 	f.out = append(f.out, Finding{
@@ -152,6 +197,32 @@ func appName(p string) string {
 		return "APP"
 	}
 	return dir
+}
+
+// lineText is the text of 1-based line n.
+func (f *fileScan) lineText(n int) string {
+	s, e := f.lineSpan(n)
+	return string(f.data[s:e])
+}
+
+// sealedName is where the fix hint puts the sealed form of a Secret file:
+// apps/db/secret.yaml → apps/db/secret.sealed.yaml.
+func sealedName(p string) string {
+	ext := path.Ext(p)
+	if ext != ".yaml" && ext != ".yml" && ext != ".json" {
+		return p + ".sealed.yaml"
+	}
+	return strings.TrimSuffix(p, ext) + ".sealed" + ext
+}
+
+// hintObject keeps fix hints copy-pasteable: the object name is a Vault path
+// segment.
+func hintObject(o string) string {
+	o = strings.Trim(o, " \"'")
+	if o == "" || len(o) > 64 || strings.ContainsAny(o, " #<>%{}$") {
+		return "APP"
+	}
+	return o
 }
 
 // hintKey keeps fix hints copy-pasteable: Vault keys are path segments.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -210,14 +209,3 @@ func RepoRoot(ctx context.Context, dir string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// RepoID identifies a repository by its root commit(s), "" outside a
-// repository or before its first commit.
-func RepoID(ctx context.Context, dir string) string {
-	out, err := git(ctx, dir, "rev-list", "--max-parents=0", "HEAD")
-	if err != nil {
-		return ""
-	}
-	roots := strings.Fields(string(out))
-	sort.Strings(roots)
-	return strings.Join(roots, ",")
-}

@@ -44,6 +44,8 @@ type Options struct {
 	Workers int
 	// MaxFileSize skips larger files (default 64 MiB).
 	MaxFileSize int
+	// Exceptions are imported allowlists (.gitleaksignore, gitleaks.toml).
+	Exceptions []Exception
 }
 
 // Scanner finds plaintext secrets. It is safe for concurrent use.
@@ -54,6 +56,7 @@ type Scanner struct {
 	fingerprints *Fingerprinter
 	workers      int
 	maxSize      int
+	exceptions   []Exception
 }
 
 // New builds a scanner from options.
@@ -85,6 +88,7 @@ func New(opts Options) (*Scanner, error) {
 		fingerprints: opts.Fingerprints,
 		workers:      opts.Workers,
 		maxSize:      opts.MaxFileSize,
+		exceptions:   opts.Exceptions,
 	}
 	if s.fingerprints == nil {
 		s.fingerprints = NewFingerprinter("", nil)
@@ -262,7 +266,49 @@ func classify(p string, data []byte) fileKind {
 	if base == ".env" || strings.HasPrefix(base, ".env.") || base == "Dockerfile" || strings.HasPrefix(base, "Dockerfile.") || base == ".npmrc" || base == ".pypirc" || base == ".netrc" {
 		return kindEnv
 	}
+	if sniffedExt[ext] && looksLikeManifest(data) {
+		// Standard input, "secret" with no extension, secret.yaml.j2: what
+		// a file holds, not its name, makes it a manifest.
+		if bytes.Contains(data, []byte("{{")) || bytes.Contains(data, []byte("{%")) {
+			return kindTemplate
+		}
+		return kindManifest
+	}
 	return kindText
+}
+
+// sniffedExt are the extensions whose files are read as manifests when their
+// content is one: none, Jinja and other template suffixes, plain text.
+var sniffedExt = map[string]bool{"": true, ".j2": true, ".jinja": true, ".jinja2": true, ".txt": true, ".template": true,
+	".tpl-yaml": true, ".in": true, ".dist": true, ".example": true, ".sample": true, ".orig": true, ".bak": true, ".manifest": true}
+
+// looksLikeManifest reports Kubernetes objects: a YAML document (or JSON
+// object) with both apiVersion and kind at the top level.
+func looksLikeManifest(data []byte) bool {
+	data = data[:min(len(data), 1<<20)]
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		return bytes.Contains(data, []byte(`"apiVersion"`)) && bytes.Contains(data, []byte(`"kind"`))
+	}
+	return topLevelKey(data, "apiVersion:") && topLevelKey(data, "kind:")
+}
+
+// topLevelKey reports a line starting with key (YAML top level, or the
+// first key of a list item of a List).
+func topLevelKey(data []byte, key string) bool {
+	k := []byte(key)
+	for off := 0; off < len(data); {
+		line := data[off:]
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+			off += i + 1
+		} else {
+			off = len(data)
+		}
+		if bytes.HasPrefix(line, k) || bytes.HasPrefix(bytes.TrimLeft(line, " -"), k) && bytes.HasPrefix(bytes.TrimLeft(line, " "), []byte("- ")) {
+			return true
+		}
+	}
+	return false
 }
 
 // allowedComment reports a comment line: a commented-out example.

@@ -42,6 +42,7 @@ type scanFlags struct {
 	staged         bool
 	git            bool
 	all            bool
+	diff           string
 	stdinName      string
 	format         string
 	output         string
@@ -49,12 +50,14 @@ type scanFlags struct {
 	baseline       string
 	writeBaseline  string
 	maxFileSizeMiB int
+	exitCode       int
+	redact         int
 }
 
 func newScanCommand() *cobra.Command {
 	var fl scanFlags
 	cmd := &cobra.Command{
-		Use:   "scan [PATH...] | --staged | --git REV-RANGE | --git --all | -",
+		Use:   "scan [PATH...] | --staged | --git [REV-RANGE] | --diff BASE | -",
 		Short: "Reject plaintext secrets in a GitOps repository",
 		Long: `Scan for plaintext secrets: Kubernetes Secrets whose values are not references, secret-named env
 variables, ConfigMap keys and Helm values with literal values, Kustomize secretGenerator literals,
@@ -65,33 +68,46 @@ SOPS ENC[...] values, secretKeyRef, ${VAR} and {{ }} expressions are not secrets
 Modes:
   latchkey scan [PATH...]          the working tree (default .), honouring .gitignore
   latchkey scan --staged           the staged content of added/modified files (pre-commit)
-  latchkey scan --git RANGE        every blob added or modified by the commits in RANGE (CI)
-  latchkey scan --git --all        the whole history of all refs
-  latchkey scan - --stdin-name F   standard input, read as if it were file F
+  latchkey scan --git [RANGE]      every blob added or modified by the commits in RANGE (default: all history)
+  latchkey scan --diff BASE        the files changed between BASE and HEAD, as they are in HEAD (CI in
+                                   shallow clones: BASE is fetched at depth 1 when missing)
+  latchkey scan -                  standard input (--stdin-name F reads it as file F; a manifest is
+                                   recognised by its apiVersion and kind whatever the name)
 
-Suppress a finding with a "latchkey:allow" comment on its line, with a baseline
-(--write-baseline, then --baseline), or with allow.paths in .latchkey.yaml.
+Paths in the report, .latchkey.yaml (or .latchkey.yml), allow.paths, the baseline and fingerprints are
+relative to the repository root (the Git top level; outside Git, the nearest directory holding
+.latchkey.yaml), whatever the working directory or path argument.
 
-Exit status: 0 clean, 1 findings, 2 usage or I/O error.`,
+Suppress a finding with a "latchkey:allow" comment on its line or alone on the line above
+("gitleaks:allow" and "pragma: allowlist secret" work too), with a baseline (--write-baseline, then
+--baseline or baseline: in .latchkey.yaml), with allow.paths in .latchkey.yaml, with .gitleaksignore,
+or with the allowlists of a gitleaks.toml (gitleaks: in .latchkey.yaml).
+
+Exit status: 0 clean, 1 findings (--exit-code), 2 usage or I/O error.`,
 		Example: `  latchkey scan
   latchkey scan --staged
+  latchkey scan --diff origin/main -o sarif -w latchkey.sarif
   latchkey scan --git origin/main..HEAD --format sarif --output latchkey.sarif
-  helm template ./chart | latchkey scan - --stdin-name rendered.yaml`,
+  helm template ./chart | latchkey scan -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScan(cmd, args, fl)
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&fl.staged, "staged", false, "scan the staged content of added and modified files (pre-commit mode)")
-	f.BoolVar(&fl.git, "git", false, "scan Git history: the blobs added or modified by the commits of the REV-RANGE argument (or --all)")
-	f.BoolVar(&fl.all, "all", false, "with --git: scan the history of all refs")
+	f.BoolVar(&fl.git, "git", false, "scan Git history: the blobs added or modified by the commits of the REV-RANGE argument (default: all refs)")
+	f.BoolVar(&fl.all, "all", false, "with --git: scan the history of all refs (the default without a REV-RANGE)")
+	f.StringVar(&fl.diff, "diff", "", "scan the files changed between this base revision and HEAD, whole, as they are in HEAD (works in shallow clones)")
 	f.StringVar(&fl.stdinName, "stdin-name", "stdin", "file name to report, and to choose how to read standard input (e.g. values.yaml, app.env)")
-	f.StringVar(&fl.format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
-	f.StringVarP(&fl.output, "output", "o", "", "write the report to this file instead of standard output")
-	f.StringVar(&fl.config, "config", "", "repository config file (default: "+scanner.ConfigFile+" at the scan root)")
-	f.StringVar(&fl.baseline, "baseline", "", "ignore the findings recorded in this baseline file")
+	f.StringVarP(&fl.format, "format", "o", "text", "output format: "+strings.Join(report.Formats, ", ")+" (case-insensitive; -o as in kubectl and kubeseal)")
+	f.StringVarP(&fl.output, "output", "w", "", "write the report to this file instead of standard output (-w as in latchkey seal)")
+	f.StringVar(&fl.config, "config", "", "repository config file (default: "+scanner.ConfigFile+" or "+scanner.ConfigFileAlt+" at the repository root)")
+	f.StringVar(&fl.baseline, "baseline", "", "ignore the findings recorded in this baseline file (default: baseline: in "+scanner.ConfigFile+")")
 	f.StringVar(&fl.writeBaseline, "write-baseline", "", "record all current findings in this baseline file and exit 0")
 	f.IntVar(&fl.maxFileSizeMiB, "max-file-size", 64, "skip files larger than this many MiB")
+	f.IntVar(&fl.exitCode, "exit-code", 1, "exit status when there are findings (0 reports without failing)")
+	f.IntVar(&fl.redact, "redact", 0, "hide this percentage of each masked secret (--redact alone: 100, nothing shown); secrets are never shown whole")
+	f.Lookup("redact").NoOptDefVal = "100"
 	cmd.AddCommand(newInstallHookCommand())
 	return cmd
 }
@@ -101,8 +117,20 @@ func runScan(cmd *cobra.Command, args []string, fl scanFlags) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	stderr := cmd.ErrOrStderr()
+	fl.format = strings.ToLower(fl.format)
 	if !slices.Contains(report.Formats, fl.format) {
-		return usageError("unknown --format %q (want %s)", fl.format, strings.Join(report.Formats, ", "))
+		hint := ""
+		if strings.ContainsAny(fl.format, "./") {
+			hint = "; -o is the format, as in kubectl and latchkey seal: write the report to a file with -w/--output FILE"
+		}
+		return usageError("unknown --format %q (want %s)%s", fl.format, strings.Join(report.Formats, ", "), hint)
+	}
+	if fl.redact < 0 || fl.redact > 100 {
+		return usageError("--redact %d: want a percentage from 0 to 100", fl.redact)
+	}
+	if fl.exitCode < 0 || fl.exitCode > 125 {
+		return usageError("--exit-code %d: want 0 to 125", fl.exitCode)
 	}
 	src, root, err := scanSource(ctx, cmd, args, fl)
 	if err != nil {
@@ -110,14 +138,55 @@ func runScan(cmd *cobra.Command, args []string, fl scanFlags) error {
 	}
 	cfgPath := fl.config
 	if cfgPath == "" {
-		cfgPath = filepath.Join(root, scanner.ConfigFile)
+		if cfgPath, err = scanner.FindConfig(root.Dir); err != nil {
+			return &scanExit{code: 2, err: err}
+		}
 	}
-	cfg, err := scanner.LoadConfig(cfgPath)
+	cfg := &scanner.Config{}
+	if cfgPath != "" {
+		if cfg, err = scanner.LoadConfig(cfgPath); err != nil {
+			return &scanExit{code: 2, err: err}
+		}
+	}
+	exceptions, err := loadExceptions(root, cfg)
 	if err != nil {
 		return &scanExit{code: 2, err: err}
 	}
-	fp := scanner.NewFingerprinter(scanner.RepoID(ctx, root), []byte(os.Getenv("LATCHKEY_FINGERPRINT_KEY")))
-	sc, err := scanner.New(scanner.Options{Config: cfg, Fingerprints: fp, MaxFileSize: fl.maxFileSizeMiB << 20})
+	keyed := os.Getenv("LATCHKEY_FINGERPRINT_KEY") != ""
+	secret := []byte(os.Getenv("LATCHKEY_FINGERPRINT_KEY"))
+	identity := scanner.Identity{Missing: "this directory is not in a Git repository"}
+	if root.Git {
+		identity = scanner.RepoIdentity(ctx, root.Dir)
+	}
+	baselinePath := fl.baseline
+	if baselinePath == "" && cfg.Baseline != "" {
+		baselinePath = filepath.Join(root.Dir, filepath.FromSlash(cfg.Baseline))
+	}
+	// The fingerprint key must be known before the scan: a baseline's salt
+	// (version 2), else the repository's root commit.
+	var (
+		fp       *scanner.Fingerprinter
+		baseline *scanner.Baseline
+		salt     string
+	)
+	switch {
+	case fl.writeBaseline != "":
+		salt = scanner.NewSalt()
+		if old, err := scanner.ReadBaseline(fl.writeBaseline); err == nil && old.Salt != "" {
+			salt = old.Salt // rewriting keeps the entries that did not change
+		}
+		fp = scanner.SaltFingerprinter(salt, secret)
+	case baselinePath != "":
+		if baseline, err = scanner.ReadBaseline(baselinePath); err != nil {
+			return &scanExit{code: 2, err: err}
+		}
+		if fp, err = baseline.Fingerprinter(baselinePath, identity, secret); err != nil {
+			return &scanExit{code: 2, err: err}
+		}
+	default:
+		fp = scanner.NewFingerprinter(identity.ID, secret)
+	}
+	sc, err := scanner.New(scanner.Options{Config: cfg, Fingerprints: fp, MaxFileSize: fl.maxFileSizeMiB << 20, Exceptions: exceptions})
 	if err != nil {
 		return &scanExit{code: 2, err: err}
 	}
@@ -126,112 +195,203 @@ func runScan(cmd *cobra.Command, args []string, fl scanFlags) error {
 		return &scanExit{code: 2, err: fmt.Errorf("scanning: %w", err)}
 	}
 	for _, s := range res.Skipped {
-		fmt.Fprintln(cmd.ErrOrStderr(), "latchkey: skipped", s)
+		fmt.Fprintln(stderr, "latchkey: skipped", s)
 	}
 	if fl.writeBaseline != "" {
-		if err := scanner.NewBaseline(fp, res.Findings).Write(fl.writeBaseline); err != nil {
+		if err := scanner.NewBaseline(salt, keyed, fp, res.Findings).Write(fl.writeBaseline); err != nil {
 			return &scanExit{code: 2, err: err}
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "latchkey: wrote %d findings to baseline %s\n", len(res.Findings), fl.writeBaseline)
+		fmt.Fprintf(stderr, "latchkey: wrote %d findings to baseline %s\n", len(res.Findings), fl.writeBaseline)
 		return nil
 	}
 	findings := res.Findings
-	if fl.baseline != "" {
-		b, err := scanner.LoadBaseline(fl.baseline, fp)
-		if err != nil {
-			return &scanExit{code: 2, err: err}
-		}
-		findings = b.Filter(findings)
+	if baseline != nil {
+		findings = baseline.Filter(findings)
+	}
+	if h, ok := src.(*scanner.History); ok {
+		sc.MarkHistory(ctx, h.Repo, findings)
+	}
+	for i := range findings {
+		findings[i].Secret = redact(findings[i].Secret, findings[i].Length, fl.redact)
 	}
 	if err := writeReport(cmd, fl, findings, sc); err != nil {
 		return &scanExit{code: 2, err: err}
 	}
 	if fl.format == "text" || fl.output != "" {
-		fmt.Fprintf(cmd.ErrOrStderr(), "latchkey: %d finding(s) in %d file(s) scanned (%.1f MB)\n", len(findings), res.Files, float64(res.Bytes)/1e6)
+		fmt.Fprintf(stderr, "latchkey: %d finding(s) in %d file(s) scanned (%.1f MB)\n", len(findings), res.Files, float64(res.Bytes)/1e6)
 	}
-	if len(findings) > 0 {
-		return &scanExit{code: 1}
+	if len(findings) == 0 {
+		return nil
 	}
-	return nil
+	if fl.staged {
+		fmt.Fprint(stderr, blockedCommit(findings, cfg, root))
+	}
+	if fl.exitCode == 0 {
+		return nil
+	}
+	return &scanExit{code: fl.exitCode}
+}
+
+// loadExceptions reads the allowlists of gitleaks a repository may carry:
+// .gitleaksignore at the root (as gitleaks does), and the gitleaks.toml
+// named by gitleaks: in .latchkey.yaml.
+func loadExceptions(root scanner.Root, cfg *scanner.Config) ([]scanner.Exception, error) {
+	var out []scanner.Exception
+	ign, err := scanner.LoadGitleaksIgnore(filepath.Join(root.Dir, scanner.GitleaksIgnoreFile))
+	if err != nil {
+		return nil, err
+	}
+	if ign != nil {
+		out = append(out, ign)
+	}
+	if cfg.Gitleaks != "" {
+		gl, err := scanner.LoadGitleaksConfig(filepath.Join(root.Dir, filepath.FromSlash(cfg.Gitleaks)))
+		if err != nil {
+			return nil, fmt.Errorf("gitleaks: in %s: %w", scanner.ConfigFile, err)
+		}
+		out = append(out, gl)
+	}
+	return out, nil
+}
+
+// redact hides pct percent of a secret's characters in its masked form
+// (which already shows at most a quarter): 100 shows nothing.
+func redact(masked string, length, pct int) string {
+	if pct == 0 {
+		return masked
+	}
+	shown := []rune(strings.TrimSuffix(masked, "*****"))
+	keep := min(len(shown), length*(100-pct)/100)
+	return string(shown[:keep]) + "*****"
+}
+
+// blockedCommit tells the committer that nothing was committed, and what to
+// do next, concretely.
+func blockedCommit(findings []scanner.Finding, cfg *scanner.Config, root scanner.Root) string {
+	files := map[string]bool{}
+	for _, f := range findings {
+		files[f.File] = true
+	}
+	baseline := cfg.Baseline
+	if baseline == "" {
+		baseline = ".latchkey-baseline.json"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "latchkey: commit blocked: %d plaintext secret(s) in %d staged file(s); nothing was committed.\n", len(findings), len(files))
+	b.WriteString("Next steps:\n")
+	b.WriteString("  1. apply the fix printed under each finding above, then: git add <the files> && git commit again\n")
+	b.WriteString("     (a value already pushed elsewhere must also be rotated)\n")
+	b.WriteString("  2. a test value or a false positive: add a comment \"# latchkey:allow <why>\" on its line,\n")
+	fmt.Fprintf(&b, "     or accept all current findings: latchkey scan --write-baseline %s", baseline)
+	if cfg.Baseline == "" {
+		fmt.Fprintf(&b, " and add \"baseline: %s\" to %s", baseline, scanner.ConfigFile)
+	}
+	b.WriteString("\n")
+	b.WriteString("  3. bypass this check once (the secret WILL be committed): git commit --no-verify\n")
+	b.WriteString("     (with the pre-commit framework: SKIP=latchkey-scan git commit)\n")
+	return b.String()
 }
 
 // scanSource picks the source from the mode flags and arguments, and the
-// root that paths are relative to.
-func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanFlags) (scanner.Source, string, error) {
+// repository root everything is relative to.
+func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanFlags) (scanner.Source, scanner.Root, error) {
+	var none scanner.Root
+	stdin := len(args) == 1 && args[0] == "-"
 	modes := 0
-	for _, on := range []bool{fl.staged, fl.git, len(args) == 1 && args[0] == "-"} {
+	for _, on := range []bool{fl.staged, fl.git, fl.diff != "", stdin} {
 		if on {
 			modes++
 		}
 	}
 	if modes > 1 {
-		return nil, "", usageError("--staged, --git and - (stdin) are exclusive")
+		return nil, none, usageError("--staged, --git, --diff and - (stdin) are exclusive")
 	}
 	if fl.all && !fl.git {
-		return nil, "", usageError("--all needs --git")
+		return nil, none, usageError("--all needs --git")
+	}
+	gitRoot := func(mode string) (scanner.Root, error) {
+		root, err := scanner.FindRoot(ctx, ".")
+		if err != nil || !root.Git {
+			return none, usageError("%s needs a Git work tree: run it inside the repository", mode)
+		}
+		return root, nil
 	}
 	switch {
 	case fl.staged:
 		if len(args) > 0 {
-			return nil, "", usageError("--staged takes no arguments")
+			return nil, none, usageError("--staged takes no arguments")
 		}
-		repo, err := scanner.RepoRoot(ctx, ".")
+		root, err := gitRoot("--staged")
 		if err != nil {
-			return nil, "", usageError("--staged needs a Git work tree: %v", err)
+			return nil, none, err
 		}
-		return &scanner.Staged{Repo: repo}, repo, nil
+		return &scanner.Staged{Repo: root.Dir}, root, nil
 	case fl.git:
-		if fl.all == (len(args) == 1) || len(args) > 1 {
-			return nil, "", usageError("--git needs exactly one of REV-RANGE or --all")
+		if len(args) > 1 || (fl.all && len(args) == 1) {
+			return nil, none, usageError("--git takes one REV-RANGE, or --all (the default)")
 		}
-		repo, err := scanner.RepoRoot(ctx, ".")
+		root, err := gitRoot("--git")
 		if err != nil {
-			return nil, "", usageError("--git needs a Git repository: %v", err)
+			return nil, none, err
 		}
-		h := &scanner.History{Repo: repo, All: fl.all}
-		if !fl.all {
+		h := &scanner.History{Repo: root.Dir, All: len(args) == 0}
+		if len(args) == 1 {
 			h.Range = args[0]
+			if scanner.Shallow(ctx, root.Dir) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "latchkey: warning: this is a shallow clone; commits of %s older than its boundary are missing "+
+					"(fetch them with fetch-depth: 0, or scan the changed files with --diff BASE)\n", h.Range)
+			}
 		}
-		return h, repo, nil
-	case len(args) == 1 && args[0] == "-":
+		return h, root, nil
+	case fl.diff != "":
+		if len(args) > 0 {
+			return nil, none, usageError("--diff takes no path arguments")
+		}
+		root, err := gitRoot("--diff")
+		if err != nil {
+			return nil, none, err
+		}
+		log := func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "latchkey:", msg) }
+		return &scanner.Diff{Repo: root.Dir, Base: fl.diff, Log: log}, root, nil
+	case stdin:
 		data, err := io.ReadAll(cmd.InOrStdin())
 		if err != nil {
-			return nil, "", &scanExit{code: 2, err: fmt.Errorf("reading standard input: %w", err)}
+			return nil, none, &scanExit{code: 2, err: fmt.Errorf("reading standard input: %w", err)}
 		}
-		return &scanner.Input{Name: filepath.ToSlash(fl.stdinName), Data: data}, ".", nil
-	}
-	if len(args) == 1 {
-		st, err := os.Stat(args[0])
+		root, err := scanner.FindRoot(ctx, ".")
 		if err != nil {
-			return nil, "", &scanExit{code: 2, err: fmt.Errorf("scan path: %w", err)}
+			return nil, none, &scanExit{code: 2, err: err}
 		}
-		if st.IsDir() {
-			return &scanner.Worktree{Root: args[0]}, args[0], nil
+		return &scanner.Input{Name: filepath.ToSlash(fl.stdinName), Data: data}, root, nil
+	}
+	if len(args) == 0 {
+		args = []string{"."}
+	}
+	for _, a := range args {
+		if a == "-" {
+			return nil, none, usageError("- (stdin) cannot be combined with paths")
 		}
-		if rel, err := filepath.Rel(".", args[0]); err != nil || strings.HasPrefix(rel, "..") {
-			// A single file elsewhere: its directory is the scan root.
-			return &scanner.Worktree{Root: filepath.Dir(args[0]), Paths: []string{filepath.Base(args[0])}}, filepath.Dir(args[0]), nil
+		if _, err := os.Stat(a); err != nil {
+			return nil, none, &scanExit{code: 2, err: fmt.Errorf("scan path: %w", err)}
 		}
+	}
+	root, err := scanner.FindRoot(ctx, args[0])
+	if err != nil {
+		return nil, none, &scanExit{code: 2, err: err}
 	}
 	var paths []string
 	for _, a := range args {
-		if a == "-" {
-			return nil, "", usageError("- (stdin) cannot be combined with paths")
+		rel, ok := root.Rel(a)
+		if !ok {
+			return nil, none, usageError("path %s is not in the repository of %s (%s): scan it on its own", a, args[0], root.Dir)
 		}
-		rel, err := filepath.Rel(".", a)
-		if err != nil || strings.HasPrefix(rel, "..") || filepath.IsAbs(rel) {
-			abs, _ := filepath.Abs(a)
-			cwd, _ := os.Getwd()
-			if rel, err = filepath.Rel(cwd, abs); err != nil || strings.HasPrefix(rel, "..") {
-				return nil, "", usageError("path %s is outside the current directory; scan it as a directory argument of its own", a)
-			}
+		if rel == "" {
+			paths = nil // the whole repository
+			break
 		}
-		if _, err := os.Stat(a); err != nil {
-			return nil, "", &scanExit{code: 2, err: fmt.Errorf("scan path: %w", err)}
-		}
-		paths = append(paths, filepath.ToSlash(rel))
+		paths = append(paths, rel)
 	}
-	return &scanner.Worktree{Root: ".", Paths: paths}, ".", nil
+	return &scanner.Worktree{Root: root.Dir, Paths: paths}, root, nil
 }
 
 func writeReport(cmd *cobra.Command, fl scanFlags, findings []scanner.Finding, sc *scanner.Scanner) error {
