@@ -208,4 +208,3 @@ func RepoRoot(ctx context.Context, dir string) (string, error) {
 	}
 	return strings.TrimSpace(string(out)), nil
 }
-

@@ -12,17 +12,44 @@ import (
 // that do not parse (conditionals around duplicate keys, actions producing
 // structure) are left to the line scan, which has read the file already.
 func (f *fileScan) templateObjects() {
-	if !bytes.Contains(f.data, []byte("{{")) {
-		docs, _ := manifest.Parse(f.data)
+	data := blankStatements(f.data)
+	if !bytes.Contains(data, []byte("{{")) {
+		docs, _ := manifest.Parse(data)
 		for _, d := range docs {
 			f.object(d)
 		}
 		return
 	}
-	docs, _ := manifest.Parse(neutralise(f.data))
+	docs, _ := manifest.Parse(neutralise(data))
 	for _, d := range docs {
 		f.object(d)
 	}
+}
+
+// blankStatements blanks Jinja statement and comment lines ({% if %},
+// {# ... #}) alone on their line, as neutralise does for Helm actions, so a
+// secret.yaml.j2 parses as the YAML it renders to.
+func blankStatements(data []byte) []byte {
+	if !bytes.Contains(data, []byte("{%")) && !bytes.Contains(data, []byte("{#")) {
+		return data
+	}
+	out := bytes.Clone(data)
+	for ls := 0; ls < len(out); {
+		le := bytes.IndexByte(out[ls:], '\n')
+		if le < 0 {
+			le = len(out)
+		} else {
+			le += ls
+		}
+		t := bytes.TrimSpace(out[ls:le])
+		if (bytes.HasPrefix(t, []byte("{%")) && bytes.HasSuffix(t, []byte("%}"))) || (bytes.HasPrefix(t, []byte("{#")) && bytes.HasSuffix(t, []byte("#}"))) {
+			for j := ls; j < le; j++ {
+				out[j] = ' '
+			}
+		}
+		ls = le + 1
+	}
+	return out
 }
 
 // neutralise returns a copy of a template in which every action {{ ... }}

@@ -13,7 +13,10 @@ Git holds Vault references and SealedSecret ciphertext, the controller resolves 
 and the scanner rejects any commit that would put a plaintext secret into the repository.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version, as every other CLI has it; same line as "latchkey version".
+		Version: version,
 	}
+	root.SetVersionTemplate(versionLine() + "\n")
 	root.AddCommand(newVersionCommand())
 	root.AddCommand(newControllerCommand())
 	root.AddCommand(newDevCommand())

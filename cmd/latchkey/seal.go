@@ -119,8 +119,25 @@ func runSeal(cmd *cobra.Command, fl sealFlags) (err error) {
 		return sealing.ReEncrypt(ctx, src, in, &out, format)
 	}
 
+	if !fl.raw && !fl.fetchCert {
+		// Read the input first, so a wrong input is named before a
+		// certificate is fetched, and in the user's terms, not the decoder's.
+		data, err := io.ReadAll(in)
+		if err != nil {
+			return fmt.Errorf("reading the input: %w", err)
+		}
+		ns, _, _ := cluster.Namespace()
+		if err := checkSealInput(data, ns, scope, fl.inputFile); err != nil {
+			return err
+		}
+		in = bytes.NewReader(data)
+	}
 	pemBytes, err := sealing.FetchCert(ctx, src)
 	if err != nil {
+		if fl.cert == "" {
+			return fmt.Errorf("%w\nno sealing certificate: pass --cert FILE (or URL); get it once where the cluster is reachable "+
+				"with latchkey seal --fetch-cert > sealed-secrets.pem, or give access to the cluster (--kubeconfig, KUBECONFIG, --context)", err)
+		}
 		return err
 	}
 	if fl.fetchCert {
@@ -197,6 +214,14 @@ func writeOutput(cmd *cobra.Command, path string, data []byte) error {
 		_, err := cmd.OutOrStdout().Write(data)
 		return err
 	}
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		// A device (-w /dev/null), FIFO or socket: renaming over it would
+		// replace the node with a regular file; it is written in place.
+		return writeInPlace(path, data)
+	}
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target // replace the file a link points to, not the link
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
@@ -210,4 +235,59 @@ func writeOutput(cmd *cobra.Command, path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+func writeInPlace(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// checkSealInput names what is wrong with an input that is not a sealable
+// Secret, and what to run instead.
+func checkSealInput(data []byte, currentNs string, scope sealing.Scope, file string) error {
+	name := "-f " + file + " -w " + file
+	if file == "" {
+		name = "-f SEALED_FILE -w SEALED_FILE"
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for n := 0; ; n++ {
+		var obj map[string]any
+		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
+			if n == 0 {
+				return errors.New("the input is empty: give a Secret manifest with -f FILE or on standard input " +
+					"(kubectl create secret generic NAME --from-literal=KEY=VALUE --dry-run=client -o yaml | latchkey seal -o yaml)")
+			}
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("the input is not a YAML or JSON Kubernetes manifest (%v): give a Secret, e.g. from "+
+				"kubectl create secret generic NAME --from-literal=KEY=VALUE --dry-run=client -o yaml", err)
+		}
+		if obj == nil {
+			n--
+			continue
+		}
+		u := unstructured.Unstructured{Object: obj}
+		switch kind := u.GetKind(); {
+		case kind == "SealedSecret":
+			return fmt.Errorf("the input is already sealed (SealedSecret %s): commit it as it is; to re-encrypt it with the "+
+				"controller's latest key: latchkey seal --re-encrypt %s; to add or change values: latchkey seal --merge-into FILE -f NEW_SECRET_FILE", u.GetName(), name)
+		case kind == "ConfigMap":
+			return fmt.Errorf("the input is a ConfigMap (%s), and only Secrets are sealed: if it holds secret values, move them into "+
+				"a Secret (kind: Secret, stringData: ...) and seal that; a ConfigMap without secrets is committed as it is", u.GetName())
+		case kind != "Secret":
+			return fmt.Errorf("the input is a %q, not a Secret: latchkey seal seals kind: Secret manifests", kind)
+		}
+		if u.GetNamespace() == "" && currentNs == "" && scope != sealing.ClusterWideScope &&
+			u.GetAnnotations()["sealedsecrets.bitnami.com/cluster-wide"] != "true" {
+			return fmt.Errorf("Secret %s has no metadata.namespace, and there is no current namespace (no kubeconfig context): "+
+				"add namespace: NAMESPACE to its metadata, or pass -n NAMESPACE, or seal it for any namespace with --scope cluster-wide", u.GetName())
+		}
+	}
 }
