@@ -11,8 +11,8 @@ type Finding struct {
 	RuleID      string `json:"rule"`
 	Description string `json:"description"`
 	Fix         string `json:"fix"`
-	// File is slash-separated and relative to the scan root (or the
-	// repository root in Git modes).
+	// File is slash-separated and relative to the repository root (see
+	// FindRoot), whatever the working directory or path argument.
 	File   string `json:"file"`
 	Line   int    `json:"line"`
 	Column int    `json:"column"`

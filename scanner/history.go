@@ -46,3 +46,13 @@ func (s *Scanner) MarkHistory(ctx context.Context, repo string, findings []Findi
 		}
 	}
 }
+
+// MarkCommitted appends the rotation advice to findings of content that is
+// committed (--diff scans HEAD, which CI has received from a push).
+func MarkCommitted(findings []Finding) {
+	for i := range findings {
+		if !strings.HasSuffix(findings[i].Fix, rotateToo) {
+			findings[i].Fix += rotateToo
+		}
+	}
+}

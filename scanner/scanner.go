@@ -286,7 +286,7 @@ var sniffedExt = map[string]bool{"": true, ".j2": true, ".jinja": true, ".jinja2
 // object) with both apiVersion and kind at the top level.
 func looksLikeManifest(data []byte) bool {
 	data = data[:min(len(data), 1<<20)]
-	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 1 && (t[0] == '{' || t[0] == '[') && !bytes.ContainsAny(t[1:2], "{%#") {
 		return bytes.Contains(data, []byte(`"apiVersion"`)) && bytes.Contains(data, []byte(`"kind"`))
 	}
 	return topLevelKey(data, "apiVersion:") && topLevelKey(data, "kind:")

@@ -208,8 +208,11 @@ func runScan(cmd *cobra.Command, args []string, fl scanFlags) error {
 	if baseline != nil {
 		findings = baseline.Filter(findings)
 	}
-	if h, ok := src.(*scanner.History); ok {
-		sc.MarkHistory(ctx, h.Repo, findings)
+	switch src := src.(type) {
+	case *scanner.History:
+		sc.MarkHistory(ctx, src.Repo, findings)
+	case *scanner.Diff:
+		scanner.MarkCommitted(findings)
 	}
 	for i := range findings {
 		findings[i].Secret = redact(findings[i].Secret, findings[i].Length, fl.redact)
