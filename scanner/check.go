@@ -12,14 +12,14 @@ var (
 	checkSecret = check{"kubernetes-secret", "store the value in Vault (vault kv put secret/%[1]s %[2]s=- reads it from standard input) " +
 		"and replace it with the reference stringData: {%[2]s: <path:secret/data/%[1]s#%[2]s>} (or its base64 under data); " +
 		"or seal the file: latchkey seal -f %[3]s -w %[4]s, then git rm --cached %[3]s", 3}
-	checkDockerConfig = check{"kubernetes-dockerconfig", "do not commit registry credentials: reference them, " +
-		`e.g. .dockerconfigjson: <path:secret/data/%[1]s#dockerconfigjson>, or seal the Secret: latchkey seal`, 3}
-	checkEnv = check{"env-literal", "take the value from a Secret: valueFrom.secretKeyRef {name: %[1]s, key: %[2]s}, " +
+	checkDockerConfig = check{"kubernetes-dockerconfig", "do not commit registry credentials: store them (vault kv put secret/%[1]s dockerconfigjson=@config.json) " +
+		`and reference them, .dockerconfigjson: <path:secret/data/%[1]s#dockerconfigjson>, or seal the Secret: latchkey seal -f %[3]s -w %[4]s`, 3}
+	checkEnv = check{"env-literal", "store the value (vault kv put secret/%[1]s %[2]s=-) and take it from a Secret: valueFrom.secretKeyRef {name: %[1]s, key: %[2]s}, " +
 		"with the Secret holding <path:secret/data/%[1]s#%[2]s>", 3}
-	checkConfigMap = check{"configmap-secret", "move %[2]s out of the ConfigMap into a Secret that holds a reference " +
+	checkConfigMap = check{"configmap-secret", "store the value (vault kv put secret/%[1]s %[2]s=-) and move %[2]s out of the ConfigMap into a Secret that holds a reference " +
 		"<path:secret/data/%[1]s#%[2]s>", 3}
 	checkHelmValues = check{"helm-values-secret", "leave the value empty and point the chart at a Secret (existingSecret), " +
-		"or use a reference <path:secret/data/%[1]s#%[2]s>", 3}
+		"or store it (vault kv put secret/%[1]s %[2]s=-) and use the reference <path:secret/data/%[1]s#%[2]s>", 3}
 	checkArgoParameter = check{"argocd-helm-parameter", "do not pass secrets as Helm parameters: use the chart's existingSecret, " +
 		"or a reference <path:secret/data/%[1]s#%[2]s> rendered by the plugin", 3}
 	checkKustomize = check{"kustomize-secret-generator", "generate the Secret from a reference instead of a literal: " +
@@ -28,10 +28,10 @@ var (
 		"put the value in a Secret %[1]s outside the repository and seal it into this file: latchkey seal --merge-into %[3]s -f SECRET_FILE", 3}
 	checkSOPS = check{"sops-unencrypted", "encrypt the file again so %[2]s is ENC[...]: sops --encrypt --in-place %[3]s " +
 		"(check encrypted_regex / unencrypted_suffix in .sops.yaml)", 3}
-	checkAssignment = check{"secret-assignment", "replace the literal with a reference <path:secret/data/%[1]s#%[2]s> " +
+	checkAssignment = check{"secret-assignment", "store the value (vault kv put secret/%[1]s %[2]s=-) and replace the literal with the reference <path:secret/data/%[1]s#%[2]s> " +
 		"or read it from the environment at run time", 2}
-	checkDotenv = check{"dotenv-secret", "keep .env files with real values out of Git (.gitignore), commit an example " +
-		"with empty values, and reference <path:secret/data/%[1]s#%[2]s>", 2}
+	checkDotenv = check{"dotenv-secret", "keep files with real values out of Git (git rm --cached %[3]s, and .gitignore it), commit an example " +
+		"with empty values, and store the value (vault kv put secret/%[1]s %[2]s=-) to reference as <path:secret/data/%[1]s#%[2]s>", 2}
 )
 
 // checkDescriptions say what each manifest- and line-aware check detects.
