@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -64,13 +66,58 @@ func (h *History) Files(ctx context.Context, yield func(*File) error) error {
 		args = append(args, h.Range)
 	}
 	args = append(args, "--")
+	if !h.All && Shallow(ctx, h.Repo) {
+		if err := h.checkBoundary(ctx); err != nil {
+			return err
+		}
+	}
 	out, err := git(ctx, h.Repo, args...)
 	if err != nil {
+		if Shallow(ctx, h.Repo) {
+			return fmt.Errorf("listing commits of %s: %w: this is a shallow clone without them; scan the changed files with "+
+				"--diff BASE (it fetches the base at depth 1), or fetch the history (git fetch --unshallow; actions/checkout fetch-depth: 0)", h.describe(), err)
+		}
 		return fmt.Errorf("listing commits of %s: %w", h.describe(), err)
 	}
 	return readBlobs(ctx, h.Repo, parseRaw(out, ""), func(c change) func(string) ([]byte, error) {
 		return func(p string) ([]byte, error) { return git(ctx, h.Repo, "cat-file", "blob", c.commit+":"+p) }
 	}, yield)
+}
+
+// checkBoundary refuses a range of a shallow clone that reaches its
+// boundary: the boundary commit's parents are missing, so it would look as
+// if it added every file of the tree, and old findings would be reported as
+// new.
+func (h *History) checkBoundary(ctx context.Context) error {
+	p, err := git(ctx, h.Repo, "rev-parse", "--git-path", "shallow")
+	if err != nil {
+		return nil
+	}
+	file := strings.TrimSpace(string(p))
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(h.Repo, file)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	boundary := map[string]bool{}
+	for _, c := range strings.Fields(string(data)) {
+		boundary[c] = true
+	}
+	out, err := git(ctx, h.Repo, "rev-list", h.Range, "--")
+	if err != nil {
+		return fmt.Errorf("listing commits of %s: %w: this is a shallow clone without them; scan the changed files with "+
+			"--diff BASE (it fetches the base at depth 1), or fetch the history (git fetch --unshallow; actions/checkout fetch-depth: 0)", h.Range, err)
+	}
+	for _, c := range strings.Fields(string(out)) {
+		if boundary[c] {
+			return fmt.Errorf("%s reaches the boundary of this shallow clone (commit %.12s, whose parents it does not have), so "+
+				"every file would look added: scan the changed files with --diff BASE, or fetch the history "+
+				"(git fetch --unshallow; actions/checkout fetch-depth: 0)", h.Range, c)
+		}
+	}
+	return nil
 }
 
 func (h *History) describe() string {

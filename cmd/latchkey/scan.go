@@ -340,10 +340,6 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 		h := &scanner.History{Repo: root.Dir, All: len(args) == 0}
 		if len(args) == 1 {
 			h.Range = args[0]
-			if scanner.Shallow(ctx, root.Dir) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "latchkey: warning: this is a shallow clone; commits of %s older than its boundary are missing "+
-					"(fetch them with fetch-depth: 0, or scan the changed files with --diff BASE)\n", h.Range)
-			}
 		}
 		return h, root, nil
 	case fl.diff != "":

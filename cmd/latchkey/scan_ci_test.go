@@ -43,6 +43,11 @@ func TestScanDiffInDepthOneClone(t *testing.T) {
 	if _, fps2 := sarifResults(t, out); len(fps2) != 1 || fps2[0] != fps[0] {
 		t.Errorf("partial fingerprint changed with the line: %v → %v", fps, fps2)
 	}
+	// --git with a range the clone does not have points at --diff.
+	code, _, errOut = run(t, "", "scan", "--git", "origin/main..HEAD")
+	if code != 2 || !strings.Contains(errOut, "shallow clone") || !strings.Contains(errOut, "--diff BASE") {
+		t.Errorf("--git in a shallow clone: exit %d %s", code, errOut)
+	}
 	// A base that cannot be had is named with the fix.
 	code, _, errOut = run(t, "", "scan", "--diff", "origin/nope")
 	if code != 2 || !strings.Contains(errOut, "git fetch --depth=1 origin nope") {
