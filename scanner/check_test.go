@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -35,5 +36,55 @@ func TestGitleaksIgnoreEntries(t *testing.T) {
 		if got := g.Allows(tc.c); got != tc.want {
 			t.Errorf("%+v: %v, want %v", tc.c, got, tc.want)
 		}
+	}
+}
+
+func TestGitleaksAllowlists(t *testing.T) {
+	path := t.TempDir() + "/gitleaks.toml"
+	cfg := `[allowlist]
+paths = ['''^vendor/''']
+
+[[allowlists]]
+condition = "AND"
+regexTarget = "line"
+regexes = ['''# test fixture''']
+paths = ['''_test\.go$''']
+
+[[allowlists]]
+targetRules = ["generic-api-key"]
+stopwords = ["anything"]
+
+[[allowlists]]
+regexes = ['''^EXAMPLE''']
+commits = ["0123456789abcdef0123456789abcdef01234567"]
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g, err := LoadGitleaksConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		c    Candidate
+		want bool
+	}{
+		{Candidate{File: "vendor/x.env", Secret: "s3cr3t-value"}, true},
+		{Candidate{File: "a_test.go", Secret: "s3cr3t-value", LineText: `key := "s3cr3t-value" # test fixture`}, true},
+		{Candidate{File: "a_test.go", Secret: "s3cr3t-value", LineText: `key := "s3cr3t-value"`}, false}, // AND: both needed
+		{Candidate{File: "a.go", Secret: "s3cr3t-value", LineText: `x # test fixture`}, false},
+		{Candidate{File: "a.env", Secret: "anything-goes"}, false}, // targetRules: gitleaks' rules only
+		{Candidate{File: "a.env", Secret: "EXAMPLEKEY123"}, true},
+		{Candidate{File: "a.env", Secret: "real", Commit: "0123456789abcdef0123456789abcdef01234567"}, true},
+	} {
+		if got := g.Allows(tc.c); got != tc.want {
+			t.Errorf("%+v: %v, want %v", tc.c, got, tc.want)
+		}
+	}
+	if err := os.WriteFile(path, []byte("[[allowlists]]\ncondition = \"XOR\"\npaths = ['''x''']\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadGitleaksConfig(path); err == nil || !strings.Contains(err.Error(), "want OR or AND") {
+		t.Errorf("bad condition: %v", err)
 	}
 }

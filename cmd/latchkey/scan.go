@@ -160,7 +160,10 @@ func runScan(cmd *cobra.Command, args []string, fl scanFlags) error {
 	}
 	baselinePath := fl.baseline
 	if baselinePath == "" && cfg.Baseline != "" {
-		baselinePath = filepath.Join(root.Dir, filepath.FromSlash(cfg.Baseline))
+		baselinePath = filepath.FromSlash(cfg.Baseline)
+		if !filepath.IsAbs(baselinePath) {
+			baselinePath = filepath.Join(root.Dir, baselinePath)
+		}
 	}
 	// The fingerprint key must be known before the scan: a baseline's salt
 	// (version 2), else the repository's root commit.
