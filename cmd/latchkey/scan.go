@@ -310,10 +310,10 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 		}
 	}
 	if modes > 1 {
-		return nil, none, usageError("--staged, --git, --diff and - (stdin) are exclusive")
+		return nil, none, usageError("--staged, --git, --diff and - (stdin) are exclusive: pick one mode per run")
 	}
 	if fl.all && !fl.git {
-		return nil, none, usageError("--all needs --git")
+		return nil, none, usageError("--all needs --git: latchkey scan --git --all")
 	}
 	gitRoot := func(mode string) (scanner.Root, error) {
 		root, err := scanner.FindRoot(ctx, ".")
@@ -325,7 +325,7 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 	switch {
 	case fl.staged:
 		if len(args) > 0 {
-			return nil, none, usageError("--staged takes no arguments")
+			return nil, none, usageError("--staged takes no arguments (it scans the index); to scan paths: latchkey scan PATH...")
 		}
 		root, err := gitRoot("--staged")
 		if err != nil {
@@ -334,7 +334,7 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 		return &scanner.Staged{Repo: root.Dir}, root, nil
 	case fl.git:
 		if len(args) > 1 || (fl.all && len(args) == 1) {
-			return nil, none, usageError("--git takes one REV-RANGE, or --all (the default)")
+			return nil, none, usageError("--git takes one REV-RANGE (e.g. origin/main..HEAD), or none for the whole history")
 		}
 		root, err := gitRoot("--git")
 		if err != nil {
@@ -347,7 +347,7 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 		return h, root, nil
 	case fl.diff != "":
 		if len(args) > 0 {
-			return nil, none, usageError("--diff takes no path arguments")
+			return nil, none, usageError("--diff takes no path arguments: latchkey scan --diff BASE scans what changed since BASE")
 		}
 		root, err := gitRoot("--diff")
 		if err != nil {
@@ -371,10 +371,10 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 	}
 	for _, a := range args {
 		if a == "-" {
-			return nil, none, usageError("- (stdin) cannot be combined with paths")
+			return nil, none, usageError("- (stdin) cannot be combined with paths: scan them in separate runs")
 		}
 		if _, err := os.Stat(a); err != nil {
-			return nil, none, &scanExit{code: 2, err: fmt.Errorf("scan path: %w", err)}
+			return nil, none, &scanExit{code: 2, err: fmt.Errorf("scan path: %w (check the spelling; paths are relative to the working directory)", err)}
 		}
 	}
 	root, err := scanner.FindRoot(ctx, args[0])
