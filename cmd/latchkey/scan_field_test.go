@@ -235,6 +235,29 @@ func TestScanHookHonoursTheBaseline(t *testing.T) {
 	if strings.Contains(out, "New-8s7d6f5g") {
 		t.Errorf("hook output carries the secret")
 	}
+
+	// The same through the pre-commit framework (Debian's pre-commit, a
+	// local hook running the same command as the hook id latchkey-scan).
+	if _, err := exec.LookPath("pre-commit"); err != nil {
+		testenv.Unavailable(t, "pre-commit is not installed (apt-get install pre-commit)")
+	}
+	repo = gitRepo(t, map[string]string{"README.md": "repo\n"})
+	writeFile(t, filepath.Join(repo, ".pre-commit-config.yaml"), "repos:\n  - repo: local\n    hooks:\n      - id: latchkey-scan\n"+
+		"        name: latchkey scan\n        entry: latchkey scan --staged\n        language: system\n        pass_filenames: false\n        always_run: true\n")
+	writeFile(t, filepath.Join(repo, ".latchkey.yaml"), "baseline: .latchkey-baseline.json\n")
+	writeFile(t, filepath.Join(repo, "apps/db/secret.yaml"), head)
+	env = append(env, "PRE_COMMIT_HOME="+t.TempDir())
+	if out, err := sh("pre-commit install && latchkey scan --write-baseline ../.latchkey-baseline.json && " + commit); err != nil {
+		t.Fatalf("pre-commit: commit with an accepted finding blocked: %v\n%s", err, out)
+	}
+	writeFile(t, filepath.Join(repo, "apps/db/secret.yaml"), "# edited\n"+head)
+	if out, err := sh(commit); err != nil {
+		t.Fatalf("pre-commit: commit touching the file of an accepted finding blocked: %v\n%s", err, out)
+	}
+	writeFile(t, filepath.Join(repo, "apps/db/secret.yaml"), head+"  token: New-8s7d6f5g\n")
+	if out, err := sh(commit); err == nil || !strings.Contains(out, "commit blocked") {
+		t.Fatalf("pre-commit: new secret not blocked (%v):\n%s", err, out)
+	}
 }
 
 // Standard input and files without a YAML extension are read as manifests
