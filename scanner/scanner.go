@@ -16,7 +16,7 @@ import (
 
 // File is one file to scan.
 type File struct {
-	// Path is slash-separated, relative to the scan root.
+	// Path is slash-separated, relative to the repository root (FindRoot).
 	Path string
 	// Commit is the commit that introduced this content (--git mode).
 	Commit string

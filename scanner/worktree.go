@@ -15,7 +15,8 @@ import (
 // skipped and .gitignore files (and .git/info/exclude) are honoured. Symbolic
 // links are not followed.
 type Worktree struct {
-	// Root is the scan root; file paths are reported relative to it.
+	// Root is the repository root (FindRoot); file paths are reported
+	// relative to it, and Paths narrow the scan.
 	Root string
 	// Paths limits the scan to these root-relative files or directories.
 	Paths []string
