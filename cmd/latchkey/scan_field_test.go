@@ -386,3 +386,17 @@ func TestVersionFlag(t *testing.T) {
 		t.Errorf("--version %q differs from version %q", out, v)
 	}
 }
+
+// Outside Git, the nearest directory holding .latchkey.yaml is the root.
+func TestScanOutsideGitAnchorsAtTheConfig(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, ".latchkey.yaml"), "allow:\n  paths: [\"apps/fixtures/**\"]\n")
+	writeFile(t, filepath.Join(dir, "apps/fixtures/values.yaml"), "password: Fix-8s7d6f5g\n")
+	writeFile(t, filepath.Join(dir, "apps/x.env"), "API_TOKEN=New-8s7d6f5g\n")
+	t.Chdir(filepath.Join(dir, "apps"))
+	code, out, errOut := run(t, "", "scan", "-o", "sarif")
+	uris, _ := sarifResults(t, out)
+	if code != 1 || len(uris) != 1 || uris[0] != "apps/x.env" {
+		t.Fatalf("exit %d, uris %v, want [apps/x.env]\n%s", code, uris, errOut)
+	}
+}
