@@ -63,9 +63,9 @@ func TestScanImportsGitleaksExceptions(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "ci.env"), "GITHUB_TOKEN=ghp_"+strings.Repeat("Ab1Cd2Ef3G", 3)+"h4ij56\n")
 	writeFile(t, filepath.Join(dir, "fixtures/values.yaml"), "password: Fixture-8s7d6f5g\n")
-	writeFile(t, filepath.Join(dir, "values.yaml"), "password: Stopword-example-8s7d6f5g\ntoken: Kept-9x8c7v6b5n\n")
+	writeFile(t, filepath.Join(dir, "values.yaml"), "password: Stopword-fixture-8s7d6f5g\ntoken: Kept-9x8c7v6b5n\n")
 	writeFile(t, filepath.Join(dir, ".gitleaks.toml"), "[extend]\nuseDefault = true\n\n[[allowlists]]\ndescription = \"fixtures\"\npaths = ['''^fixtures/''']\n\n"+
-		"[[allowlists]]\nstopwords = [\"stopword-example\"]\n")
+		"[[allowlists]]\nstopwords = [\"stopword-fixture\"]\n")
 	report := filepath.Join(t.TempDir(), "gitleaks.json")
 	cmd := exec.Command(gitleaks, "dir", dir, "--config", filepath.Join(dir, ".gitleaks.toml"), "--report-format", "json", "--report-path", report, "--exit-code", "0", "--no-banner")
 	cmd.Dir = dir
@@ -89,6 +89,10 @@ func TestScanImportsGitleaksExceptions(t *testing.T) {
 	}
 	if len(ignore) != 1 {
 		t.Fatalf("gitleaks found %d leaks in ci.env, want 1: %s", len(ignore), data)
+	}
+	// Without the exceptions, latchkey reports all four.
+	if _, out, _ := run(t, "", "scan", "-o", "json", dir); strings.Count(out, `"rule"`) != 4 || !strings.Contains(out, "ci.env") {
+		t.Fatalf("without exceptions: want 4 findings, ci.env among them:\n%s", out)
 	}
 	writeFile(t, filepath.Join(dir, ".gitleaksignore"), "# from gitleaks\n"+strings.Join(ignore, "\n")+"\n")
 	writeFile(t, filepath.Join(dir, ".latchkey.yaml"), "gitleaks: .gitleaks.toml\n")
