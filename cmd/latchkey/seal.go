@@ -286,7 +286,7 @@ func checkSealInput(data []byte, currentNs string, scope sealing.Scope, file str
 		}
 		if u.GetNamespace() == "" && currentNs == "" && scope != sealing.ClusterWideScope &&
 			u.GetAnnotations()["sealedsecrets.bitnami.com/cluster-wide"] != "true" {
-			return fmt.Errorf("Secret %s has no metadata.namespace, and there is no current namespace (no kubeconfig context): "+
+			return fmt.Errorf("the Secret %s has no metadata.namespace, and there is no current namespace (no kubeconfig context): "+
 				"add namespace: NAMESPACE to its metadata, or pass -n NAMESPACE, or seal it for any namespace with --scope cluster-wide", u.GetName())
 		}
 	}
