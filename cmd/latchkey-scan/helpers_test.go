@@ -40,6 +40,22 @@ func buildScanner(t *testing.T) string {
 	return bin
 }
 
+// hostGoCaches keeps the host's Go build and module caches for jobs run with
+// a fresh HOME: a CI runner would start cold, but compiling the standard
+// library and downloading modules again in every test proves nothing more.
+func hostGoCaches(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command(needTool(t, "go"), "env", "GOCACHE", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	v := strings.Fields(string(out))
+	if len(v) != 2 {
+		t.Fatalf("go env GOCACHE GOMODCACHE: %q", out)
+	}
+	return []string{"GOCACHE=" + v[0], "GOMODCACHE=" + v[1]}
+}
+
 // gitEnv is an environment for git commands that does not depend on the
 // user's configuration.
 func gitEnv(extra ...string) []string {
