@@ -76,6 +76,7 @@ func TestInstalledHookBlocksAndHonoursSkip(t *testing.T) {
 func TestPreCommitFrameworkHook(t *testing.T) {
 	preCommit := needTool(t, "pre-commit")
 	hookRepo, rev := sourceRepo(t)
+	t.Setenv("GOFLAGS", "") // go's defaults, VCS stamping included, as on a user's machine
 	repo := newRepo(t, map[string]string{
 		".pre-commit-config.yaml": "repos:\n  - repo: " + hookRepo + "\n    rev: " + rev + "\n    hooks:\n      - id: latchkey-scan\n",
 	})
@@ -102,6 +103,9 @@ func TestPreCommitFrameworkHook(t *testing.T) {
 	first, err := os.Stat(bins[0])
 	if err != nil {
 		t.Fatal(err)
+	}
+	if out, err := sh(repo, env(), bins[0], "--version"); err != nil || !strings.Contains(out, rev) {
+		t.Errorf("the hook's binary does not report the hook revision %s: %v %s", rev, err, out)
 	}
 	time.Sleep(10 * time.Millisecond) // so a rebuild would show in the modification time
 

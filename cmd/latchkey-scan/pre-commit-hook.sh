@@ -25,7 +25,16 @@ if [ ! -x "$bin" ]; then
 	# (two repositories sharing PRE_COMMIT_HOME) never see a half-written binary.
 	tmp="$bin.$$.tmp"
 	trap 'rm -f "$tmp"' EXIT
-	(cd "$src" && go build -trimpath -o "$tmp" ./cmd/latchkey-scan) || {
+	# The hook runs inside `git commit`, which may export GIT_INDEX_FILE (a
+	# temporary index of the user's repository, with -a or paths): keep that
+	# from go's VCS stamping and stamp the revision pre-commit checked out (a
+	# detached HEAD) as the version instead.
+	rev=$(cat "$src/.git/HEAD" 2>/dev/null || true)
+	case $rev in '' | *[!0-9a-f]*) rev=dev ;; esac
+	(
+		unset GIT_DIR GIT_INDEX_FILE GIT_WORK_TREE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_COMMON_DIR
+		cd "$src" && go build -trimpath -buildvcs=false -ldflags "-X main.version=$rev" -o "$tmp" ./cmd/latchkey-scan
+	) || {
 		echo "latchkey-scan: building the hook failed (see above); bypass it once with SKIP=latchkey-scan git commit ..." >&2
 		exit 2
 	}
