@@ -36,8 +36,9 @@ func newInstallHookCommand() *cobra.Command {
 		Use:   "install-hook",
 		Short: "Install a Git pre-commit hook that runs latchkey scan --staged",
 		Long: `Write a plain Git pre-commit hook (in the repository's hooks directory, honouring core.hooksPath)
-that runs "latchkey scan --staged" and blocks the commit on findings. With the pre-commit framework,
-use the hook id latchkey-scan from this repository's .pre-commit-hooks.yaml instead.`,
+that runs "latchkey scan --staged" and blocks the commit on findings. SKIP=latchkey-scan skips it
+for one commit, as with the pre-commit framework. With the pre-commit framework, use the hook id
+latchkey-scan from this repository's .pre-commit-hooks.yaml instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
