@@ -5,19 +5,21 @@ SHELL := /usr/bin/env bash
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BIN       := bin/latchkey
+SCAN_BIN  := bin/latchkey-scan
 TOOLS_DIR := $(shell tools/install.sh --dir)
 
 export LATCHKEY_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: all build tools flux generate test test-unit lint bench demo clean help
+.PHONY: all build tools flux generate test test-unit lint bench bench-precommit demo clean help
 
 all: build
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-build: ## Build bin/latchkey
+build: ## Build bin/latchkey and bin/latchkey-scan (the scanner alone)
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/latchkey
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(SCAN_BIN) ./cmd/latchkey-scan
 
 tools: ## Build the real components (kube-apiserver, etcd, Vault, kubeseal, ...) into the tool cache
 	tools/install.sh
@@ -47,6 +49,9 @@ lint: ## gofmt, go vet, staticcheck
 bench: build tools flux ## Run the benchmarks under bench/ (scanner vs gitleaks, render, reconcile vs Flux) and print their figures
 	LATCHKEY=$(BIN) bench/scan.sh
 	LATCHKEY_BIN=$(abspath $(BIN)) $(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./bench/...
+
+bench-precommit: ## First use of the pre-commit hook and binary size, latchkey-scan vs gitleaks (needs pre-commit; minutes: cold Go caches)
+	bench/precommit.sh
 
 demo: build tools ## Run the local demo: control plane, Vault, Git and the controller (tenancy on), narrated
 	$(BIN) dev

@@ -1,6 +1,10 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey-dev/latchkey/internal/scancommand"
+)
 
 // newRootCommand assembles the latchkey command tree. Each subcommand lives in
 // its own file and registers here, so `latchkey --help` lists exactly what exists.
@@ -20,7 +24,7 @@ and the scanner rejects any commit that would put a plaintext secret into the re
 	root.AddCommand(newVersionCommand())
 	root.AddCommand(newControllerCommand())
 	root.AddCommand(newDevCommand())
-	root.AddCommand(newScanCommand())
+	root.AddCommand(scancommand.New(version))
 	root.AddCommand(newRenderCommand())
 	root.AddCommand(newSealCommand())
 	root.AddCommand(newRenderWorkerCommand())
