@@ -93,6 +93,7 @@ Exit status: 0 clean, 1 findings, 2 usage or I/O error.`,
 	f.StringVar(&fl.writeBaseline, "write-baseline", "", "record all current findings in this baseline file and exit 0")
 	f.IntVar(&fl.maxFileSizeMiB, "max-file-size", 64, "skip files larger than this many MiB")
 	cmd.AddCommand(newInstallHookCommand())
+	withFix(cmd)
 	return cmd
 }
 
