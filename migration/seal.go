@@ -59,6 +59,7 @@ func PlanSeal(root string, sites []*Site, skipped []Skip) (*SealPlan, error) {
 			p.Skipped = append(p.Skipped, Skip{File: s.File, Line: s.Line, Reason: "the Secret's document could not be delimited (--- separators): move it to a file of its own"})
 			continue
 		}
+		start = pastComments(t, start, end)
 		id := fmt.Sprintf("%s@%d", s.File, start)
 		d, ok := docs[id]
 		if !ok {
@@ -126,6 +127,23 @@ func documentSpan(t *text, off int) (start, end int, ok bool) {
 		}
 	}
 	return start, end, true
+}
+
+// pastComments skips the comment and blank lines a document opens with:
+// they describe the Secret and stay above the SealedSecret.
+func pastComments(t *text, start, end int) int {
+	for n := t.line(start); start < end; n++ {
+		s, e := t.lineSpan(n)
+		line := strings.TrimSpace(string(t.data[s:e]))
+		if line != "" && !strings.HasPrefix(line, "#") {
+			return s
+		}
+		if n >= len(t.lineStarts) {
+			return start
+		}
+		start = t.lineStarts[n]
+	}
+	return start
 }
 
 // Sealed is what a seal write did.

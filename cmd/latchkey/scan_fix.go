@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"os"
