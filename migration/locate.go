@@ -2,10 +2,12 @@ package migration
 
 import (
 	"cmp"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/latchkey-dev/latchkey/scanner"
 	"github.com/latchkey-dev/latchkey/scanner/manifest"
@@ -76,7 +78,10 @@ func isYAML(p string) bool {
 // readFile reads a root-relative file, refusing symbolic links (a link in
 // the repository must not make the migration read or rewrite elsewhere).
 func readFile(root, rel string) ([]byte, error) {
-	p := filepath.Join(root, filepath.FromSlash(rel))
+	p, err := inside(root, rel)
+	if err != nil {
+		return nil, err
+	}
 	fi, err := os.Lstat(p)
 	if err != nil {
 		return nil, err
@@ -110,4 +115,22 @@ func indexGenerators(root, defaultNS string) (*generatorIndex, error) {
 		return nil
 	})
 	return x, err
+}
+
+// inside joins a root-relative path to root and refuses one that leaves it,
+// through ".." or through a symbolic link to a directory elsewhere.
+func inside(root, rel string) (string, error) {
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", err
+	}
+	realDir, err := filepath.EvalSymlinks(filepath.Dir(p))
+	if err != nil {
+		return "", err
+	}
+	if r, err := filepath.Rel(realRoot, realDir); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s is outside %s (a symbolic link?): left alone", rel, root)
+	}
+	return p, nil
 }

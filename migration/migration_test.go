@@ -270,3 +270,31 @@ func readAll(t *testing.T, root string) map[string]string {
 	}
 	return out
 }
+
+// A secretGenerator env file reached through a symbolic link to a directory
+// outside the tree is neither read nor rewritten.
+func TestLocateRefusesFilesOutsideTheTree(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	env := "DB_PASSWORD=Mz4-canary-outside-Vw8Lk2\n"
+	if err := os.WriteFile(filepath.Join(outside, "secrets.env"), []byte(env), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	k := "secretGenerator:\n- name: app\n  envs:\n  - link/secrets.env\nresources: []\n"
+	if err := os.WriteFile(filepath.Join(root, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	findings := scanTree(t, root)
+	if len(findings) == 0 {
+		t.Skip("the scanner does not follow the link; nothing to refuse")
+	}
+	sites, skipped, err := Locate(root, findings, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sites) != 0 || len(skipped) != 1 || !strings.Contains(skipped[0].Reason, "outside") {
+		t.Fatalf("sites %+v, skipped %+v", sites, skipped)
+	}
+}

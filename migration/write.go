@@ -160,7 +160,10 @@ func (g *Generated) manifest() string {
 // same directory, keeping the file's mode. The content written is the
 // reference-only rewrite, never a value the original did not hold.
 func writeAtomic(root, rel string, data []byte) error {
-	p := filepath.Join(root, filepath.FromSlash(rel))
+	p, err := inside(root, rel)
+	if err != nil {
+		return err
+	}
 	mode := os.FileMode(0o644)
 	if fi, err := os.Lstat(p); err == nil {
 		if !fi.Mode().IsRegular() {

@@ -62,6 +62,11 @@ func withFix(cmd *cobra.Command) {
 			}
 			return run(cmd, args)
 		}
+		for _, other := range []string{"staged", "git", "all", "stdin-name", "baseline", "write-baseline", "format", "output"} {
+			if cmd.Flags().Changed(other) {
+				return usageError("--fix works on a directory of the working tree; it does not combine with --%s", other)
+			}
+		}
 		fl.maxFileSize, _ = cmd.Flags().GetInt("max-file-size")
 		return runFix(cmd, args, fl)
 	}
