@@ -44,7 +44,9 @@ type Digest struct {
 }
 
 // Digest renders every unit under root (each kustomization and chart
-// directory, and every other YAML file) and digests it with key.
+// directory, and every other YAML file) and digests it with key. Remote
+// kustomize bases are refused, as the controller does by default: the tree
+// is repository content, and the proof must not fetch what it names.
 func (r *Renderer) Digest(ctx context.Context, root string, key []byte) (*Digest, error) {
 	units, err := renderUnits(root)
 	if err != nil {
@@ -57,7 +59,7 @@ func (r *Renderer) Digest(ctx context.Context, root string, key []byte) (*Digest
 		return hex.EncodeToString(h.Sum(nil))
 	}
 	for _, u := range units {
-		res, err := render.Dir(ctx, filepath.Join(root, filepath.FromSlash(u.path)), render.Options{Mode: u.mode, Helm: render.HelmOptions{Namespace: r.Namespace, ReleaseName: "release-name"}})
+		res, err := render.Dir(ctx, filepath.Join(root, filepath.FromSlash(u.path)), render.Options{Mode: u.mode, NoRemoteBases: true, Helm: render.HelmOptions{Namespace: r.Namespace, ReleaseName: "release-name"}})
 		if err != nil {
 			d.Failed[u.path] = err.Error()
 			continue
