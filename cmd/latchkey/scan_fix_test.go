@@ -350,7 +350,7 @@ func TestScanFixVaultNeverOverwritesADifferentValue(t *testing.T) {
 }
 
 func TestScanFixSealOpensWithUpstreamKubeseal(t *testing.T) {
-	kubeseal := testenv.Kubeseal(t)
+	kubeseal := testenv.ToolPath(t, "kubeseal", testenv.SealedSecretsVersion)
 	bin := buildLatchkey(t)
 	repo := fixRepo(t)
 	key, cert, err := sscrypto.GeneratePrivateKeyAndCert(2048, time.Hour, "sealed-secret")
