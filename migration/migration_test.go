@@ -298,3 +298,11 @@ func TestLocateRefusesFilesOutsideTheTree(t *testing.T) {
 		t.Fatalf("sites %+v, skipped %+v", sites, skipped)
 	}
 }
+
+func TestRenderFailuresAreRedacted(t *testing.T) {
+	r := &Renderer{Values: []string{"Ab3-canary-err-Zx9Qw1", "ab"}}
+	got := r.redact(`line 3: "Ab3-canary-err-Zx9Qw1" and QWIzLWNhbmFyeS1lcnItWng5UXcx, about`)
+	if strings.Contains(got, "canary") || strings.Contains(got, "QWIzLWNhbmFyeS1lcnItWng5UXcx") || !strings.Contains(got, "about") {
+		t.Fatalf("redacted: %s", got)
+	}
+}

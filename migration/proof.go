@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -28,6 +29,10 @@ type Renderer struct {
 	Options resolver.Options
 	// Namespace is the Helm release namespace.
 	Namespace string
+	// Values are the plaintext values being moved: render errors are
+	// repository content's own words, and could quote one; they are
+	// redacted from the reasons a Digest records.
+	Values []string
 }
 
 // Digest is what a tree renders to, reduced to keyed HMACs: every Secret
@@ -61,7 +66,7 @@ func (r *Renderer) Digest(ctx context.Context, root string, key []byte) (*Digest
 	for _, u := range units {
 		res, err := render.Dir(ctx, filepath.Join(root, filepath.FromSlash(u.path)), render.Options{Mode: u.mode, NoRemoteBases: true, Helm: render.HelmOptions{Namespace: r.Namespace, ReleaseName: "release-name"}})
 		if err != nil {
-			d.Failed[u.path] = err.Error()
+			d.Failed[u.path] = r.redact(err.Error())
 			continue
 		}
 		if len(res.Objects) == 0 {
@@ -69,12 +74,27 @@ func (r *Renderer) Digest(ctx context.Context, root string, key []byte) (*Digest
 		}
 		out, err := resolver.New(r.Backend, r.Options).Resolve(ctx, res.Objects, res.Origin)
 		if err != nil {
-			d.Failed[u.path] = err.Error()
+			d.Failed[u.path] = r.redact(err.Error())
 			continue
 		}
 		digestObjects(d, u.path, u.mode == render.Kustomize, out.Objects, mac)
 	}
 	return d, nil
+}
+
+// redact removes every value being moved from s, as written, quoted and
+// base64-encoded.
+func (r *Renderer) redact(s string) string {
+	for _, v := range r.Values {
+		if len(v) < 4 {
+			continue
+		}
+		q := strconv.Quote(v)
+		for _, form := range []string{v, q[1 : len(q)-1], base64.StdEncoding.EncodeToString([]byte(v))} {
+			s = strings.ReplaceAll(s, form, "[redacted]")
+		}
+	}
+	return s
 }
 
 type unit struct {

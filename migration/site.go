@@ -65,6 +65,15 @@ type Site struct {
 	workloadNS string
 }
 
+// Values returns the plaintext values of sites, for redaction.
+func Values(sites []*Site) []string {
+	out := make([]string, 0, len(sites))
+	for _, s := range sites {
+		out = append(out, s.value)
+	}
+	return out
+}
+
 // replacement is the text that takes the value's place.
 func (s *Site) replacement(ref, secretName string) string {
 	switch s.Form {

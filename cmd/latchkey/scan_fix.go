@@ -152,7 +152,7 @@ func runFix(cmd *cobra.Command, args []string, fl fixFlags) error {
 		return nil
 	}
 
-	renderer := &migration.Renderer{Options: resolveOpts, Namespace: fl.namespace}
+	renderer := &migration.Renderer{Options: resolveOpts, Namespace: fl.namespace, Values: migration.Values(sites)}
 	if backend != nil {
 		renderer.Backend = backend
 	}
