@@ -306,3 +306,35 @@ func TestRenderFailuresAreRedacted(t *testing.T) {
 		t.Fatalf("redacted: %s", got)
 	}
 }
+
+func TestHistorySplitsCommittedFromHistoryOnly(t *testing.T) {
+	tree := []scanner.Finding{{File: "apps/s.yaml", Line: 3, RuleID: "kubernetes-secret", Fingerprint: "a", Secret: "Wq7-*****"}}
+	history := []scanner.Finding{
+		{File: "apps/s.yaml", Line: 3, RuleID: "kubernetes-secret", Fingerprint: "a", Secret: "Wq7-*****", Commit: "1111111111111111"},
+		{File: "old/c.yaml", Line: 5, RuleID: "kubernetes-secret", Fingerprint: "b", Commit: "2222222222222222"},
+		{File: "old/c.yaml", Line: 5, RuleID: "kubernetes-secret", Fingerprint: "b", Commit: "3333333333333333"},
+	}
+	sites := []*Site{{File: "apps/s.yaml", Line: 3}, {File: "apps/t.yaml", Line: 1}}
+	only := History("", tree, sites, history)
+	if len(only) != 1 || only[0].File != "old/c.yaml" || only[0].Commit != "2222222222222222" {
+		t.Fatalf("history only: %+v", only)
+	}
+	if !sites[0].Committed || sites[1].Committed {
+		t.Fatalf("committed: %v %v", sites[0].Committed, sites[1].Committed)
+	}
+	// A scan root below the repository root: history paths are cut to it,
+	// and files outside it are not this migration's.
+	only = History("sub", []scanner.Finding{{File: "apps/s.yaml", RuleID: "r", Secret: "x"}}, nil, []scanner.Finding{
+		{File: "sub/apps/s.yaml", RuleID: "r", Secret: "x", Fingerprint: "other"},
+		{File: "elsewhere/c.yaml", RuleID: "r", Fingerprint: "c"},
+		{File: "sub/old.yaml", RuleID: "r", Fingerprint: "d", Commit: "4"},
+	})
+	if len(only) != 1 || only[0].File != "old.yaml" {
+		t.Fatalf("below the root: %+v", only)
+	}
+	var out strings.Builder
+	PrintHistory(&out, only)
+	if !strings.Contains(out.String(), "NOT fixed (1): rotate these values") || !strings.Contains(out.String(), "old.yaml:0 in commit 4 (r)") {
+		t.Fatalf("%s", out.String())
+	}
+}
