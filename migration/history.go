@@ -35,7 +35,7 @@ func History(prefix string, tree []scanner.Finding, sites []*Site, history []sca
 		if prefix != "" && prefix != "." {
 			fp = "" // paths differ, so fingerprints do: compare by file and mask
 		}
-		if inTree[fp] || fp == "" && treeHas(tree, rel, h) {
+		if fp != "" && inTree[fp] || fp == "" && treeHas(tree, rel, h) {
 			committed[rel] = true
 			continue
 		}
