@@ -63,6 +63,8 @@ func (r *Renderer) Digest(ctx context.Context, root string, key []byte) (*Digest
 		h.Write([]byte(s))
 		return hex.EncodeToString(h.Sum(nil))
 	}
+	var plain []*unstructured.Unstructured
+	var plainUnits []string
 	for _, u := range units {
 		res, err := render.Dir(ctx, filepath.Join(root, filepath.FromSlash(u.path)), render.Options{Mode: u.mode, NoRemoteBases: true, Helm: render.HelmOptions{Namespace: r.Namespace, ReleaseName: "release-name"}})
 		if err != nil {
@@ -77,8 +79,16 @@ func (r *Renderer) Digest(ctx context.Context, root string, key []byte) (*Digest
 			d.Failed[u.path] = r.redact(err.Error())
 			continue
 		}
-		digestObjects(d, u.path, u.mode == render.Kustomize, out.Objects, mac)
+		if u.mode != render.Plain {
+			digestObjects(d, labels(u.path, len(out.Objects)), u.mode == render.Kustomize, out.Objects, mac)
+			continue
+		}
+		plain = append(plain, out.Objects...)
+		plainUnits = append(plainUnits, labels(u.path, len(out.Objects))...)
 	}
+	// Plain files are applied together: a workload's secretKeyRef may name a
+	// Secret of another file (the generated one, say).
+	digestObjects(d, plainUnits, false, plain, mac)
 	return d, nil
 }
 
@@ -146,23 +156,39 @@ func fileExists(p string) bool {
 // which changes with the content (a reference instead of a value).
 var kustomizeHash = regexp.MustCompile(`-[a-z0-9]{10}$`)
 
-func digestObjects(d *Digest, unit string, kustomized bool, objs []*unstructured.Unstructured, mac func(string) string) {
+func labels(unit string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = unit
+	}
+	return out
+}
+
+// digestObjects digests one set of objects applied together; units[i] is
+// where objs[i] comes from.
+func digestObjects(d *Digest, units []string, kustomized bool, objs []*unstructured.Unstructured, mac func(string) string) {
 	type nsName struct{ kind, ns, name string }
 	index := map[nsName]*unstructured.Unstructured{}
 	for _, o := range objs {
 		index[nsName{o.GetKind(), o.GetNamespace(), o.GetName()}] = o
 	}
-	id := func(o *unstructured.Unstructured) string {
+	unitOf := map[*unstructured.Unstructured]string{}
+	for i, o := range objs {
+		unitOf[o] = units[i]
+	}
+	idAs := func(o *unstructured.Unstructured, kind string) string {
+		unit := unitOf[o]
 		name := o.GetName()
-		if kustomized && (o.GetKind() == "Secret" || o.GetKind() == "ConfigMap") {
+		if kustomized && (kind == "Secret" || kind == "ConfigMap") {
 			name = kustomizeHash.ReplaceAllString(name, "")
 		}
 		ns := o.GetNamespace()
 		if ns != "" {
 			ns += "/"
 		}
-		return unit + ": " + o.GetKind() + " " + ns + name
+		return unit + ": " + kind + " " + ns + name
 	}
+	id := func(o *unstructured.Unstructured) string { return idAs(o, o.GetKind()) }
 	for _, o := range objs {
 		switch {
 		case o.GetKind() == "Secret" && o.GetAPIVersion() == "v1":
@@ -170,9 +196,7 @@ func digestObjects(d *Digest, unit string, kustomized bool, objs []*unstructured
 				d.Values[id(o)+": "+k] = mac(v)
 			}
 		case o.GetKind() == "SealedSecret":
-			sec := o.DeepCopy()
-			sec.SetKind("Secret")
-			d.Sealed[id(sec)] = true
+			d.Sealed[idAs(o, "Secret")] = true
 		}
 		forEachEnv(o.Object, func(container string, env map[string]any) {
 			name, _ := env["name"].(string)

@@ -60,8 +60,8 @@ type Site struct {
 	value      string // the plaintext; never printed
 	start, end int    // the bytes replaced
 	quote      byte   // the scalar's quote, kept around the reference
-	// workload is the file of the workload's document (WorkloadEnv), its
-	// namespace as written (empty when the workload names none).
+	// workloadNS is a WorkloadEnv's namespace as the workload writes it
+	// (empty when it names none): the generated Secret's.
 	workloadNS string
 }
 
@@ -195,7 +195,7 @@ func (l *locator) covers(v *yaml.Node, line, col int) bool {
 	return false
 }
 
-// at is true when line:col is where the value's text starts (the whole
+// whole is true when line:col is where the value's text starts (the whole
 // value is the finding, not a part of it).
 func (l *locator) whole(v *yaml.Node, line, col int) bool {
 	switch {
