@@ -24,6 +24,8 @@ func (p *VaultPlan) Print(w io.Writer) {
 		case st.Conflict != "":
 			fmt.Fprintf(w, "): SKIPPED: %s\n", st.Conflict)
 			continue
+		case st.Unchecked:
+			fmt.Fprint(w, "; not checked in Vault")
 		case st.State == vault.KeyEqual:
 			fmt.Fprint(w, "; Vault holds the same value: reused")
 		default:

@@ -32,6 +32,9 @@ type Step struct {
 	// never written (Conflict says why).
 	State    vault.KeyState
 	Conflict string
+	// Unchecked: the plan was made without Vault (a dry run without
+	// VAULT_ADDR): the key's state is unknown.
+	Unchecked bool
 	// SecretName and SecretFile are the generated Secret a WorkloadEnv
 	// value moves to (its stringData holds the reference).
 	SecretName, SecretFile string
@@ -60,6 +63,8 @@ type Generated struct {
 
 // PlanVault plans moving sites to Vault under the path template: it checks
 // every key in Vault (read only) and refuses to overwrite a different value.
+// A nil store plans without Vault: the keys' states are unknown, and such a
+// plan is for reading only.
 func PlanVault(ctx context.Context, root string, sites []*Site, skipped []Skip, tmpl string, store Store) (*VaultPlan, error) {
 	p := &VaultPlan{Root: root, Skipped: skipped}
 	type target struct {
@@ -85,7 +90,11 @@ func PlanVault(ctx context.Context, root string, sites []*Site, skipped []Skip, 
 		switch {
 		case !seen:
 			t = &target{value: s.value}
-			t.state, t.err = store.CheckKey(ctx, vpath, s.Key, s.value)
+			if store == nil {
+				st.Unchecked = true
+			} else {
+				t.state, t.err = store.CheckKey(ctx, vpath, s.Key, s.value)
+			}
 			if t.err != nil {
 				return nil, fmt.Errorf("checking %s in Vault: %w", id, t.err)
 			}

@@ -28,6 +28,11 @@ type Written struct {
 // finding is left alone and recorded in Skipped.
 func (p *VaultPlan) Write(ctx context.Context, store Store) (*Written, error) {
 	w := &Written{}
+	for _, st := range p.Steps {
+		if st.Unchecked {
+			return w, errors.New("the plan was made without Vault: set VAULT_ADDR and plan again")
+		}
+	}
 	done := map[string]error{}
 	for _, st := range p.Steps {
 		if st.Conflict != "" {

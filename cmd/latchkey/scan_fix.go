@@ -111,10 +111,16 @@ func runFix(cmd *cobra.Command, args []string, fl fixFlags) error {
 	var write func() ([]string, []string, error)
 	switch fl.mode {
 	case "vault":
-		if backend == nil {
-			return usageError("--fix vault needs Vault: set VAULT_ADDR and a token or AVP_AUTH_TYPE, as for latchkey render")
+		var store migration.Store
+		switch {
+		case backend != nil:
+			store = backend
+		case fl.write:
+			return usageError("--fix vault --write needs Vault: set VAULT_ADDR and a token or AVP_AUTH_TYPE, as for latchkey render")
+		default:
+			fmt.Fprintln(cmd.ErrOrStderr(), "latchkey: VAULT_ADDR is not set: the plan does not say which keys Vault already holds")
 		}
-		plan, err := migration.PlanVault(ctx, root, sites, skipped, fl.vaultPath, backend)
+		plan, err := migration.PlanVault(ctx, root, sites, skipped, fl.vaultPath, store)
 		if err != nil {
 			return &scanExit{code: 2, err: err}
 		}
