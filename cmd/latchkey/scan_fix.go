@@ -90,7 +90,7 @@ func runFix(cmd *cobra.Command, args []string, fl fixFlags) error {
 	defer cancel()
 	out := cmd.OutOrStdout()
 
-	scan, fp, err := fixScanner(ctx, root, fl.maxFileSize)
+	scan, err := fixScanner(ctx, root, fl.maxFileSize)
 	if err != nil {
 		return &scanExit{code: 2, err: err}
 	}
@@ -102,7 +102,7 @@ func runFix(cmd *cobra.Command, args []string, fl fixFlags) error {
 	if err != nil {
 		return &scanExit{code: 2, err: err}
 	}
-	historyOnly := fixHistory(ctx, cmd, root, fp, scan, res.Findings, sites, fl.noHistory)
+	historyOnly := fixHistory(ctx, cmd, root, scan, res.Findings, sites, fl.noHistory)
 
 	backend, resolveOpts, err := fixBackend(ctx, fl)
 	if err != nil {
@@ -213,24 +213,24 @@ func runFix(cmd *cobra.Command, args []string, fl fixFlags) error {
 	return nil
 }
 
-// fixScanner is the scanner `latchkey scan` would run on root.
-func fixScanner(ctx context.Context, root string, maxMiB int) (*scanner.Scanner, *scanner.Fingerprinter, error) {
+// fixScanner is the scanner `latchkey scan` would run on root: its
+// fingerprints key the comparison of the tree with the Git history.
+func fixScanner(ctx context.Context, root string, maxMiB int) (*scanner.Scanner, error) {
 	cfg, err := scanner.LoadConfig(filepath.Join(root, scanner.ConfigFile))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	fp := scanner.NewFingerprinter(scanner.RepoID(ctx, root), []byte(os.Getenv("LATCHKEY_FINGERPRINT_KEY")))
 	if maxMiB <= 0 {
 		maxMiB = 64
 	}
-	sc, err := scanner.New(scanner.Options{Config: cfg, Fingerprints: fp, MaxFileSize: maxMiB << 20})
-	return sc, fp, err
+	return scanner.New(scanner.Options{Config: cfg, Fingerprints: fp, MaxFileSize: maxMiB << 20})
 }
 
 // fixHistory scans the whole Git history of the repository holding root,
 // marks the sites whose values were committed and returns the findings
 // that are only in history. Outside a Git repository there is none.
-func fixHistory(ctx context.Context, cmd *cobra.Command, root string, _ *scanner.Fingerprinter, sc *scanner.Scanner, tree []scanner.Finding, sites []*migration.Site, off bool) []migration.Skip {
+func fixHistory(ctx context.Context, cmd *cobra.Command, root string, sc *scanner.Scanner, tree []scanner.Finding, sites []*migration.Site, off bool) []migration.Skip {
 	if off {
 		return nil
 	}
