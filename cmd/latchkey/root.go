@@ -24,7 +24,9 @@ and the scanner rejects any commit that would put a plaintext secret into the re
 	root.AddCommand(newVersionCommand())
 	root.AddCommand(newControllerCommand())
 	root.AddCommand(newDevCommand())
-	root.AddCommand(scancommand.New(version))
+	scan := scancommand.New(version)
+	withFix(scan) // the migration needs Vault and sealing: only in the full binary
+	root.AddCommand(scan)
 	root.AddCommand(newRenderCommand())
 	root.AddCommand(newSealCommand())
 	root.AddCommand(newRenderWorkerCommand())

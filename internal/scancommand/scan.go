@@ -34,7 +34,12 @@ func (e *scanExit) Error() string {
 func (e *scanExit) Unwrap() error { return e.err }
 func (e *scanExit) ExitCode() int { return e.code }
 
-func usageError(format string, args ...any) error {
+// Exit ends the scan with an exit status (0 clean, 1 findings, 2 errors) and
+// an error to print, if any; the full binary's scan --fix ends the same way.
+func Exit(code int, err error) error { return &scanExit{code: code, err: err} }
+
+// UsageError is a command-line mistake: exit status 2, as for every scan error.
+func UsageError(format string, args ...any) error {
 	return &scanExit{code: 2, err: fmt.Errorf(format, args...)}
 }
 
@@ -124,13 +129,13 @@ func runScan(cmd *cobra.Command, args []string, fl scanFlags) error {
 		if strings.ContainsAny(fl.format, "./") {
 			hint = "; -o is the format, as in kubectl and latchkey seal: write the report to a file with -w/--output FILE"
 		}
-		return usageError("unknown --format %q (want %s)%s", fl.format, strings.Join(report.Formats, ", "), hint)
+		return UsageError("unknown --format %q (want %s)%s", fl.format, strings.Join(report.Formats, ", "), hint)
 	}
 	if fl.redact < 0 || fl.redact > 100 {
-		return usageError("--redact %d: want a percentage from 0 to 100", fl.redact)
+		return UsageError("--redact %d: want a percentage from 0 to 100", fl.redact)
 	}
 	if fl.exitCode < 0 || fl.exitCode > 125 {
-		return usageError("--exit-code %d: want 0 to 125", fl.exitCode)
+		return UsageError("--exit-code %d: want 0 to 125", fl.exitCode)
 	}
 	src, root, err := scanSource(ctx, cmd, args, fl)
 	if err != nil {
@@ -310,22 +315,22 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 		}
 	}
 	if modes > 1 {
-		return nil, none, usageError("--staged, --git, --diff and - (stdin) are exclusive: pick one mode per run")
+		return nil, none, UsageError("--staged, --git, --diff and - (stdin) are exclusive: pick one mode per run")
 	}
 	if fl.all && !fl.git {
-		return nil, none, usageError("--all needs --git: latchkey scan --git --all")
+		return nil, none, UsageError("--all needs --git: latchkey scan --git --all")
 	}
 	gitRoot := func(mode string) (scanner.Root, error) {
 		root, err := scanner.FindRoot(ctx, ".")
 		if err != nil || !root.Git {
-			return none, usageError("%s needs a Git work tree: run it inside the repository", mode)
+			return none, UsageError("%s needs a Git work tree: run it inside the repository", mode)
 		}
 		return root, nil
 	}
 	switch {
 	case fl.staged:
 		if len(args) > 0 {
-			return nil, none, usageError("--staged takes no arguments (it scans the index); to scan paths: latchkey scan PATH...")
+			return nil, none, UsageError("--staged takes no arguments (it scans the index); to scan paths: latchkey scan PATH...")
 		}
 		root, err := gitRoot("--staged")
 		if err != nil {
@@ -334,7 +339,7 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 		return &scanner.Staged{Repo: root.Dir}, root, nil
 	case fl.git:
 		if len(args) > 1 || (fl.all && len(args) == 1) {
-			return nil, none, usageError("--git takes one REV-RANGE (e.g. origin/main..HEAD), or none for the whole history")
+			return nil, none, UsageError("--git takes one REV-RANGE (e.g. origin/main..HEAD), or none for the whole history")
 		}
 		root, err := gitRoot("--git")
 		if err != nil {
@@ -347,7 +352,7 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 		return h, root, nil
 	case fl.diff != "":
 		if len(args) > 0 {
-			return nil, none, usageError("--diff takes no path arguments: latchkey scan --diff BASE scans what changed since BASE")
+			return nil, none, UsageError("--diff takes no path arguments: latchkey scan --diff BASE scans what changed since BASE")
 		}
 		root, err := gitRoot("--diff")
 		if err != nil {
@@ -371,7 +376,7 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 	}
 	for _, a := range args {
 		if a == "-" {
-			return nil, none, usageError("- (stdin) cannot be combined with paths: scan them in separate runs")
+			return nil, none, UsageError("- (stdin) cannot be combined with paths: scan them in separate runs")
 		}
 		if _, err := os.Stat(a); err != nil {
 			return nil, none, &scanExit{code: 2, err: fmt.Errorf("scan path: %w (check the spelling; paths are relative to the working directory)", err)}
@@ -385,7 +390,7 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 	for _, a := range args {
 		rel, ok := root.Rel(a)
 		if !ok {
-			return nil, none, usageError("path %s is not in the repository of %s (%s): scan it on its own", a, args[0], root.Dir)
+			return nil, none, UsageError("path %s is not in the repository of %s (%s): scan it on its own", a, args[0], root.Dir)
 		}
 		if rel == "" {
 			paths = nil // the whole repository
