@@ -37,18 +37,6 @@ type desired struct {
 	hits     int
 }
 
-// stepError says which step of the pipeline failed; its reason becomes the
-// Ready condition's reason.
-type stepError struct {
-	reason string
-	err    error
-}
-
-func (e *stepError) Error() string { return e.err.Error() }
-func (e *stepError) Unwrap() error { return e.err }
-
-func failed(reason string, err error) error { return &stepError{reason: reason, err: err} }
-
 // build renders the snapshot, labels what it renders and resolves it.
 func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.Snapshot, secrets Secrets) (*desired, error) {
 	opts, err := renderOptions(s)
