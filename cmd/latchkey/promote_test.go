@@ -24,11 +24,11 @@ func promoteRepo(t *testing.T) (repo *testenv.GitRepo, r1, r2 string) {
 	t.Helper()
 	repo = testenv.StartGitServer(t).NewRepo(t, "shop")
 	r1 = repo.Commit(t, "shop: staging overlay", map[string]string{
-		"apps/shop/overlays/staging/db.yaml": stagingDB,
+		"apps/shop/overlays/staging/db.yaml":  stagingDB,
 		"apps/shop/overlays/staging/app.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata: {level: info}\n",
 	})
 	r2 = repo.Commit(t, "shop: the payments API key", map[string]string{
-		"apps/shop/overlays/staging/db.yaml": stagingDB + "  apikey: <path:secret/data/shop/db#apikey>\n",
+		"apps/shop/overlays/staging/db.yaml":  stagingDB + "  apikey: <path:secret/data/shop/db#apikey>\n",
 		"apps/shop/overlays/staging/app.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata: {level: debug}\n",
 	})
 	return repo, r1, r2
