@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/latchkey-dev/latchkey/resolver/reference"
 )
 
 // Mask returns copies of the rendered objects objs, safe to print and to
@@ -50,10 +52,14 @@ func (r *Resolver) maskSite(p *objectPlan, s *site, recs []RefProvenance, resolv
 	last := 0
 	for _, ref := range s.refs {
 		b.WriteString(s.text[last:ref.Start])
-		text := refText(p, ref)
-		b.WriteString(text)
+		// The reference as written (it holds no value); a generic <key>
+		// also names the path its annotation gives.
+		b.WriteString(s.text[ref.Start:ref.End])
 		b.WriteString(" [")
-		b.WriteString(annotation(recs, text, s.field, resolved))
+		if ref.Kind == reference.AVPGeneric {
+			b.WriteString(p.genericPath + "#" + ref.Key + " ")
+		}
+		b.WriteString(annotation(recs, refText(p, ref), s.field, resolved))
 		b.WriteString("]")
 		last = ref.End
 	}

@@ -117,3 +117,24 @@ func TestApproveRecordsTheRevisionAndWhoApproved(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckRevisionAcceptsOnlyAFullHash(t *testing.T) {
+	for _, tt := range []struct {
+		rev string
+		ok  bool
+	}{
+		{approveRevision, true},
+		{strings.Repeat("0", 64), true}, // SHA-256 repositories
+		{approveRevision[:12], false},
+		{approveRevision + "0", false},
+		{"main", false},
+		{"HEAD", false},
+		{"", false},
+		{" " + approveRevision, false},
+		{strings.ToUpper(approveRevision), false},
+	} {
+		if err := checkRevision(tt.rev); (err == nil) != tt.ok {
+			t.Errorf("checkRevision(%q) = %v; want ok=%v", tt.rev, err, tt.ok)
+		}
+	}
+}
