@@ -46,6 +46,16 @@ type change struct {
 // decision is what one reconciliation does, decided before any of it is
 // done.
 type decision struct {
+	// target is the revision to reconcile: the one the source points to,
+	// or, while a promotion waits for approval, the last applied one ("" when
+	// none was: then nothing is done).
+	target string
+	// awaiting is what a new revision of the followed ref waits for before
+	// it is applied ("" when nothing holds it).
+	awaiting string
+	// checkSecrets: target is a new revision under spec.promotion, whose
+	// references must all exist in the Sync's Vault before it is applied.
+	checkSecrets bool
 	// full: render, resolve and apply (or diff) the whole set; why says
 	// because of what. Neither full nor check: nothing to do until requeue.
 	full bool
@@ -69,7 +79,15 @@ type decision struct {
 // remembers, the Sync and what changed, what to do.
 func decide(m memory, s *v1alpha1.Sync, c change) decision {
 	requested := s.Annotations[AnnotationReconcileRequest]
-	var d decision
+	d := decision{target: c.revision}
+	last := m.revision
+	if !m.applied {
+		last = s.Status.LastAppliedRevision
+	}
+	if d.awaiting = approvalAwaited(s, c.revision, last); d.awaiting != "" {
+		d.target = last
+		c.revision = last
+	}
 	for _, cond := range []struct {
 		on     bool
 		reason string
@@ -86,8 +104,9 @@ func decide(m memory, s *v1alpha1.Sync, c change) decision {
 			d.why = append(d.why, cond.reason)
 		}
 	}
-	d.full = len(d.why) > 0
-	d.check = !d.full && c.dirty > 0
+	d.full = len(d.why) > 0 && d.target != ""
+	d.check = !d.full && c.dirty > 0 && d.target != ""
+	d.checkSecrets = d.full && s.Spec.Promotion != nil && d.target != last
 	// A full apply of the state last applied can only be changing what
 	// someone changed in the cluster: drift.
 	d.sameState = m.applied && c.revision == m.revision && s.Generation == m.generation && !c.rotated
@@ -119,4 +138,21 @@ func progressWork(m memory, s *v1alpha1.Sync, c change) string {
 		return ""
 	}
 	return work
+}
+
+// approvalAwaited says what revision waits for when spec.promotion.approval
+// holds it: a revision other than the last applied one is taken only once
+// annotation latchkey.dev/approve names exactly it, so an approval never
+// carries over to a newer commit. "" when nothing holds it.
+func approvalAwaited(s *v1alpha1.Sync, revision, last string) string {
+	if s.Spec.Promotion == nil || !s.Spec.Promotion.Approval || revision == last {
+		return ""
+	}
+	if approved := s.Annotations[AnnotationApprove]; approved == revision {
+		return ""
+	} else if approved != "" {
+		return fmt.Sprintf("approval of revision %s (latchkey.dev/approve names %s, another revision): latchkey approve %s/%s %s",
+			revision, short(approved), s.Namespace, s.Name, revision)
+	}
+	return fmt.Sprintf("approval of revision %s: latchkey approve %s/%s %s", revision, s.Namespace, s.Name, revision)
 }

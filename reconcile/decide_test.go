@@ -73,6 +73,21 @@ func TestDecide(t *testing.T) {
 		{name: "ten intervals without a full pass bring one",
 			m: with(func(m *memory) { m.lastFull = now.Add(-10 * time.Minute) }), s: sync(), c: change{revision: "r1", now: now},
 			full: true, why: "periodic full check", same: true, requeu: time.Minute},
+		{name: "a new revision under approval waits: the last applied one stays the target",
+			m: settled, s: sync(func(s *v1alpha1.Sync) { s.Spec.Promotion = &v1alpha1.Promotion{Approval: true} }),
+			c: change{revision: "r2", now: now}, same: true, requeu: time.Minute},
+		{name: "an approval of another revision does not let it through",
+			m: settled, s: sync(func(s *v1alpha1.Sync) {
+				s.Spec.Promotion = &v1alpha1.Promotion{Approval: true}
+				s.Annotations = map[string]string{AnnotationApprove: "r3"}
+			}),
+			c: change{revision: "r4", now: now}, same: true, requeu: time.Minute},
+		{name: "the approved revision is new work, its secrets checked first",
+			m: settled, s: sync(func(s *v1alpha1.Sync) {
+				s.Spec.Promotion = &v1alpha1.Promotion{Approval: true}
+				s.Annotations = map[string]string{AnnotationApprove: "r2"}
+			}),
+			c: change{revision: "r2", now: now}, full: true, why: "new revision", newWk: true, requeu: time.Minute},
 		{name: "secrets to watch shorten the requeue to the rotation interval",
 			m: with(func(m *memory) { m.tracksVersions = true }), s: sync(), c: change{revision: "r1", now: now},
 			same: true, requeu: 30 * time.Second},
@@ -94,6 +109,12 @@ func TestDecide(t *testing.T) {
 			}
 			if d.requeue != tt.requeu {
 				t.Errorf("requeue = %s, want %s", d.requeue, tt.requeu)
+			}
+			if held := d.awaiting != ""; held && d.target != tt.m.revision || !held && d.target != tt.c.revision {
+				t.Errorf("target = %q, awaiting %q", d.target, d.awaiting)
+			}
+			if want := d.full && tt.s.Spec.Promotion != nil; d.checkSecrets != want {
+				t.Errorf("checkSecrets = %t, want %t", d.checkSecrets, want)
 			}
 			if d.lastDigest != tt.m.digest {
 				t.Errorf("lastDigest = %q, want the remembered %q", d.lastDigest, tt.m.digest)
@@ -125,6 +146,48 @@ func TestReasonTravelsWithTheFailure(t *testing.T) {
 			}
 			if strings.Contains(tt.err.Error(), secret) {
 				t.Errorf("the value survived redaction: %q", tt.err)
+			}
+		})
+	}
+}
+
+func TestApprovalAwaited(t *testing.T) {
+	const r3, r4 = "3333333333333333333333333333333333333333", "4444444444444444444444444444444444444444"
+	gated := func(approve string) *v1alpha1.Sync {
+		s := &v1alpha1.Sync{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "staging", Annotations: map[string]string{}}}
+		s.Spec.Promotion = &v1alpha1.Promotion{Approval: true}
+		if approve != "" {
+			s.Annotations[AnnotationApprove] = approve
+		}
+		return s
+	}
+	tests := []struct {
+		name     string
+		s        *v1alpha1.Sync
+		revision string
+		last     string
+		waits    bool
+		names    []string
+	}{
+		{"no promotion gates", &v1alpha1.Sync{}, r4, r3, false, nil},
+		{"gates without approval", func() *v1alpha1.Sync { s := gated(""); s.Spec.Promotion.Approval = false; return s }(), r4, r3, false, nil},
+		{"the applied revision needs no approval", gated(""), r3, r3, false, nil},
+		{"unapproved: says how to approve", gated(""), r4, r3, true, []string{r4, "latchkey approve ns/staging " + r4}},
+		{"the first revision waits too", gated(""), r3, "", true, []string{r3}},
+		{"approved exactly", gated(r4), r4, r3, false, nil},
+		{"an approval of R3 never promotes R4", gated(r3), r4, "", true, []string{r4, "names " + r3[:12]}},
+		{"an abbreviated approval is not exact", gated(r4[:12]), r4, r3, true, []string{r4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := approvalAwaited(tt.s, tt.revision, tt.last)
+			if (got != "") != tt.waits {
+				t.Fatalf("approvalAwaited = %q, want waiting %t", got, tt.waits)
+			}
+			for _, n := range tt.names {
+				if !strings.Contains(got, n) {
+					t.Errorf("%q does not name %q", got, n)
+				}
 			}
 		})
 	}

@@ -36,6 +36,14 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 	}
 	a.st.mu.Unlock()
 	a.requeue = dec.requeue
+	if dec.awaiting != "" {
+		msg := fmt.Sprintf("revision %s of %s waits for %s; %s stays applied", in.revision, in.ref, dec.awaiting, orDefault(short(dec.target), "nothing"))
+		if err := r.hold(ctx, a, in.revision, v1alpha1.ReasonAwaitingApproval, msg, []string{"approval"}); err != nil {
+			return ctrl.Result{}, err
+		}
+		// The last applied revision stays, and is still kept true.
+		in.revision, in.pinned = dec.target, true
+	}
 	if !dec.full && !dec.check {
 		return ctrl.Result{RequeueAfter: a.requeue}, nil
 	}
@@ -47,7 +55,7 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 	if err != nil {
 		return r.fail(ctx, a, err)
 	}
-	return r.record(ctx, a, dec, d, out)
+	return r.record(ctx, a, in, dec, d, out)
 }
 
 // attempt is one reconciliation of a Sync in progress.
@@ -66,8 +74,11 @@ type attempt struct {
 type inputs struct {
 	id       *identity
 	creds    *gitsource.Credentials
-	ref      gitsource.Ref
+	ref      gitsource.Ref // the followed ref
 	revision string
+	// pinned: revision is not the head of ref but the last applied one,
+	// held while a promotion waits; it is fetched by commit.
+	pinned bool
 	secrets  Secrets
 	rot      *rotation
 }
@@ -120,11 +131,15 @@ func (r *Reconciler) announce(ctx context.Context, s *v1alpha1.Sync, in *inputs,
 // run does what was decided: fetch the revision, build the desired state
 // and apply it (or diff it, in observe mode).
 func (r *Reconciler) run(ctx context.Context, s *v1alpha1.Sync, in *inputs, dec decision, dirty map[string]time.Time) (*desired, outcome, error) {
-	snap, err := r.fetcher.Fetch(ctx, s.Spec.Source.URL, in.ref, in.revision, in.creds)
+	ref := in.ref
+	if in.pinned {
+		ref = gitsource.Ref{Commit: in.revision}
+	}
+	snap, err := r.fetcher.Fetch(ctx, s.Spec.Source.URL, ref, in.revision, in.creds)
 	if err != nil {
 		return nil, outcome{}, failed(v1alpha1.ReasonFetchFailed, err)
 	}
-	d, err := r.build(ctx, s, snap, in.secrets)
+	d, err := r.build(ctx, s, snap, in.secrets, dec.checkSecrets)
 	if d != nil {
 		r.metrics.VaultReads.Add(float64(d.reads))
 		r.metrics.VaultCacheHits.Add(float64(d.hits))
@@ -150,9 +165,9 @@ func (r *Reconciler) run(ctx context.Context, s *v1alpha1.Sync, in *inputs, dec 
 	return d, out, nil
 }
 
-// record remembers what was applied, watches its kinds and writes the
-// outcome into the status.
-func (r *Reconciler) record(ctx context.Context, a *attempt, dec decision, d *desired, out outcome) (ctrl.Result, error) {
+// record remembers what was applied, watches its kinds, verifies it
+// (health, soak, publication) and writes the outcome into the status.
+func (r *Reconciler) record(ctx context.Context, a *attempt, in *inputs, dec decision, d *desired, out outcome) (ctrl.Result, error) {
 	s, st := a.s, a.st
 	st.mu.Lock()
 	if dec.full {
@@ -172,7 +187,26 @@ func (r *Reconciler) record(ctx context.Context, a *attempt, dec decision, d *de
 	st.mu.Unlock()
 
 	r.ensureWatches(ctx, d.objects)
-	if err := r.patchStatus(ctx, s, func(status *v1alpha1.SyncStatus) { out.record(status, s, d) }); err != nil {
+	after := s.Status.DeepCopy()
+	out.record(after, s, d)
+	v := r.verify(ctx, a, in, d, len(after.Drift) > 0)
+	if v.requeue > 0 && v.requeue < a.requeue {
+		a.requeue = v.requeue
+	}
+	var promoted func(*v1alpha1.SyncStatus)
+	if s.Spec.Promotion != nil && out.applied && d.revision != s.Status.LastAppliedRevision {
+		promoted = r.promoted(a, in, d)
+	}
+	if err := r.patchStatus(ctx, s, func(status *v1alpha1.SyncStatus) {
+		out.record(status, s, d)
+		v.record(status, s)
+		if promoted != nil {
+			promoted(status)
+		}
+		if s.Spec.Promotion != nil && dec.awaiting == "" {
+			settled(s, d.revision)(status)
+		}
+	}); err != nil {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: a.requeue}, nil
@@ -182,14 +216,24 @@ func (r *Reconciler) record(ctx context.Context, a *attempt, dec decision, d *de
 // step gave, a Warning event, and the retry policy of that reason.
 func (r *Reconciler) fail(ctx context.Context, a *attempt, err error) (ctrl.Result, error) {
 	s := a.s
-	reason := reasonOf(err)
-	a.st.mu.Lock()
-	a.st.ready = false
-	a.st.mu.Unlock()
 	// Dirty objects stay dirty: the next attempt must still look at them.
 	for id, at := range a.dirty {
 		r.tracker.Mark(a.key, id, at)
 	}
+	var missing *missingSecrets
+	if errors.As(err, &missing) {
+		// Held, not failed: the last applied revision stays and stays
+		// Ready; the gate is checked again at the interval.
+		if herr := r.hold(ctx, a, missing.revision, v1alpha1.ReasonSecretsMissing, err.Error(), missing.waitedFor()); herr != nil {
+			return ctrl.Result{}, herr
+		}
+		return ctrl.Result{RequeueAfter: a.requeue}, nil
+	}
+	reason := reasonOf(err)
+	a.st.mu.Lock()
+	a.st.ready = false
+	a.st.soak = a.st.soak.observe(false, time.Now()) // a failed revision is not verified
+	a.st.mu.Unlock()
 	msg := err.Error()
 	r.events.Eventf(s, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", msg)
 	perr := r.patchStatus(ctx, s, func(status *v1alpha1.SyncStatus) {

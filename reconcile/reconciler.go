@@ -124,6 +124,12 @@ type syncState struct {
 	// progressing is the work Reconciling=True was last set for (revision,
 	// generation, rotation), so retries of the same work do not set it again.
 	progressing string
+	// soak verifies the applied revision before spec.publish publishes it.
+	soak soak
+	// waitedFor is what revision waitedRev was held back for (an approval,
+	// missing keys), for status.promotions once it is applied.
+	waitedRev string
+	waitedFor []string
 }
 
 // fullCheckEvery is how many intervals may pass without a full
