@@ -78,9 +78,9 @@ type inputs struct {
 	revision string
 	// pinned: revision is not the head of ref but the last applied one,
 	// held while a promotion waits; it is fetched by commit.
-	pinned bool
-	secrets  Secrets
-	rot      *rotation
+	pinned  bool
+	secrets Secrets
+	rot     *rotation
 }
 
 // look gathers what decide needs. The policy decides before anything is
