@@ -8,8 +8,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/promotion"
@@ -226,28 +229,33 @@ func (v verification) record(st *v1alpha1.SyncStatus, s *v1alpha1.Sync) {
 	}
 }
 
-// verify checks the health of the workloads d applied (as the Sync's
-// identity), advances the soak and publishes the revision once verified.
-func (r *Reconciler) verify(ctx context.Context, a *attempt, in *inputs, d *desired, drifted bool) verification {
+// verify checks the health of the workloads of revision (objs, as the
+// Sync's identity), advances the soak and publishes the revision once
+// verified. redact removes the values of the last build from messages (nil
+// outside a build: kstatus messages are computed from status fields).
+func (r *Reconciler) verify(ctx context.Context, a *attempt, in *inputs, revision string, objs []*unstructured.Unstructured, redact func(string) string, drifted bool) verification {
 	s := a.s
 	if !s.ChecksHealth() || s.GetMode() == v1alpha1.ModeObserve {
 		return verification{}
 	}
+	if redact == nil {
+		redact = func(s string) string { return s }
+	}
 	now := time.Now()
 	a.st.mu.Lock()
-	k := a.st.soak.on(d.revision, now)
+	k := a.st.soak.on(revision, now)
 	a.st.mu.Unlock()
 
 	v := verification{checked: true}
-	h, err := checkHealth(ctx, in.id.client, d.objects)
+	h, err := checkHealth(ctx, in.id.client, objs)
 	if err != nil {
-		v.reason, v.message = v1alpha1.ReasonHealthCheckPending, d.redact.String(err.Error())
+		v.reason, v.message = v1alpha1.ReasonHealthCheckPending, redact(err.Error())
 	} else {
 		v.reason, v.ok = healthVerdict(h, k.appliedAt, now, s.GetWaitTimeout())
-		v.message = fmt.Sprintf("revision %s applied, workloads %s", short(d.revision), d.redact.String(h.String()))
+		v.message = fmt.Sprintf("revision %s applied, workloads %s", short(revision), redact(h.String()))
 		if v.reason == v1alpha1.ReasonHealthCheckFailed && len(h.failed) == 0 {
 			v.message = fmt.Sprintf("revision %s applied, workloads not healthy within %s (spec.wait.timeout): %s",
-				short(d.revision), s.GetWaitTimeout(), d.redact.String(h.String()))
+				short(revision), s.GetWaitTimeout(), redact(h.String()))
 		}
 	}
 	k = k.observe(v.ok && !drifted, now)
@@ -265,6 +273,53 @@ func (r *Reconciler) verify(ctx context.Context, a *attempt, in *inputs, d *desi
 		v.publish = r.publish(ctx, s, in, k)
 	}
 	return v
+}
+
+// reverify runs the health check, the soak and the publication between
+// full reconciliations: a Deployment's rollout does not trigger the Sync,
+// and a soak ends when it ends. It writes the status only when it changes.
+func (r *Reconciler) reverify(ctx context.Context, a *attempt, in *inputs) (ctrl.Result, error) {
+	s := a.s
+	a.st.mu.Lock()
+	revision, objs := a.st.revision, a.st.workloads
+	a.st.mu.Unlock()
+	v := r.verify(ctx, a, in, revision, objs, nil, len(s.Status.Drift) > 0)
+	if v.requeue > 0 && v.requeue < a.requeue {
+		a.requeue = v.requeue
+	}
+	after := s.Status.DeepCopy()
+	v.record(after, s)
+	if v.ok {
+		if c := apimeta.FindStatusCondition(after.Conditions, v1alpha1.ConditionReady); c != nil && c.Status != metav1.ConditionTrue {
+			setCondition(after, s.Generation, v1alpha1.ConditionReady, true, v1alpha1.ReasonSucceeded,
+				fmt.Sprintf("revision %s applied, workloads healthy", short(revision)))
+		}
+	}
+	if apiequality.Semantic.DeepEqual(after, &s.Status) {
+		return ctrl.Result{RequeueAfter: a.requeue}, nil
+	}
+	if err := r.patchStatus(ctx, s, func(st *v1alpha1.SyncStatus) { *st = *after }); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: a.requeue}, nil
+}
+
+// workloadsOf keeps what the health check reads of objs, between
+// reconciliations: kind, namespace and name, never content.
+func workloadsOf(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		if !healthChecked[gvk.Group+"/"+gvk.Kind] {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(gvk)
+		u.SetNamespace(o.GetNamespace())
+		u.SetName(o.GetName())
+		out = append(out, u)
+	}
+	return out
 }
 
 // publish fast-forwards spec.publish.ref to the verified revision with the

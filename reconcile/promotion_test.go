@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,24 +122,35 @@ func TestPromotion(t *testing.T) {
 	}
 
 	// envtest runs no controllers: the test plays the Deployment controller
-	// and the kubelet, and says when dev's web is rolled out and available.
-	markAvailable := func() {
-		t.Helper()
-		var d appsv1.Deployment
-		if err := c.Get(ctx, client.ObjectKey{Namespace: "dev", Name: "web"}, &d); err != nil {
-			t.Fatal(err)
+	// and the kubelet. While rollouts succeed, every generation of dev's web
+	// is observed and available at once (a new revision changes the
+	// Deployment's annotations, which bumps its generation); while they do
+	// not, it never becomes available.
+	var rollouts atomic.Bool
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			var d appsv1.Deployment
+			if !rollouts.Load() || c.Get(ctx, client.ObjectKey{Namespace: "dev", Name: "web"}, &d) != nil || d.Status.ObservedGeneration == d.Generation {
+				continue
+			}
+			d.Status = appsv1.DeploymentStatus{
+				ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1,
+				Conditions: []appsv1.DeploymentCondition{
+					{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"},
+					{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"},
+				},
+			}
+			_ = c.Status().Update(ctx, &d) // a conflict is retried at the next tick
 		}
-		d.Status = appsv1.DeploymentStatus{
-			ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1,
-			Conditions: []appsv1.DeploymentCondition{
-				{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"},
-				{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"},
-			},
-		}
-		if err := c.Status().Update(ctx, &d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	}()
+	markAvailable := func() { rollouts.Store(true) }
 	cond := func(name, typ string) string { return condition(getSync(t, c, syncNS, name), typ) }
 	waitFor := func(what string, check func() error) { t.Helper(); eventually(t, 60*time.Second, what, check) }
 	appliedBy := func(name, rev string) func() error {
@@ -153,7 +165,7 @@ func TestPromotion(t *testing.T) {
 	refIs := func(rev string) func() error {
 		return func() error {
 			if got := repo.Ref(t, "verified/dev"); got != rev {
-				return fmt.Errorf("verified/dev = %.8s, want %.8s", got, rev)
+				return fmt.Errorf("verified/dev = %.8s, want %.8s; dev Ready %s; PublishBlocked %s", got, rev, cond("dev", v1alpha1.ConditionReady), cond("dev", v1alpha1.ConditionPublishBlocked))
 			}
 			return nil
 		}
@@ -183,6 +195,10 @@ func TestPromotion(t *testing.T) {
 		})
 		never(t, soak+2*time.Second, "verified/dev was published while dev's Deployment was not available",
 			func() bool { return repo.Ref(t, "verified/dev") != "" })
+		waitFor("staging waits for a first published revision", pending("staging", v1alpha1.ReasonNothingPublished, "branch verified/dev"))
+		if got := cond("staging", v1alpha1.ConditionReady); strings.HasPrefix(got, "False/") {
+			t.Errorf("staging Ready %s: waiting for a first revision is no failure", got)
+		}
 	})
 
 	t.Run("R1 verified in dev is published to verified/dev and staging applies its own overlay of it", func(t *testing.T) {
@@ -197,9 +213,11 @@ func TestPromotion(t *testing.T) {
 		if p := s.Status.Published; p == nil || p.Revision != r1 || p.Ref != "verified/dev" {
 			t.Fatalf("dev status.published = %+v", p)
 		}
-		p := s.Status.Published
-		t.Logf("FIGURE soak end → verified/dev moved: %s (status: verifiedAt→publishedAt %s); healthy → moved %s (soak %s); moved → staging Ready: %s",
-			moved.Sub(healthy)-soak, p.PublishedAt.Sub(p.VerifiedAt.Time), moved.Sub(healthy), soak, ready.Sub(moved))
+		t.Logf("FIGURE soak end → verified/dev moved (controller, latchkey_publish_latency_seconds): %.3fs; rollout allowed → moved %s (soak %s, health polled every 1s); moved → staging Ready: %s",
+			ctl.histogramSum(t, "latchkey_publish_latency_seconds"), moved.Sub(healthy), soak, ready.Sub(moved))
+		if p := s.Status.Published; p.PublishedAt.Before(&p.VerifiedAt) {
+			t.Errorf("published at %s, before its soak ended at %s", p.PublishedAt, p.VerifiedAt)
+		}
 		var sec corev1.Secret
 		if err := c.Get(ctx, client.ObjectKey{Namespace: "staging", Name: "db"}, &sec); err != nil || string(sec.Data["password"]) != canaryStaging {
 			t.Errorf("staging's Secret db does not hold staging's Vault value (err %v)", err)
@@ -241,6 +259,7 @@ func TestPromotion(t *testing.T) {
 
 	var r2 string
 	t.Run("R2 whose Deployment never becomes available is never published", func(t *testing.T) {
+		rollouts.Store(false)
 		r2 = repo.Commit(t, "R2", overlay("dev", "web:2"))
 		waitFor("dev applied R2", func() error {
 			s := getSync(t, c, syncNS, "dev")
@@ -273,9 +292,12 @@ func TestPromotion(t *testing.T) {
 		}
 		repo.ForcePush(t, r1, "verified/dev") // the person puts it back
 		waitFor("verified/dev = R2 once put back", refIs(r2))
-		if got := cond("dev", v1alpha1.ConditionPublishBlocked); !strings.HasPrefix(got, "False/") {
-			t.Errorf("PublishBlocked %s after publishing", got)
-		}
+		waitFor("PublishBlocked cleared once published", func() error {
+			if got := cond("dev", v1alpha1.ConditionPublishBlocked); !strings.HasPrefix(got, "False/") {
+				return fmt.Errorf("PublishBlocked %s", got)
+			}
+			return nil
+		})
 	})
 
 	t.Run("with approval on, nothing moves until the annotation names the revision", func(t *testing.T) {

@@ -43,6 +43,9 @@ const (
 	// ReasonSecretsMissing: references of the overlay name keys this
 	// Sync's Vault does not have.
 	ReasonSecretsMissing = "SecretsMissing"
+	// ReasonNothingPublished: the followed branch does not exist yet
+	// (nothing was published to it).
+	ReasonNothingPublished = "NothingPublished"
 	// ReasonPromoted: a new revision of the followed ref was applied (event).
 	ReasonPromoted = "Promoted"
 )
