@@ -69,7 +69,7 @@ func (r *Reconciler) hold(ctx context.Context, a *attempt, revision, reason, msg
 	s := a.s
 	a.st.mu.Lock()
 	if a.st.waitedRev != revision {
-		a.st.waitedRev, a.st.waitedFor = revision, nil
+		a.st.waitedRev, a.st.waitedFor, a.st.waitedSince = revision, nil, time.Now()
 	}
 	for _, w := range what {
 		if !contains(a.st.waitedFor, w) {
@@ -95,23 +95,24 @@ func (r *Reconciler) hold(ctx context.Context, a *attempt, revision, reason, msg
 func (r *Reconciler) promoted(a *attempt, in *inputs, d *desired) func(*v1alpha1.SyncStatus) {
 	s := a.s
 	a.st.mu.Lock()
-	var waited []string
+	rec := v1alpha1.PromotionRecord{Revision: d.revision, From: in.ref.String(), PromotedAt: metav1.Now()}
 	if a.st.waitedRev == d.revision {
-		waited = append(waited, a.st.waitedFor...)
+		rec.WaitedFor = append(rec.WaitedFor, a.st.waitedFor...)
+		since := metav1.NewTime(a.st.waitedSince)
+		rec.HeldSince = &since
 	}
 	a.st.waitedRev, a.st.waitedFor = "", nil
 	a.st.mu.Unlock()
-	rec := v1alpha1.PromotionRecord{Revision: d.revision, From: in.ref.String(), PromotedAt: metav1.Now(), WaitedFor: waited}
 	if s.Spec.Promotion.Approval {
-		rec.Approver = s.Annotations[AnnotationApprovedBy]
+		rec.ApprovedBy = s.Annotations[AnnotationApprovedBy]
 	}
 	for _, v := range d.verified {
 		rec.Secrets = append(rec.Secrets, v1alpha1.VerifiedSecret{Reference: v.Location.String(), Version: v.Version})
 	}
 	r.metrics.Promotions.WithLabelValues(s.Namespace).Inc()
 	by := ""
-	if rec.Approver != "" {
-		by = ", approved by " + rec.Approver
+	if rec.ApprovedBy != "" {
+		by = ", approved by " + rec.ApprovedBy
 	}
 	r.events.Eventf(s, nil, corev1.EventTypeNormal, v1alpha1.ReasonPromoted, "Promote",
 		"revision %s of %s applied%s; %d secret(s) verified present", short(d.revision), rec.From, by, len(rec.Secrets))

@@ -306,7 +306,7 @@ func TestPromotion(t *testing.T) {
 		approve(r2, "alice@example.com")
 		waitFor("staging applied R2", appliedBy("staging", r2))
 		p := getSync(t, c, syncNS, "staging").Status.Promotions[0]
-		if p.Revision != r2 || p.Approver != "alice@example.com" || strings.Join(p.WaitedFor, ",") != "approval" {
+		if p.Revision != r2 || p.ApprovedBy != "alice@example.com" || strings.Join(p.WaitedFor, ",") != "approval" || p.HeldSince == nil {
 			t.Errorf("promotion = %+v, want R2 approved by alice, waited for approval", p)
 		}
 	})
@@ -324,7 +324,7 @@ func TestPromotion(t *testing.T) {
 		vault.PutKV2(t, "secret", "staging/shop", map[string]any{"password": canaryStaging, "apiKey": canaryKey})
 		waitFor("staging applied R3 once the key exists", appliedBy("staging", r3))
 		p := getSync(t, c, syncNS, "staging").Status.Promotions[0]
-		if p.Revision != r3 || !strings.Contains(strings.Join(p.WaitedFor, ","), "secret/data/staging/shop#apiKey") || p.Approver != "bob@example.com" {
+		if p.Revision != r3 || !strings.Contains(strings.Join(p.WaitedFor, ","), "secret/data/staging/shop#apiKey") || p.ApprovedBy != "bob@example.com" {
 			t.Errorf("promotion = %+v", p)
 		}
 	})

@@ -132,8 +132,9 @@ type syncState struct {
 	workloads []*unstructured.Unstructured
 	// waitedFor is what revision waitedRev was held back for (an approval,
 	// missing keys), for status.promotions once it is applied.
-	waitedRev string
-	waitedFor []string
+	waitedRev   string
+	waitedFor   []string
+	waitedSince time.Time
 }
 
 // verifiable says whether the last full reconciliation succeeded, so its

@@ -542,6 +542,10 @@ func (in *Published) DeepCopyInto(out *Published) {
 func (in *PromotionRecord) DeepCopyInto(out *PromotionRecord) {
 	*out = *in
 	in.PromotedAt.DeepCopyInto(&out.PromotedAt)
+	if in.HeldSince != nil {
+		in, out := &in.HeldSince, &out.HeldSince
+		*out = (*in).DeepCopy()
+	}
 	if in.WaitedFor != nil {
 		in, out := &in.WaitedFor, &out.WaitedFor
 		*out = make([]string, len(*in))
