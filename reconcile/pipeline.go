@@ -16,11 +16,14 @@ import (
 	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
 )
 
-// reconcile runs the pipeline for one Sync in three parts: look (the
+// reconcile runs the pipeline for one Sync in four parts: look (the
 // revision, the secrets, a rotation check), decide (pure: what to do about
-// what changed), run (fetch, render, resolve, apply or diff) and record
-// (memory, status, events). Every failure carries its Ready reason the same
-// way, as a stepError, and is recorded by fail.
+// what changed, including holding a revision that awaits approval), run
+// (fetch, render, the secrets gate, resolve, apply or diff) and record
+// (memory; health, soak and publication; status, events). With nothing to
+// run, a Sync that checks health is only verified again. Every failure
+// carries its Ready reason the same way, as a stepError, and is recorded by
+// fail; a promotion that waits is recorded by hold, not as a failure.
 func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Result, error) {
 	key := client.ObjectKeyFromObject(s)
 	a := &attempt{s: s, key: key, st: r.state(key), dirty: r.tracker.Take(key), requeue: s.GetInterval()}
