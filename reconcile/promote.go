@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey-dev/latchkey/promotion"
 	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
 	"github.com/latchkey-dev/latchkey/render"
+	"github.com/latchkey-dev/latchkey/resolver"
 )
 
 // missingSecrets is why a new revision is held back: keys its references
@@ -57,6 +58,14 @@ func checkPresence(ctx context.Context, revision string, res *render.Result, sec
 	if len(rep.Missing) > 0 {
 		return nil, failed(v1alpha1.ReasonSecretsMissing, &missingSecrets{revision: revision, missing: rep.Missing})
 	}
+	// The check read past the cache; resolution must not then answer from
+	// it with a version older than the one verified (a key written while
+	// the revision waited would be missing again).
+	locs := make([]resolver.Location, len(rep.Verified))
+	for i, v := range rep.Verified {
+		locs[i] = v.Location
+	}
+	secrets.Invalidate(locs...)
 	return rep.Verified, nil
 }
 

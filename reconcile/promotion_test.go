@@ -322,7 +322,15 @@ func TestPromotion(t *testing.T) {
 			t.Errorf("staging Ready %s while held: a hold is not a failure", got)
 		}
 		vault.PutKV2(t, "secret", "staging/shop", map[string]any{"password": canaryStaging, "apiKey": canaryKey})
-		waitFor("staging applied R3 once the key exists", appliedBy("staging", r3))
+		written := time.Now()
+		waitFor("staging applied R3 once the key exists", func() error {
+			// Never a failure on the way: the key verified is the key resolved.
+			if got := cond("staging", v1alpha1.ConditionReady); !strings.HasPrefix(got, "True/") {
+				t.Fatalf("staging Ready %s after the key was written", got)
+			}
+			return appliedBy("staging", r3)()
+		})
+		t.Logf("FIGURE key written → staging Ready on R3: %s (interval 1s)", time.Since(written))
 		p := getSync(t, c, syncNS, "staging").Status.Promotions[0]
 		if p.Revision != r3 || !strings.Contains(strings.Join(p.WaitedFor, ","), "secret/data/staging/shop#apiKey") || p.ApprovedBy != "bob@example.com" {
 			t.Errorf("promotion = %+v", p)
@@ -379,4 +387,66 @@ func TestPromotion(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWaitNamesUnhealthyWorkloads: spec.wait alone makes Ready wait for the
+// workloads (HealthCheckPending), then fail after its timeout
+// (HealthCheckFailed), naming the Deployment, without re-applying; once
+// the Deployment is available, Ready turns True.
+func TestWaitNamesUnhealthyWorkloads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts kube-apiserver, etcd and Git")
+	}
+	ctx := context.Background()
+	kube := testenv.StartKube(t, testenv.WithScheme(v1alpha1.AddToScheme))
+	c := kube.Client
+	repo := testenv.StartGitServer(t).NewRepo(t, "wait")
+	rev := repo.Commit(t, "web", map[string]string{"app/web.yaml": overlay("dev", "web:1")["overlays/dev/web.yaml"]})
+	ctl := startController(t, kube, nil)
+	kube.CreateNamespace(t, syncNS)
+	kube.CreateNamespace(t, "web")
+	if err := c.Create(ctx, &v1alpha1.Sync{
+		ObjectMeta: metav1.ObjectMeta{Namespace: syncNS, Name: "web"},
+		Spec: v1alpha1.SyncSpec{
+			Source:          v1alpha1.GitSource{URL: repo.URL, Path: "app", Interval: metav1.Duration{Duration: time.Second}},
+			TargetNamespace: "web",
+			Wait:            &v1alpha1.Wait{Timeout: &metav1.Duration{Duration: 3 * time.Second}},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ready := func(want string) func() error {
+		return func() error {
+			s := getSync(t, c, syncNS, "web")
+			if got := condition(s, v1alpha1.ConditionReady); !strings.HasPrefix(got, want) || !strings.Contains(got, "Deployment web/web") && !strings.HasPrefix(want, "True") {
+				return fmt.Errorf("Ready %s (applied %.8s)", got, s.Status.LastAppliedRevision)
+			}
+			return nil
+		}
+	}
+	eventually(t, 60*time.Second, "Ready waits for the Deployment", ready("False/"+v1alpha1.ReasonHealthCheckPending))
+	applies := ctl.counter(t, "latchkey_applied_objects_total")
+	eventually(t, 60*time.Second, "Ready fails after spec.wait.timeout", ready("False/"+v1alpha1.ReasonHealthCheckFailed))
+	if got := ctl.counter(t, "latchkey_applied_objects_total"); got != applies {
+		t.Errorf("waiting for health re-applied objects (%v → %v)", applies, got)
+	}
+
+	var d appsv1.Deployment
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "web", Name: "web"}, &d); err != nil {
+		t.Fatal(err)
+	}
+	d.Status = appsv1.DeploymentStatus{
+		ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1,
+		Conditions: []appsv1.DeploymentCondition{
+			{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"},
+			{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"},
+		},
+	}
+	if err := c.Status().Update(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "Ready once the Deployment is available", ready("True/"))
+	if s := getSync(t, c, syncNS, "web"); s.Status.LastAppliedRevision != rev {
+		t.Errorf("applied %.8s, want %.8s", s.Status.LastAppliedRevision, rev)
+	}
 }
