@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
@@ -124,26 +125,24 @@ type syncState struct {
 	// progressing is the work Reconciling=True was last set for (revision,
 	// generation, rotation), so retries of the same work do not set it again.
 	progressing string
+	// soak verifies the applied revision before spec.publish publishes it;
+	// workloads are the applied objects its health check reads (kind,
+	// namespace and name only).
+	soak      soak
+	workloads []*unstructured.Unstructured
+	// waitedFor is what revision waitedRev was held back for (an approval,
+	// missing keys), for status.promotions once it is applied.
+	waitedRev   string
+	waitedFor   []string
+	waitedSince time.Time
 }
 
-// startsProgress says whether this reconciliation starts work the Sync has
-// not applied yet: a revision or a generation other than the last applied
-// one (known in memory, or from the status after a restart, so a restart
-// alone is not new work), or a rotated secret. It is true once per such
-// work, however often it is retried. Callers hold st.mu.
-func (st *syncState) startsProgress(s *v1alpha1.Sync, revision string, rotated bool) bool {
-	changed := rotated
-	if st.applied {
-		changed = changed || revision != st.revision || s.Generation != st.generation
-	} else {
-		changed = changed || revision != s.Status.LastAppliedRevision || s.Generation != s.Status.ObservedGeneration
-	}
-	work := fmt.Sprintf("%s\x00%d\x00%t", revision, s.Generation, rotated)
-	if !changed || work == st.progressing {
-		return false
-	}
-	st.progressing = work
-	return true
+// verifiable says whether the last full reconciliation succeeded, so its
+// workloads can be checked again without one.
+func (st *syncState) verifiable() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.applied && st.ready
 }
 
 // fullCheckEvery is how many intervals may pass without a full

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -18,7 +17,6 @@ import (
 	"github.com/latchkey-dev/latchkey/config"
 	"github.com/latchkey-dev/latchkey/render"
 	"github.com/latchkey-dev/latchkey/resolver"
-	"github.com/latchkey-dev/latchkey/resolver/vault"
 	"github.com/latchkey-dev/latchkey/sealing"
 )
 
@@ -131,24 +129,9 @@ func runRender(cmd *cobra.Command, target string, fl renderFlags, env config.Env
 		fmt.Fprintf(cmd.ErrOrStderr(), "latchkey: skipped %s: %s\n", name, s.Reason)
 	}
 
-	opts := resolver.Options{}
-	var backend resolver.Backend
-	vcfg, err := config.VaultFromEnv(env)
-	switch {
-	case errors.Is(err, config.ErrVaultNotConfigured):
-		// Fine for manifests without references; any reference then fails
-		// and says to configure Vault.
-	case err != nil:
+	backend, opts, err := vaultFromEnv(env)
+	if err != nil {
 		return err
-	default:
-		b, err := vault.New(vcfg)
-		if err != nil {
-			return err
-		}
-		backend = b
-		opts.DefaultKVVersion = vcfg.KVVersion
-		opts.PathValidation = vcfg.PathValidation
-		opts.Concurrency = vcfg.Concurrency
 	}
 	if u, err := unsealer(ctx, fl); err != nil {
 		return err

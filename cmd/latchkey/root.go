@@ -29,6 +29,8 @@ and the scanner rejects any commit that would put a plaintext secret into the re
 	root.AddCommand(scan)
 	root.AddCommand(newRenderCommand())
 	root.AddCommand(newSealCommand())
+	root.AddCommand(newPromoteCommand())
+	root.AddCommand(newApproveCommand())
 	root.AddCommand(newRenderWorkerCommand())
 	return root
 }
