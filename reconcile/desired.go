@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path"
 	"sort"
+	"strings"
 
 	"github.com/fluxcd/pkg/ssa/normalize"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -33,8 +36,11 @@ type desired struct {
 	digest   string
 	secrets  []v1alpha1.SecretVersion
 	redact   *redactor
-	reads    int
-	hits     int
+	// capabilities is the digest of the cluster capabilities a Helm render
+	// used; "" for other renders.
+	capabilities string
+	reads        int
+	hits         int
 }
 
 // stepError says which step of the pipeline failed; its reason becomes the
@@ -56,6 +62,14 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		return nil, failed(v1alpha1.ReasonConfigInvalid, err)
 	}
 	opts.NoRemoteBases = !r.opts.AllowRemoteBases
+	capsSum := ""
+	if renderMode(snap, s.Spec.Source.Path, opts.Mode) == render.Helm {
+		caps, sum, err := r.caps.get(ctx)
+		if err != nil {
+			return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: the chart needs the cluster's capabilities: %w", short(snap.Revision), err))
+		}
+		opts.Helm.KubeVersion, opts.Helm.APIVersions, capsSum = caps.KubeVersion, caps.APIVersions, sum
+	}
 	// Helm and Kustomize render in a worker process under limits: a
 	// template that allocates or loops without end fails this Sync only.
 	res, err := r.sandbox.Render(ctx, snap.FS(), s.Spec.Source.Path, opts)
@@ -103,6 +117,8 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		byID:     make(map[string]int, len(result.Objects)),
 		reads:    result.Reads,
 		hits:     result.CacheHits,
+
+		capabilities: capsSum,
 	}
 	if s.RestartWorkloads() {
 		annotateWorkloads(d.objects, d.prov, r.opts.HMACKey)
@@ -124,6 +140,18 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		return nil, failed(v1alpha1.ReasonRenderFailed, err)
 	}
 	return d, nil
+}
+
+// renderMode is the mode a render of dir in snap will use.
+func renderMode(snap *source.Snapshot, dir string, mode render.Mode) render.Mode {
+	if mode != render.Auto {
+		return mode
+	}
+	sub, err := fs.Sub(snap.FS(), path.Clean(strings.TrimPrefix(dir, "/")))
+	if err != nil {
+		return render.Plain
+	}
+	return render.Detect(sub)
 }
 
 func renderOptions(s *v1alpha1.Sync) (render.Options, error) {

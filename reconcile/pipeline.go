@@ -81,6 +81,17 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 	}
 
 	st.mu.Lock()
+	lastCaps := st.capabilities
+	st.mu.Unlock()
+	capsChanged := false
+	if lastCaps != "" {
+		// Only a Helm render sees the capabilities.
+		if _, sum, err := r.caps.get(ctx); err == nil && sum != lastCaps {
+			capsChanged = true
+		}
+	}
+
+	st.mu.Lock()
 	requested := s.Annotations[AnnotationReconcileRequest]
 	var why []string
 	for _, c := range []struct {
@@ -91,6 +102,7 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 		{revision != st.revision, "new revision"},
 		{s.Generation != st.generation, "spec changed"},
 		{rot != nil, "secret rotated"},
+		{capsChanged, "cluster capabilities changed"},
 		{!st.ready, "not ready"},
 		{requested != st.reconcileRequest, "reconciliation requested"},
 		{time.Since(st.lastFull) >= fullCheckEvery*s.GetInterval(), "periodic full check"},
@@ -165,6 +177,7 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 	if full {
 		st.lastFull = time.Now()
 		st.revision, st.generation, st.digest = d.revision, s.Generation, d.digest
+		st.capabilities = d.capabilities
 	}
 	st.ready = true
 	st.applied = true
@@ -178,6 +191,11 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 	}
 	st.mu.Unlock()
 
+	if full && definesAPIs(d.objects) {
+		// The cluster may serve new kinds now: charts that test for them
+		// should see them at their next render.
+		r.caps.invalidate()
+	}
 	r.ensureWatches(ctx, d.objects)
 	if err := r.patchStatus(ctx, s, func(status *v1alpha1.SyncStatus) { out.record(status, s, d) }); err != nil {
 		return ctrl.Result{}, err

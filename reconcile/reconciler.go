@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -67,6 +68,9 @@ type Options struct {
 	// render-worker subcommand; a test binary checks sandbox.IsWorker in
 	// TestMain).
 	RenderSandbox sandbox.Config
+	// CapabilitiesTTL is how long the cluster's capabilities are reused
+	// for Helm renders (default DefaultCapabilitiesTTL).
+	CapabilitiesTTL time.Duration
 }
 
 // Reconciler reconciles Syncs.
@@ -80,6 +84,7 @@ type Reconciler struct {
 	events  events.EventRecorder
 	metrics *Metrics
 	sandbox *sandbox.Sandbox
+	caps    *capabilities
 	opts    Options
 	// ids are the identities Syncs act as for their objects; access caches
 	// the allowed SubjectAccessReview decisions of the check before apply.
@@ -117,6 +122,10 @@ type syncState struct {
 	// the last build, by location; rotation compares against them.
 	versions          map[vaultLocation]int
 	lastRotationCheck time.Time
+	// capabilities is the digest of the cluster capabilities the last
+	// applied Helm render was made with ("" for other renders): when
+	// discovery says otherwise, the chart is rendered again.
+	capabilities string
 	// reconcileRequest is the last AnnotationReconcileRequest value handled.
 	reconcileRequest string
 	// lastFull is when the last full reconciliation succeeded.
@@ -187,6 +196,10 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 		return nil, err
 	}
 
+	dc, err := discovery.NewDiscoveryClientForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return nil, fmt.Errorf("creating the discovery client for Helm's capabilities: %w", err)
+	}
 	r := &Reconciler{
 		client:  c,
 		reader:  mgr.GetAPIReader(),
@@ -197,6 +210,7 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 		events:  mgr.GetEventRecorder("latchkey"),
 		metrics: opts.Metrics,
 		sandbox: sandbox.New(opts.RenderSandbox),
+		caps:    newCapabilities(dc, opts.CapabilitiesTTL),
 		opts:    opts,
 		ids: newIdentities(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper(), c, opts.Concurrency,
 			func(n int) { opts.Metrics.Identities.Set(float64(n)) }),

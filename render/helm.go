@@ -46,13 +46,13 @@ func renderHelm(ctx context.Context, src source, o HelmOptions) (*Result, error)
 	install.IncludeCRDs = !o.SkipCRDs
 	install.DisableHooks = o.SkipHooks
 	install.APIVersions = chartutil.VersionSet(o.APIVersions)
-	if o.KubeVersion != "" {
-		kv, err := chartutil.ParseKubeVersion(o.KubeVersion)
-		if err != nil {
-			return nil, fmt.Errorf("helm: kube version %q: %w", o.KubeVersion, err)
-		}
-		install.KubeVersion = kv
+	// Helm's own default is v1.20.0, older than any supported cluster.
+	kubeVersion := firstNonEmpty(o.KubeVersion, DefaultKubeVersion())
+	kv, err := chartutil.ParseKubeVersion(kubeVersion)
+	if err != nil {
+		return nil, fmt.Errorf("helm: kube version %q (--kube-version): %w", kubeVersion, err)
 	}
+	install.KubeVersion = kv
 	rel, err := install.RunWithContext(ctx, ch, vals)
 	if err != nil {
 		return nil, fmt.Errorf("helm template %s: %w", ch.Name(), err)

@@ -67,8 +67,10 @@ type HelmOptions struct {
 	Values map[string]any
 	// Set and SetString are --set and --set-string expressions, applied last.
 	Set, SetString []string
-	// KubeVersion (.Capabilities.KubeVersion) and APIVersions
-	// (.Capabilities.APIVersions additions) for charts that test them.
+	// KubeVersion (.Capabilities.KubeVersion; default DefaultKubeVersion)
+	// and APIVersions (added to .Capabilities.APIVersions, which holds the
+	// built-in kinds of this build's client-go) for charts that test them:
+	// a Capabilities from Discover, or what the user says.
 	KubeVersion string
 	APIVersions []string
 	// SkipCRDs leaves out the chart's crds/ directory; SkipHooks its hooks.

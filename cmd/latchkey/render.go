@@ -101,7 +101,7 @@ plugin passes it to helm. See docs/resolving.md and docs/argocd-plugin.md.`,
 	f.StringSliceVar(&fl.unsealKeys, "unseal-key", nil, "private key file to unseal SealedSecrets with: PEM, or a backup of the controller's key Secrets (repeatable)")
 	f.BoolVar(&fl.unsealFromCluster, "unseal-from-cluster", false, "unseal SealedSecrets with the sealed-secrets controller's keys, read from the cluster")
 	f.StringVar(&fl.controllerNamespace, "controller-namespace", sealing.DefaultControllerNamespace, "namespace of the sealed-secrets controller's keys (with --unseal-from-cluster)")
-	f.StringVar(&fl.kubeconfig, "kubeconfig", "", "kubeconfig for --unseal-from-cluster (default: KUBECONFIG, ~/.kube/config, or in-cluster)")
+	f.StringVar(&fl.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to render for: Helm's .Capabilities (Kubernetes version, served API versions) come from its discovery; also the cluster of --unseal-from-cluster (default for that: KUBECONFIG, ~/.kube/config, or in-cluster)")
 	f.DurationVar(&fl.timeout, "timeout", 5*time.Minute, "give up after this long")
 	return cmd
 }
@@ -118,7 +118,13 @@ func runRender(cmd *cobra.Command, target string, fl renderFlags, env config.Env
 	if target == "-" {
 		res, err = render.Stream(cmd.InOrStdin(), "<stdin>")
 	} else {
-		res, err = render.Dir(ctx, target, render.Options{Mode: mode, Helm: fl.helm, NoRemoteBases: fl.noRemoteBases})
+		helm := fl.helm
+		if isHelm(target, mode) {
+			if helm, err = helmCapabilities(ctx, cmd, fl); err != nil {
+				return err
+			}
+		}
+		res, err = render.Dir(ctx, target, render.Options{Mode: mode, Helm: helm, NoRemoteBases: fl.noRemoteBases})
 	}
 	if err != nil {
 		return err
