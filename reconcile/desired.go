@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -36,6 +37,10 @@ type desired struct {
 	digest   string
 	secrets  []v1alpha1.SecretVersion
 	redact   *redactor
+	// values is the provenance of the chart's values resolved before
+	// templating (spec.render.helm.resolveValues): a rotation of them
+	// renders again even where no object holds the value as it is.
+	values resolver.Provenance
 	// capabilities is the digest of the cluster capabilities a Helm render
 	// used; "" for other renders.
 	capabilities string
@@ -56,7 +61,13 @@ func (e *stepError) Unwrap() error { return e.err }
 func failed(reason string, err error) error { return &stepError{reason: reason, err: err} }
 
 // build renders the snapshot, labels what it renders and resolves it.
-func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.Snapshot, secrets Secrets) (*desired, error) {
+func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.Snapshot, secrets Secrets) (_ *desired, err error) {
+	var values *resolvedValues
+	defer func() {
+		if values != nil {
+			err = redactStep(err, values.redact)
+		}
+	}()
 	opts, err := renderOptions(s)
 	if err != nil {
 		return nil, failed(v1alpha1.ReasonConfigInvalid, err)
@@ -69,6 +80,13 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 			return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: the chart needs the cluster's capabilities: %w", short(snap.Revision), err))
 		}
 		opts.Helm.KubeVersion, opts.Helm.APIVersions, capsSum = caps.KubeVersion, caps.APIVersions, sum
+		if h := s.Spec.Render.Helm; h != nil && h.ResolveValues {
+			if values, err = resolveValues(ctx, s, snap, opts.Helm, secrets); err != nil {
+				return nil, err
+			}
+			// The worker receives them on its standard input.
+			opts.Helm = opts.Helm.WithValues(resolver.ValuesOf(values.after))
+		}
 	}
 	// Helm and Kustomize render in a worker process under limits: a
 	// template that allocates or loops without end fails this Sync only.
@@ -99,9 +117,15 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 	if err := r.checkPlacement(s, rendered, result, res.Origin); err != nil {
 		return nil, err
 	}
+	redact := newRedactor(rendered, result.Objects)
+	if values != nil {
+		if err := r.placeValues(s, values, result, res.Origin); err != nil {
+			return nil, err
+		}
+		redact = newRedactor(append([]*unstructured.Unstructured{values.before}, rendered...), append([]*unstructured.Unstructured{values.after}, result.Objects...))
+	}
 	// As kustomize-controller does: stringData becomes data (so the applied
 	// object compares equal to the live one) and defaults are made explicit.
-	redact := newRedactor(rendered, result.Objects)
 	if err := normalize.UnstructuredList(result.Objects); err != nil {
 		return nil, failed(v1alpha1.ReasonRenderFailed, redact.Error(fmt.Errorf("normalising the resolved objects: %w", err)))
 	}
@@ -135,7 +159,19 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 	// defaults: the redactor already covers base64, and defaults are no secret.
 	d.redact = redact
 	d.secrets = secretVersions(d.objects, d.prov)
-	d.digest, err = digest(rendered, d.prov)
+	var key []byte
+	if values != nil {
+		// The rendered set holds values: its digest must be keyed.
+		key = r.opts.HMACKey
+		d.values = values.prov
+		for _, ref := range values.prov.Refs {
+			d.secrets = append(d.secrets, v1alpha1.SecretVersion{
+				Object: valuesOrigin, Field: ref.Field, Source: string(ref.Source),
+				Reference: ref.Reference, Version: ref.Version, Pinned: ref.Pinned, HMAC: ref.HMAC,
+			})
+		}
+	}
+	d.digest, err = digest(rendered, d.prov, key)
 	if err != nil {
 		return nil, failed(v1alpha1.ReasonRenderFailed, err)
 	}
@@ -264,9 +300,14 @@ func secretVersions(objs []*unstructured.Unstructured, prov []resolver.Provenanc
 
 // digest is sha256 over the rendered set (which holds references, not
 // values) and the keyed HMACs of the values: equal digests mean the same
-// state was applied, without the digest being a hash of any value.
-func digest(rendered []*unstructured.Unstructured, prov []resolver.Provenance) (string, error) {
-	h := sha256.New()
+// state was applied, without the digest being a hash of any value. When
+// the rendered set holds values (a chart rendered with resolved values),
+// key is the HMAC key and the digest is keyed as a whole.
+func digest(rendered []*unstructured.Unstructured, prov []resolver.Provenance, key []byte) (string, error) {
+	h, prefix := sha256.New(), "sha256:"
+	if key != nil {
+		h, prefix = hmac.New(sha256.New, key), "hmac-sha256:"
+	}
 	idx := make([]int, len(rendered))
 	for i := range idx {
 		idx[i] = i
@@ -291,7 +332,7 @@ func digest(rendered []*unstructured.Unstructured, prov []resolver.Provenance) (
 			}
 		}
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return prefix + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func joinPath(dir, file string) string {

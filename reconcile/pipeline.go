@@ -13,6 +13,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
+	"github.com/latchkey-dev/latchkey/resolver"
 )
 
 // reconcile runs the pipeline for one Sync: look up the revision, check
@@ -182,7 +183,7 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 	st.ready = true
 	st.applied = true
 	st.reconcileRequest = requested
-	st.versions = unpinnedVersions(d.prov)
+	st.versions = unpinnedVersions(append([]resolver.Provenance{d.values}, d.prov...))
 	if len(st.versions) > 0 && st.lastRotationCheck.IsZero() {
 		st.lastRotationCheck = time.Now()
 	}

@@ -214,6 +214,8 @@ type HelmRender struct {
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +optional
 	Values *apiextensionsv1.JSON `json:"values,omitempty"`
+	// HelmValueResolution: see sync_helm.go.
+	HelmValueResolution `json:",inline"`
 }
 
 // Vault says which Vault resolves the Sync's references and how to log in.

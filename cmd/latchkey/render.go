@@ -33,6 +33,7 @@ type renderFlags struct {
 	mode                string
 	helm                render.HelmOptions
 	noRemoteBases       bool
+	resolveValues       bool
 	unsealKeys          []string
 	unsealFromCluster   bool
 	controllerNamespace string
@@ -97,6 +98,7 @@ plugin passes it to helm. See docs/resolving.md and docs/argocd-plugin.md.`,
 	f.StringSliceVar(&fl.helm.APIVersions, "api-versions", app.APIVersions, "API versions for Helm's .Capabilities (repeatable; default $KUBE_API_VERSIONS)")
 	f.BoolVar(&fl.helm.SkipCRDs, "skip-crds", false, "leave out the Helm chart's crds/ directory")
 	f.BoolVar(&fl.helm.SkipHooks, "no-hooks", false, "leave out Helm hooks")
+	f.BoolVar(&fl.resolveValues, "resolve-values", false, "resolve the references in the Helm chart's values (values.yaml, -f, --set) before templating, so the chart sees the real values (checksums, b64enc, tpl); values outside a Secret's data are reported on standard error")
 	f.BoolVar(&fl.noRemoteBases, "no-remote-bases", false, "refuse kustomizations that load remote bases or files by URL, before anything is fetched (the controller's default)")
 	f.StringSliceVar(&fl.unsealKeys, "unseal-key", nil, "private key file to unseal SealedSecrets with: PEM, or a backup of the controller's key Secrets (repeatable)")
 	f.BoolVar(&fl.unsealFromCluster, "unseal-from-cluster", false, "unseal SealedSecrets with the sealed-secrets controller's keys, read from the cluster")
@@ -112,29 +114,6 @@ func runRender(cmd *cobra.Command, target string, fl renderFlags, env config.Env
 	mode, err := render.ParseMode(fl.mode)
 	if err != nil {
 		return err
-	}
-
-	var res *render.Result
-	if target == "-" {
-		res, err = render.Stream(cmd.InOrStdin(), "<stdin>")
-	} else {
-		helm := fl.helm
-		if isHelm(target, mode) {
-			if helm, err = helmCapabilities(ctx, cmd, fl); err != nil {
-				return err
-			}
-		}
-		res, err = render.Dir(ctx, target, render.Options{Mode: mode, Helm: helm, NoRemoteBases: fl.noRemoteBases})
-	}
-	if err != nil {
-		return err
-	}
-	for _, s := range res.Skipped {
-		name := s.Source.String()
-		if res.Dir != "" && res.Dir != "." {
-			name = strings.TrimSuffix(res.Dir, "/") + "/" + name
-		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "latchkey: skipped %s: %s\n", name, s.Reason)
 	}
 
 	opts := resolver.Options{}
@@ -163,9 +142,51 @@ func runRender(cmd *cobra.Command, target string, fl renderFlags, env config.Env
 		opts.Unsealer = u
 	}
 
-	out, err := resolver.New(backend, opts).Resolve(ctx, res.Objects, res.Origin)
+	rsv := resolver.New(backend, opts)
+
+	var res *render.Result
+	var values *resolvedValues
+	if target == "-" {
+		res, err = render.Stream(cmd.InOrStdin(), "<stdin>")
+	} else {
+		helm := fl.helm
+		if isHelm(target, mode) {
+			if helm, err = helmCapabilities(ctx, cmd, fl); err != nil {
+				return err
+			}
+			if fl.resolveValues {
+				if values, err = resolveChartValues(ctx, rsv, target, helm); err != nil {
+					return err
+				}
+				helm = helm.WithValues(resolver.ValuesOf(values.after))
+			}
+		}
+		res, err = render.Dir(ctx, target, render.Options{Mode: mode, Helm: helm, NoRemoteBases: fl.noRemoteBases})
+		if err != nil && values != nil {
+			// The chart saw the values: its errors may quote them.
+			err = values.redact(err)
+		}
+	}
 	if err != nil {
 		return err
+	}
+	for _, s := range res.Skipped {
+		name := s.Source.String()
+		if res.Dir != "" && res.Dir != "." {
+			name = strings.TrimSuffix(res.Dir, "/") + "/" + name
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "latchkey: skipped %s: %s\n", name, s.Reason)
+	}
+
+	out, err := rsv.Resolve(ctx, res.Objects, res.Origin)
+	if err != nil {
+		if values != nil {
+			return values.redact(err)
+		}
+		return err
+	}
+	if values != nil {
+		warnValues(cmd, values, out, res.Origin)
 	}
 	// argocd-vault-plugin places values anywhere, and render is its drop-in:
 	// it keeps doing so, and says where (the controller refuses these).
