@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,4 +108,56 @@ spec:
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// --resolve-values: the chart sees the Vault value (its checksum and
+// b64enc are of it); the value is on standard output, in the Secret only,
+// and not on standard error.
+func TestRenderResolveValues(t *testing.T) {
+	const canary = "canary-3d1f7a-render-values"
+	v := testenv.StartVault(t)
+	v.PutKV2(t, "secret", "shop/db", map[string]any{"password": canary})
+	dir := t.TempDir()
+	files := map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: db\nversion: 0.1.0\n",
+		"values.yaml": "password: <path:secret/data/shop/db#password>\n",
+		"templates/all.yaml": `apiVersion: v1
+kind: Secret
+metadata: {name: db}
+data:
+  password: {{ .Values.password | b64enc | quote }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: db
+  annotations: {checksum: {{ .Values.password | sha256sum | quote }}}
+`,
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := map[string]string{"VAULT_ADDR": v.Addr, "VAULT_TOKEN": v.RootToken}
+	out, errOut, err := runLatchkey(t, env, "", "render", dir, "--resolve-values", "--kube-version", "v1.37.0")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	b64 := base64.StdEncoding.EncodeToString([]byte(canary))
+	h := sha256.Sum256([]byte(canary))
+	if !strings.Contains(out, "password: "+b64) || !strings.Contains(out, hex.EncodeToString(h[:])) {
+		t.Errorf("the chart did not see the value:\n%s", out)
+	}
+	if strings.Contains(errOut, canary) || strings.Contains(errOut, b64) {
+		t.Errorf("standard error holds the value: %s", errOut)
+	}
+
+	// Without it the chart hashes the placeholder: the checksum is wrong.
+	out, _, _ = runLatchkey(t, env, "", "render", dir, "--kube-version", "v1.37.0")
+	if strings.Contains(out, hex.EncodeToString(h[:])) {
+		t.Errorf("without --resolve-values the chart saw the value:\n%s", out)
+	}
 }
