@@ -17,8 +17,7 @@ import (
 // manager "helm" with the release annotations) is taken over by a Sync
 // rendering the same chart: its objects become the Sync's, the "helm"
 // field manager and the release annotations are gone (so `helm upgrade`
-// of the old release refuses them), and a field the chart no longer
-// renders is removed by the next apply instead of staying Helm's.
+// of the old release refuses them), and the release record is left alone.
 func TestHelmReleaseTakeover(t *testing.T) {
 	ctx := context.Background()
 	sc := newScenario(t, "charts")
@@ -73,10 +72,6 @@ func TestHelmReleaseTakeover(t *testing.T) {
 		return nil
 	})
 
-	// A field only Helm wrote is not in the Sync's applied configuration:
-	// with Helm's manager gone it is unowned and stays until the chart's
-	// next change; the documented step is to remove it by hand or let the
-	// chart render it. What matters is that the Sync's apply owns the rest.
 	var secret corev1.Secret
 	if err := sc.c.Get(ctx, client.ObjectKeyFromObject(release), &secret); err != nil {
 		t.Errorf("the release record was touched: %v", err)
