@@ -73,8 +73,12 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		return nil, failed(v1alpha1.ReasonConfigInvalid, err)
 	}
 	opts.NoRemoteBases = !r.opts.AllowRemoteBases
+	opts.RemoteHosts = remoteHosts(r.opts)
 	capsSum := ""
-	if renderMode(snap, s.Spec.Source.Path, opts.Mode) == render.Helm {
+	if s.Spec.Source.Helm != nil || renderMode(snap, s.Spec.Source.Path, opts.Mode) == render.Helm {
+		if err := r.helmCharts(ctx, s, snap, &opts); err != nil {
+			return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
+		}
 		caps, sum, err := r.caps.get(ctx)
 		if err != nil {
 			return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: the chart needs the cluster's capabilities: %w", short(snap.Revision), err))
@@ -95,7 +99,7 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		return nil, failed(v1alpha1.ReasonRenderLimitExceeded, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
 	}
 	if errors.Is(err, render.ErrRemoteRefused) {
-		return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s (the controller runs without --allow-remote-bases): %w", short(snap.Revision), err))
+		return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s (the controller allows no remote host of it: --allow-remote-hosts): %w", short(snap.Revision), err))
 	}
 	if err != nil {
 		return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))

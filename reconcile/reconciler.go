@@ -31,6 +31,7 @@ import (
 	"github.com/latchkey-dev/latchkey/reconcile/drift"
 	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
 	"github.com/latchkey-dev/latchkey/reconcile/tenancy"
+	"github.com/latchkey-dev/latchkey/render/chartrepo"
 	"github.com/latchkey-dev/latchkey/render/sandbox"
 )
 
@@ -57,6 +58,9 @@ type Options struct {
 	// AllowRemoteBases lets kustomizations load remote bases and files by
 	// URL; by default a render that would fails before fetching anything.
 	AllowRemoteBases bool
+	// RemoteHosts are the hosts renders may fetch from (Kustomize remote
+	// bases, Helm chart repositories); AllowRemoteBases allows any.
+	RemoteHosts []string
 	// MinInterval is the shortest source and rotation interval honoured;
 	// shorter ones in a spec are raised to it (0: no floor).
 	MinInterval time.Duration
@@ -85,6 +89,7 @@ type Reconciler struct {
 	metrics *Metrics
 	sandbox *sandbox.Sandbox
 	caps    *capabilities
+	charts  *chartrepo.Fetcher
 	opts    Options
 	// ids are the identities Syncs act as for their objects; access caches
 	// the allowed SubjectAccessReview decisions of the check before apply.
@@ -211,6 +216,7 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 		metrics: opts.Metrics,
 		sandbox: sandbox.New(opts.RenderSandbox),
 		caps:    newCapabilities(dc, opts.CapabilitiesTTL),
+		charts:  chartrepo.New(chartrepo.Options{Hosts: remoteHosts(opts)}),
 		opts:    opts,
 		ids: newIdentities(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper(), c, opts.Concurrency,
 			func(n int) { opts.Metrics.Identities.Set(float64(n)) }),

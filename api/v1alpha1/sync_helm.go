@@ -17,3 +17,27 @@ type HelmValueResolution struct {
 	// +optional
 	ResolveValues bool `json:"resolveValues,omitempty"`
 }
+
+// HelmChartSource renders a chart from a Helm chart repository instead of
+// one in Git ("upstream chart, our values in Git"): the Git source still
+// provides the values (spec.render.helm.valuesFiles are read from its
+// path) and the revision; the chart is fetched at the version given, from
+// a host the controller allows (--allow-remote-hosts).
+type HelmChartSource struct {
+	// Repository is the chart repository's URL (its index.yaml is read
+	// from there), e.g. https://charts.bitnami.com/bitnami.
+	// +kubebuilder:validation:Pattern=`^https?://`
+	Repository string `json:"repository"`
+	// Chart is the chart's name in the repository.
+	// +kubebuilder:validation:MinLength=1
+	Chart string `json:"chart"`
+	// Version is an exact version, or a range (">=1.2 <2") of which the
+	// newest the repository lists is used. Empty: the newest stable.
+	// +optional
+	Version string `json:"version,omitempty"`
+	// Digest pins the archive ("sha256:<hex>"): another archive under the
+	// same version is refused.
+	// +kubebuilder:validation:Pattern=`^sha256:[a-f0-9]{64}$`
+	// +optional
+	Digest string `json:"digest,omitempty"`
+}

@@ -152,6 +152,10 @@ type GitSource struct {
 	// controller-wide secret keeps triggering every Sync of the repository.
 	// +optional
 	WebhookSecretRef *LocalObjectReference `json:"webhookSecretRef,omitempty"`
+
+	// Helm: see sync_helm.go.
+	// +optional
+	Helm *HelmChartSource `json:"helm,omitempty"`
 }
 
 // GitRef picks a revision: commit wins over tag, tag over branch.
