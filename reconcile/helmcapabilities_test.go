@@ -7,6 +7,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
+	"github.com/latchkey-dev/latchkey/internal/testenv"
 	"github.com/latchkey-dev/latchkey/reconcile"
 )
 
@@ -48,8 +51,9 @@ func chartFiles(t *testing.T, dir, prefix string) map[string]string {
 	return files
 }
 
-// A bitnami chart picks API versions with its common library, from the
-// cluster's capabilities: reconciled by a Sync, its PodDisruptionBudget,
+// A bitnami chart picks API versions with its common library (fetched from
+// a chart repository, as Chart.lock pins it), from the cluster's
+// capabilities: reconciled by a Sync, its PodDisruptionBudget,
 // Ingress and HorizontalPodAutoscaler get versions the test API server
 // serves, and every object is applied. A chart that requires Kubernetes
 // >= 1.29 renders (Helm's own default is v1.20.0), and one that renders a
@@ -59,15 +63,23 @@ func TestHelmCapabilitiesFromCluster(t *testing.T) {
 	ctx := context.Background()
 	sc := newScenario(t, "charts")
 	files := chartFiles(t, filepath.Join(bitnami, "apache"), "apache")
-	for k, v := range chartFiles(t, filepath.Join(bitnami, "common"), "apache/charts/common") {
-		files[k] = v
-	}
+	// Its dependency, bitnami's common library, comes from a chart
+	// repository, at the version Chart.lock pins.
+	charts := testenv.StartChartRepository(t, filepath.Join(bitnami, "common"))
+	common := chartFiles(t, filepath.Join(bitnami, "common"), "common")["common/Chart.yaml"]
+	commonVersion := regexp.MustCompile(`(?m)^version: (\S+)`).FindStringSubmatch(common)[1]
+	files["apache/Chart.yaml"] = strings.ReplaceAll(files["apache/Chart.yaml"], "oci://registry-1.docker.io/bitnamicharts", charts.URL)
+	files["apache/Chart.lock"] = regexp.MustCompile(`version: \S+`).ReplaceAllString(
+		strings.ReplaceAll(files["apache/Chart.lock"], "oci://registry-1.docker.io/bitnamicharts", charts.URL), "version: "+commonVersion)
 	files["caps/Chart.yaml"] = "apiVersion: v2\nname: caps\nversion: 0.1.0\nkubeVersion: \">=1.29.0-0\"\n"
 	files["caps/templates/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caps}\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n"
 	files["caps/templates/probe.yaml"] = "{{- if .Capabilities.APIVersions.Has \"monitoring.example.com/v1/Probe\" }}\napiVersion: monitoring.example.com/v1\nkind: Probe\nmetadata: {name: caps}\nspec: {target: web}\n{{- end }}\n"
 	rev := sc.repo.Commit(t, "charts", files)
 
-	startShardController(t, sc.kube, nil, "", func(o *reconcile.Options) { o.CapabilitiesTTL = time.Second })
+	startShardController(t, sc.kube, nil, "", func(o *reconcile.Options) {
+		o.CapabilitiesTTL = time.Second
+		o.RemoteHosts = []string{charts.Host()}
+	})
 	sc.kube.CreateNamespace(t, "web")
 	web := sc.gitSync("web", "apache", "apache", time.Hour)
 	web.Spec.Render = v1alpha1.Render{Type: v1alpha1.RenderHelm, Helm: &v1alpha1.HelmRender{

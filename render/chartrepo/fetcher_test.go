@@ -3,62 +3,28 @@ package chartrepo_test
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"testing/fstest"
 
 	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/repo"
 
+	"github.com/latchkey-dev/latchkey/internal/testenv"
 	"github.com/latchkey-dev/latchkey/render"
 	"github.com/latchkey-dev/latchkey/render/chartrepo"
 )
 
 const bitnami = "../../../shared/corpus/bitnami-charts/bitnami"
 
-// chartRepository serves a real chart repository: bitnami's common
-// library packaged as helm package does, and an index.yaml made by Helm's
-// own indexer. It counts requests.
-type chartRepository struct {
-	*httptest.Server
-	requests atomic.Int64
-	dir      string
-}
-
-func startRepository(t *testing.T) *chartRepository {
+func startRepository(t *testing.T) *testenv.ChartRepository {
 	t.Helper()
-	ch, err := loader.LoadDir(filepath.Join(bitnami, "common"))
-	if err != nil {
+	if _, err := os.Stat(filepath.Join(bitnami, "common")); err != nil {
 		t.Skipf("the bitnami corpus is not there: %v", err)
 	}
-	r := &chartRepository{dir: t.TempDir()}
-	if _, err := chartutil.Save(ch, r.dir); err != nil {
-		t.Fatal(err)
-	}
-	files := http.FileServer(http.Dir(r.dir))
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.requests.Add(1)
-		files.ServeHTTP(w, req)
-	}))
-	t.Cleanup(r.Close)
-	idx, err := repo.IndexDirectory(r.dir, r.URL+"/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := idx.WriteFile(filepath.Join(r.dir, "index.yaml"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return testenv.StartChartRepository(t, filepath.Join(bitnami, "common"))
 }
-
-func (r *chartRepository) host() string { u, _ := url.Parse(r.URL); return u.Host }
 
 // apache is bitnami's apache chart, its common dependency pointed at repo
 // (Chart.yaml and Chart.lock as `helm dependency update` writes them).
@@ -98,7 +64,7 @@ func TestDependencies(t *testing.T) {
 	version := common.Metadata.Version
 
 	t.Run("fetched at the version Chart.lock pins, and the chart renders", func(t *testing.T) {
-		f := chartrepo.New(chartrepo.Options{Hosts: render.Hosts{r.host()}})
+		f := chartrepo.New(chartrepo.Options{Hosts: render.Hosts{r.Host()}})
 		fsys := apache(t, r.URL, version)
 		deps, err := f.Dependencies(ctx, fsys, "apache")
 		if err != nil {
@@ -118,17 +84,17 @@ func TestDependencies(t *testing.T) {
 		if kinds["PodDisruptionBudget"] != "policy/v1" || kinds["Deployment"] != "apps/v1" {
 			t.Errorf("rendered %v", kinds)
 		}
-		before := r.requests.Load()
+		before := r.Requests()
 		if _, err := f.Dependencies(ctx, fsys, "apache"); err != nil {
 			t.Fatal(err)
 		}
-		if n := r.requests.Load() - before; n != 0 {
+		if n := r.Requests() - before; n != 0 {
 			t.Errorf("a second render fetched %d times: the archive is cached by digest", n)
 		}
 	})
 
 	t.Run("a pinned version the repository does not have fails, naming it", func(t *testing.T) {
-		f := chartrepo.New(chartrepo.Options{Hosts: render.Hosts{r.host()}})
+		f := chartrepo.New(chartrepo.Options{Hosts: render.Hosts{r.Host()}})
 		_, err := f.Dependencies(ctx, apache(t, r.URL, "9.9.9"), "apache")
 		if err == nil || !strings.Contains(err.Error(), "9.9.9") {
 			t.Errorf("got %v", err)
@@ -136,19 +102,19 @@ func TestDependencies(t *testing.T) {
 	})
 
 	t.Run("a host not allowed is refused, named, and nothing is fetched", func(t *testing.T) {
-		before := r.requests.Load()
+		before := r.Requests()
 		f := chartrepo.New(chartrepo.Options{Hosts: render.Hosts{"charts.example.com"}})
 		_, err := f.Dependencies(ctx, apache(t, r.URL, version), "apache")
-		if !errors.Is(err, render.ErrHostRefused) || !strings.Contains(err.Error(), r.host()) || !strings.Contains(err.Error(), "--allow-remote-hosts") {
+		if !errors.Is(err, render.ErrHostRefused) || !strings.Contains(err.Error(), r.Host()) || !strings.Contains(err.Error(), "--allow-remote-hosts") {
 			t.Errorf("got %v", err)
 		}
-		if n := r.requests.Load() - before; n != 0 {
+		if n := r.Requests() - before; n != 0 {
 			t.Errorf("%d requests reached the repository", n)
 		}
 	})
 
 	t.Run("an archive that is not the one the index describes is refused", func(t *testing.T) {
-		archive := filepath.Join(r.dir, "common-"+version+".tgz")
+		archive := filepath.Join(r.Dir, "common-"+version+".tgz")
 		orig, err := os.ReadFile(archive)
 		if err != nil {
 			t.Fatal(err)
@@ -157,7 +123,7 @@ func TestDependencies(t *testing.T) {
 		if err := os.WriteFile(archive, append(append([]byte{}, orig...), 0), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		f := chartrepo.New(chartrepo.Options{Hosts: render.Hosts{r.host()}})
+		f := chartrepo.New(chartrepo.Options{Hosts: render.Hosts{r.Host()}})
 		_, err = f.Dependencies(ctx, apache(t, r.URL, version), "apache")
 		if err == nil || !strings.Contains(err.Error(), "refusing it") {
 			t.Errorf("got %v", err)
@@ -165,12 +131,12 @@ func TestDependencies(t *testing.T) {
 	})
 
 	t.Run("an index or archive past its bound is refused", func(t *testing.T) {
-		f := chartrepo.New(chartrepo.Options{Hosts: render.Hosts{r.host()}, MaxIndexBytes: 100})
+		f := chartrepo.New(chartrepo.Options{Hosts: render.Hosts{r.Host()}, MaxIndexBytes: 100})
 		_, err := f.Dependencies(ctx, apache(t, r.URL, version), "apache")
 		if err == nil || !strings.Contains(err.Error(), "larger than the limit") {
 			t.Errorf("index: got %v", err)
 		}
-		f = chartrepo.New(chartrepo.Options{Hosts: render.Hosts{r.host()}, MaxChartBytes: 100})
+		f = chartrepo.New(chartrepo.Options{Hosts: render.Hosts{r.Host()}, MaxChartBytes: 100})
 		_, err = f.Dependencies(ctx, apache(t, r.URL, version), "apache")
 		if err == nil || !strings.Contains(err.Error(), "larger than the limit") {
 			t.Errorf("archive: got %v", err)
