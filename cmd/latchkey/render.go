@@ -17,6 +17,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/config"
 	"github.com/latchkey-dev/latchkey/render"
+	"github.com/latchkey-dev/latchkey/render/chartrepo"
 	"github.com/latchkey-dev/latchkey/resolver"
 	"github.com/latchkey-dev/latchkey/resolver/vault"
 	"github.com/latchkey-dev/latchkey/sealing"
@@ -34,6 +35,7 @@ type renderFlags struct {
 	helm                render.HelmOptions
 	noRemoteBases       bool
 	resolveValues       bool
+	remoteHosts         []string
 	unsealKeys          []string
 	unsealFromCluster   bool
 	controllerNamespace string
@@ -99,6 +101,7 @@ plugin passes it to helm. See docs/resolving.md and docs/argocd-plugin.md.`,
 	f.BoolVar(&fl.helm.SkipCRDs, "skip-crds", false, "leave out the Helm chart's crds/ directory")
 	f.BoolVar(&fl.helm.SkipHooks, "no-hooks", false, "leave out Helm hooks")
 	f.BoolVar(&fl.resolveValues, "resolve-values", false, "resolve the references in the Helm chart's values (values.yaml, -f, --set) before templating, so the chart sees the real values (checksums, b64enc, tpl); values outside a Secret's data are reported on standard error")
+	f.StringSliceVar(&fl.remoteHosts, "allow-remote-hosts", nil, "hosts a Helm chart's dependencies missing from charts/ may be fetched from (host or host:port; * for any), as the controller's flag; also allows them for Kustomize with --no-remote-bases")
 	f.BoolVar(&fl.noRemoteBases, "no-remote-bases", false, "refuse kustomizations that load remote bases or files by URL, before anything is fetched (the controller's default)")
 	f.StringSliceVar(&fl.unsealKeys, "unseal-key", nil, "private key file to unseal SealedSecrets with: PEM, or a backup of the controller's key Secrets (repeatable)")
 	f.BoolVar(&fl.unsealFromCluster, "unseal-from-cluster", false, "unseal SealedSecrets with the sealed-secrets controller's keys, read from the cluster")
@@ -154,6 +157,10 @@ func runRender(cmd *cobra.Command, target string, fl renderFlags, env config.Env
 			if helm, err = helmCapabilities(ctx, cmd, fl); err != nil {
 				return err
 			}
+			fetcher := chartrepo.New(chartrepo.Options{Hosts: render.Hosts(fl.remoteHosts)})
+			if helm.Dependencies, err = fetcher.Dependencies(ctx, os.DirFS(target), "."); err != nil {
+				return err
+			}
 			if fl.resolveValues {
 				if values, err = resolveChartValues(ctx, rsv, target, helm); err != nil {
 					return err
@@ -161,7 +168,7 @@ func runRender(cmd *cobra.Command, target string, fl renderFlags, env config.Env
 				helm = helm.WithValues(resolver.ValuesOf(values.after))
 			}
 		}
-		res, err = render.Dir(ctx, target, render.Options{Mode: mode, Helm: helm, NoRemoteBases: fl.noRemoteBases})
+		res, err = render.Dir(ctx, target, render.Options{Mode: mode, Helm: helm, NoRemoteBases: fl.noRemoteBases, RemoteHosts: render.Hosts(fl.remoteHosts)})
 		if err != nil && values != nil {
 			// The chart saw the values: its errors may quote them.
 			err = values.redact(err)
