@@ -119,11 +119,11 @@ func TestHelmCapabilitiesFromCluster(t *testing.T) {
 	probe := &unstructured.Unstructured{}
 	probe.SetAPIVersion("monitoring.example.com/v1")
 	probe.SetKind("Probe")
-	var crd apiextensionsv1.CustomResourceDefinition
-	if err := yaml.Unmarshal([]byte(probeCRD), &crd); err != nil {
+	crd := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(probeCRD), &crd.Object); err != nil {
 		t.Fatal(err)
 	}
-	sc.create(t, &crd)
+	sc.create(t, crd)
 	eventually(t, 60*time.Second, "the Probe rendered once the cluster serves its kind", func() error {
 		if err := sc.c.Get(ctx, client.ObjectKey{Namespace: "web", Name: "caps"}, probe); err != nil {
 			return fmt.Errorf("%v; Ready %s", err, condition(getSync(t, sc.c, "web", "caps"), v1alpha1.ConditionReady))
