@@ -25,8 +25,9 @@ type HelmValueResolution struct {
 // a host the controller allows (--allow-remote-hosts).
 type HelmChartSource struct {
 	// Repository is the chart repository's URL (its index.yaml is read
-	// from there), e.g. https://charts.bitnami.com/bitnami.
-	// +kubebuilder:validation:Pattern=`^https?://`
+	// from there), e.g. https://charts.bitnami.com/bitnami, or an OCI
+	// registry's repository, e.g. oci://registry-1.docker.io/bitnamicharts.
+	// +kubebuilder:validation:Pattern=`^(https?|oci)://`
 	Repository string `json:"repository"`
 	// Chart is the chart's name in the repository.
 	// +kubebuilder:validation:MinLength=1
@@ -35,8 +36,8 @@ type HelmChartSource struct {
 	// newest the repository lists is used. Empty: the newest stable.
 	// +optional
 	Version string `json:"version,omitempty"`
-	// Digest pins the archive ("sha256:<hex>"): another archive under the
-	// same version is refused.
+	// Digest pins the archive ("sha256:<hex>"; for OCI, the manifest's
+	// digest): another one under the same version is refused.
 	// +kubebuilder:validation:Pattern=`^sha256:[a-f0-9]{64}$`
 	// +optional
 	Digest string `json:"digest,omitempty"`

@@ -71,7 +71,7 @@ func New(opts Options) *Fetcher {
 func (f *Fetcher) Chart(ctx context.Context, repoURL, name, version, digest string) (render.ChartArchive, error) {
 	what := fmt.Sprintf("chart %s %s from %s", name, orLatest(version), repoURL)
 	if strings.HasPrefix(repoURL, "oci://") {
-		return render.ChartArchive{}, fmt.Errorf("%s: OCI registries are not supported yet: vendor the chart into charts/ (helm dependency build) or use its HTTP repository", what)
+		return f.ociChart(repoURL, name, version, digest, what)
 	}
 	if !strings.HasPrefix(repoURL, "https://") && !strings.HasPrefix(repoURL, "http://") {
 		return render.ChartArchive{}, fmt.Errorf("%s: want an http(s):// chart repository URL (a repository alias such as @name or a file:// path is resolved by helm on a workstation: vendor the chart into charts/)", what)

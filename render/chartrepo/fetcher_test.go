@@ -143,11 +143,5 @@ func TestDependencies(t *testing.T) {
 		}
 	})
 
-	t.Run("OCI is said to be unsupported, not fetched", func(t *testing.T) {
-		f := chartrepo.New(chartrepo.Options{Hosts: render.Hosts{"*"}})
-		_, err := f.Chart(ctx, "oci://registry.example.com/charts", "common", version, "")
-		if err == nil || !strings.Contains(err.Error(), "OCI") {
-			t.Errorf("got %v", err)
-		}
-	})
+
 }
