@@ -1,5 +1,6 @@
 // Package chartrepo fetches Helm charts from chart repositories (an
-// index.yaml and .tgz files over HTTP), for a chart's dependencies that are
+// index.yaml and .tgz files over HTTP) and OCI registries (Helm's
+// registry client), for a chart's dependencies that are
 // not vendored in its charts/ directory and for a Sync whose chart is not
 // in Git (spec.source.helm).
 //
