@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/registry"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -71,6 +74,27 @@ func TestHelmChartSource(t *testing.T) {
 		}
 	})
 
+	t.Run("a chart from an OCI registry, pinned by version and digest, values from Git", func(t *testing.T) {
+		reg := testenv.StartRegistry(t)
+		version, manifest := pushChart(t, reg, writeChart(t, "2.0.0"))
+		startShardController(t, sc.kube, nil, "oci", func(o *reconcile.Options) {
+			o.RemoteHosts, o.ChartClient = []string{reg.Host}, reg.Client
+		})
+		sc.kube.CreateNamespace(t, "oci")
+		s := sync("oci")
+		s.Labels = map[string]string{reconcile.LabelShard: "oci"}
+		s.Spec.Source.Helm = &v1alpha1.HelmChartSource{Repository: "oci://" + reg.Host + "/charts", Chart: "web", Version: version, Digest: manifest}
+		sc.create(t, s)
+		sc.waitApplied(t, "the OCI chart applied", "oci", "web", rev)
+		var cm corev1.ConfigMap
+		if err := sc.c.Get(ctx, client.ObjectKey{Namespace: "oci", Name: "web"}, &cm); err != nil {
+			t.Fatal(err)
+		}
+		if cm.Data["chart"] != "2.0.0" || cm.Data["color"] != "green" {
+			t.Errorf("applied %v", cm.Data)
+		}
+	})
+
 	t.Run("a host the controller does not allow: refused, named, nothing fetched", func(t *testing.T) {
 		before := charts.Requests()
 		sc.kube.CreateNamespace(t, "strict")
@@ -88,4 +112,31 @@ func TestHelmChartSource(t *testing.T) {
 			t.Errorf("the repository served %d requests for a host not allowed", n)
 		}
 	})
+}
+
+// pushChart packages the chart at dir and pushes it to reg as helm push
+// does; it returns its version and the manifest's digest.
+func pushChart(t *testing.T, reg *testenv.Registry, dir string) (version, manifest string) {
+	t.Helper()
+	ch, err := loader.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive, err := chartutil.Save(ch, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := registry.NewClient(registry.ClientOptHTTPClient(reg.Client), registry.ClientOptCredentialsFile(filepath.Join(t.TempDir(), "none.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Push(data, reg.Host+"/charts/"+ch.Name()+":"+ch.Metadata.Version)
+	if err != nil {
+		t.Fatalf("helm push: %v", err)
+	}
+	return ch.Metadata.Version, res.Manifest.Digest
 }

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"net/http"
 	"errors"
 	"fmt"
 	"sync"
@@ -61,6 +62,9 @@ type Options struct {
 	// RemoteHosts are the hosts renders may fetch from (Kustomize remote
 	// bases, Helm chart repositories); AllowRemoteBases allows any.
 	RemoteHosts []string
+	// ChartClient makes the requests to chart repositories and registries
+	// (default: one with a timeout and the system's CAs).
+	ChartClient *http.Client
 	// MinInterval is the shortest source and rotation interval honoured;
 	// shorter ones in a spec are raised to it (0: no floor).
 	MinInterval time.Duration
@@ -216,7 +220,7 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 		metrics: opts.Metrics,
 		sandbox: sandbox.New(opts.RenderSandbox),
 		caps:    newCapabilities(dc, opts.CapabilitiesTTL),
-		charts:  chartrepo.New(chartrepo.Options{Hosts: remoteHosts(opts)}),
+		charts:  chartrepo.New(chartrepo.Options{Hosts: remoteHosts(opts), Client: opts.ChartClient}),
 		opts:    opts,
 		ids: newIdentities(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper(), c, opts.Concurrency,
 			func(n int) { opts.Metrics.Identities.Set(float64(n)) }),
