@@ -2,9 +2,9 @@ package reconcile
 
 import (
 	"context"
-	"net/http"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
