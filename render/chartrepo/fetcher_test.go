@@ -143,5 +143,4 @@ func TestDependencies(t *testing.T) {
 		}
 	})
 
-
 }
