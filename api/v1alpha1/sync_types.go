@@ -153,7 +153,9 @@ type GitSource struct {
 	// +optional
 	WebhookSecretRef *LocalObjectReference `json:"webhookSecretRef,omitempty"`
 
-	// Helm: see sync_helm.go.
+	// Helm renders a chart from a Helm chart repository or an OCI registry
+	// instead of one in Git; the Git source still provides the revision and
+	// the values files (sync_helm.go).
 	// +optional
 	Helm *HelmChartSource `json:"helm,omitempty"`
 }
@@ -218,7 +220,7 @@ type HelmRender struct {
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +optional
 	Values *apiextensionsv1.JSON `json:"values,omitempty"`
-	// HelmValueResolution: see sync_helm.go.
+	// HelmValueResolution (sync_helm.go): resolveValues.
 	HelmValueResolution `json:",inline"`
 }
 
