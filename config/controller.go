@@ -66,6 +66,11 @@ type Controller struct {
 	// repository fails before kustomize fetches it (as Flux's
 	// --no-remote-bases).
 	AllowRemoteBases bool
+	// RemoteHosts are the hosts renders may fetch from: Kustomize remote
+	// bases and files, Helm chart repositories of dependencies and of
+	// spec.source.helm. "*" is any host (what AllowRemoteBases means);
+	// empty, nothing remote is fetched.
+	RemoteHosts []string
 	// MinInterval is the shortest spec.source.interval and
 	// spec.rotation.interval the controller honours; shorter ones are raised
 	// to it, with a Warning event. 0 disables the floor.
@@ -129,6 +134,7 @@ const (
 	EnvKubeAPIQPS        = "LATCHKEY_KUBE_API_QPS"
 	EnvKubeAPIBurst      = "LATCHKEY_KUBE_API_BURST"
 	EnvAllowRemoteBases  = "LATCHKEY_ALLOW_REMOTE_BASES"
+	EnvAllowRemoteHosts  = "LATCHKEY_ALLOW_REMOTE_HOSTS"
 	EnvGitMaxFetchBytes  = "LATCHKEY_GIT_MAX_FETCH_BYTES"
 	EnvGitMaxFileBytes   = "LATCHKEY_GIT_MAX_FILE_BYTES"
 	EnvGitMaxRevision    = "LATCHKEY_GIT_MAX_REVISION_BYTES"
@@ -182,6 +188,7 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 		return out
 	}
 	c.WatchNamespaces = list(EnvWatchNamespaces)
+	c.RemoteHosts = list(EnvAllowRemoteHosts)
 	c.Tenancy = Tenancy{
 		DefaultServiceAccount:  get(EnvDefaultServiceAccount, ""),
 		ClusterKinds:           list(EnvAllowedClusterKinds),
@@ -273,7 +280,8 @@ func (c *Controller) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&t.VaultDefaultNamespaces, "vault-default-namespaces", t.VaultDefaultNamespaces, "with --tenancy, namespaces whose Syncs may resolve with the controller's own Vault credentials ($"+EnvVaultDefaultNamespaces+")")
 	fs.StringVar(&t.VaultAudience, "vault-token-audience", t.VaultAudience, "audience of the ServiceAccount tokens requested for a Sync's Vault Kubernetes auth ($"+EnvVaultTokenAudience+")")
 	fs.StringSliceVar(&t.KeysNamespaces, "allowed-keys-namespaces", t.KeysNamespaces, "with --tenancy, sealing keys namespaces besides --sealed-secrets-namespace that Syncs may name ($"+EnvAllowedKeysNamespaces+")")
-	fs.BoolVar(&c.AllowRemoteBases, "allow-remote-bases", c.AllowRemoteBases, "let kustomizations load remote bases and files by URL during a render; off, they fail before anything is fetched ($"+EnvAllowRemoteBases+")")
+	fs.BoolVar(&c.AllowRemoteBases, "allow-remote-bases", c.AllowRemoteBases, "let renders fetch from any host: the same as --allow-remote-hosts '*' ($"+EnvAllowRemoteBases+")")
+	fs.StringSliceVar(&c.RemoteHosts, "allow-remote-hosts", c.RemoteHosts, "hosts renders may fetch from (host or host:port; * for any): Kustomize remote bases and files, Helm chart repositories of dependencies not in charts/ and of spec.source.helm; others fail before anything is fetched, naming the host ($"+EnvAllowRemoteHosts+")")
 	fs.Var(&c.GitMaxFetchBytes, "git-max-fetch-bytes", "bytes one Git fetch may receive from the host; a larger fetch fails ($"+EnvGitMaxFetchBytes+")")
 	fs.Var(&c.GitMaxFileBytes, "git-max-file-bytes", "size of each file (Git object) once inflated, checked before inflating ($"+EnvGitMaxFileBytes+")")
 	fs.Var(&c.GitMaxRevisionBytes, "git-max-revision-bytes", "size of all Git objects of one fetch once inflated, checked before inflating ($"+EnvGitMaxRevision+")")

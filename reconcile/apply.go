@@ -78,6 +78,7 @@ func (o *outcome) record(st *v1alpha1.SyncStatus, s *v1alpha1.Sync, d *desired) 
 func (r *Reconciler) applyOptions() ssa.ApplyOptions {
 	o := ssa.DefaultApplyOptions()
 	o.WaitInterval = 250 * time.Millisecond
+	o.Cleanup = helmTakeover
 	return o
 }
 

@@ -39,8 +39,11 @@ func (st *syncState) memory() memory {
 type change struct {
 	revision string
 	rotated  bool
-	dirty    int
-	now      time.Time
+	// capabilities: the cluster's capabilities differ from those the last
+	// Helm render used (a new kind or version served).
+	capabilities bool
+	dirty        int
+	now          time.Time
 }
 
 // decision is what one reconciliation does, decided before any of it is
@@ -96,6 +99,7 @@ func decide(m memory, s *v1alpha1.Sync, c change) decision {
 		{c.revision != m.revision, "new revision"},
 		{s.Generation != m.generation, "spec changed"},
 		{c.rotated, "secret rotated"},
+		{c.capabilities, "cluster capabilities changed"},
 		{!m.ready, "not ready"},
 		{requested != m.reconcileRequest, "reconciliation requested"},
 		{c.now.Sub(m.lastFull) >= fullCheckEvery*s.GetInterval(), "periodic full check"},

@@ -2,12 +2,16 @@ package reconcile
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path"
 	"sort"
+	"strings"
 
 	"github.com/fluxcd/pkg/ssa/normalize"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -34,22 +38,54 @@ type desired struct {
 	digest   string
 	secrets  []v1alpha1.SecretVersion
 	redact   *redactor
-	reads    int
-	hits     int
 	// verified are the secrets the promotion gate found present (only when
 	// it ran: a new revision under spec.promotion).
 	verified []promotion.Verified
+	// values is the provenance of the chart's values resolved before
+	// templating (spec.render.helm.resolveValues): a rotation of them
+	// renders again even where no object holds the value as it is.
+	values resolver.Provenance
+	// capabilities is the digest of the cluster capabilities a Helm render
+	// used; "" for other renders.
+	capabilities string
+	reads        int
+	hits         int
 }
 
 // build renders the snapshot, labels what it renders and resolves it. With
 // gate, every reference must first exist in the Sync's Vault (the secrets
 // gate of a promotion), else nothing is resolved.
-func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.Snapshot, secrets Secrets, gate bool) (*desired, error) {
+func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.Snapshot, secrets Secrets, gate bool) (_ *desired, err error) {
+	var values *resolvedValues
+	defer func() {
+		if values != nil {
+			err = redactStep(err, values.redact)
+		}
+	}()
 	opts, err := renderOptions(s)
 	if err != nil {
 		return nil, failed(v1alpha1.ReasonConfigInvalid, err)
 	}
 	opts.NoRemoteBases = !r.opts.AllowRemoteBases
+	opts.RemoteHosts = remoteHosts(r.opts)
+	capsSum := ""
+	if s.Spec.Source.Helm != nil || renderMode(snap, s.Spec.Source.Path, opts.Mode) == render.Helm {
+		if err := r.helmCharts(ctx, s, snap, &opts); err != nil {
+			return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
+		}
+		caps, sum, err := r.caps.get(ctx)
+		if err != nil {
+			return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: the chart needs the cluster's capabilities: %w", short(snap.Revision), err))
+		}
+		opts.Helm.KubeVersion, opts.Helm.APIVersions, capsSum = caps.KubeVersion, caps.APIVersions, sum
+		if h := s.Spec.Render.Helm; h != nil && h.ResolveValues {
+			if values, err = resolveValues(ctx, s, snap, opts.Helm, secrets); err != nil {
+				return nil, err
+			}
+			// The worker receives them on its standard input.
+			opts.Helm = opts.Helm.WithValues(resolver.ValuesOf(values.after))
+		}
+	}
 	// Helm and Kustomize render in a worker process under limits: a
 	// template that allocates or loops without end fails this Sync only.
 	res, err := r.sandbox.Render(ctx, snap.FS(), s.Spec.Source.Path, opts)
@@ -57,7 +93,7 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		return nil, failed(v1alpha1.ReasonRenderLimitExceeded, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
 	}
 	if errors.Is(err, render.ErrRemoteRefused) {
-		return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s (the controller runs without --allow-remote-bases): %w", short(snap.Revision), err))
+		return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s (the controller allows no remote host of it: --allow-remote-hosts): %w", short(snap.Revision), err))
 	}
 	if err != nil {
 		return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
@@ -85,9 +121,15 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 	if err := r.checkPlacement(s, rendered, result, res.Origin); err != nil {
 		return nil, err
 	}
+	redact := newRedactor(rendered, result.Objects)
+	if values != nil {
+		if err := r.placeValues(s, values, result, res.Origin); err != nil {
+			return nil, err
+		}
+		redact = newRedactor(append([]*unstructured.Unstructured{values.before}, rendered...), append([]*unstructured.Unstructured{values.after}, result.Objects...))
+	}
 	// As kustomize-controller does: stringData becomes data (so the applied
 	// object compares equal to the live one) and defaults are made explicit.
-	redact := newRedactor(rendered, result.Objects)
 	if err := normalize.UnstructuredList(result.Objects); err != nil {
 		return nil, failed(v1alpha1.ReasonRenderFailed, redact.Error(fmt.Errorf("normalising the resolved objects: %w", err)))
 	}
@@ -104,6 +146,8 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		reads:    result.Reads,
 		hits:     result.CacheHits,
 		verified: verified,
+
+		capabilities: capsSum,
 	}
 	if s.RestartWorkloads() {
 		annotateWorkloads(d.objects, d.prov, r.opts.HMACKey)
@@ -120,11 +164,35 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 	// defaults: the redactor already covers base64, and defaults are no secret.
 	d.redact = redact
 	d.secrets = secretVersions(d.objects, d.prov)
-	d.digest, err = digest(rendered, d.prov)
+	var key []byte
+	if values != nil {
+		// The rendered set holds values: its digest must be keyed.
+		key = r.opts.HMACKey
+		d.values = values.prov
+		for _, ref := range values.prov.Refs {
+			d.secrets = append(d.secrets, v1alpha1.SecretVersion{
+				Object: valuesOrigin, Field: ref.Field, Source: string(ref.Source),
+				Reference: ref.Reference, Version: ref.Version, Pinned: ref.Pinned, HMAC: ref.HMAC,
+			})
+		}
+	}
+	d.digest, err = digest(rendered, d.prov, key)
 	if err != nil {
 		return nil, failed(v1alpha1.ReasonRenderFailed, err)
 	}
 	return d, nil
+}
+
+// renderMode is the mode a render of dir in snap will use.
+func renderMode(snap *source.Snapshot, dir string, mode render.Mode) render.Mode {
+	if mode != render.Auto {
+		return mode
+	}
+	sub, err := fs.Sub(snap.FS(), path.Clean(strings.TrimPrefix(dir, "/")))
+	if err != nil {
+		return render.Plain
+	}
+	return render.Detect(sub)
 }
 
 func renderOptions(s *v1alpha1.Sync) (render.Options, error) {
@@ -237,9 +305,14 @@ func secretVersions(objs []*unstructured.Unstructured, prov []resolver.Provenanc
 
 // digest is sha256 over the rendered set (which holds references, not
 // values) and the keyed HMACs of the values: equal digests mean the same
-// state was applied, without the digest being a hash of any value.
-func digest(rendered []*unstructured.Unstructured, prov []resolver.Provenance) (string, error) {
-	h := sha256.New()
+// state was applied, without the digest being a hash of any value. When
+// the rendered set holds values (a chart rendered with resolved values),
+// key is the HMAC key and the digest is keyed as a whole.
+func digest(rendered []*unstructured.Unstructured, prov []resolver.Provenance, key []byte) (string, error) {
+	h, prefix := sha256.New(), "sha256:"
+	if key != nil {
+		h, prefix = hmac.New(sha256.New, key), "hmac-sha256:"
+	}
 	idx := make([]int, len(rendered))
 	for i := range idx {
 		idx[i] = i
@@ -264,7 +337,7 @@ func digest(rendered []*unstructured.Unstructured, prov []resolver.Provenance) (
 			}
 		}
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return prefix + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func joinPath(dir, file string) string {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
+	"github.com/latchkey-dev/latchkey/resolver"
 )
 
 // reconcile runs the pipeline for one Sync in four parts: look (the
@@ -32,8 +33,9 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 		return r.fail(ctx, a, err)
 	}
 
+	capsChanged := r.capabilitiesChanged(ctx, a.st)
 	a.st.mu.Lock()
-	dec := decide(a.st.memory(), s, change{revision: in.revision, rotated: in.rot != nil, dirty: len(a.dirty), now: time.Now()})
+	dec := decide(a.st.memory(), s, change{revision: in.revision, rotated: in.rot != nil, capabilities: capsChanged, dirty: len(a.dirty), now: time.Now()})
 	if dec.progress != "" {
 		a.st.progressing = dec.progress
 	}
@@ -62,6 +64,19 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 		return r.fail(ctx, a, err)
 	}
 	return r.record(ctx, a, in, dec, d, out)
+}
+
+// capabilitiesChanged reports whether the cluster's capabilities differ
+// from those of the Sync's last Helm render (only a Helm render sees them).
+func (r *Reconciler) capabilitiesChanged(ctx context.Context, st *syncState) bool {
+	st.mu.Lock()
+	last := st.capabilities
+	st.mu.Unlock()
+	if last == "" {
+		return false
+	}
+	_, sum, err := r.caps.get(ctx)
+	return err == nil && sum != last
 }
 
 // attempt is one reconciliation of a Sync in progress.
@@ -179,11 +194,12 @@ func (r *Reconciler) record(ctx context.Context, a *attempt, in *inputs, dec dec
 	if dec.full {
 		st.lastFull = time.Now()
 		st.revision, st.generation, st.digest = d.revision, s.Generation, d.digest
+		st.capabilities = d.capabilities
 	}
 	st.ready = true
 	st.applied = true
 	st.reconcileRequest = s.Annotations[AnnotationReconcileRequest]
-	st.versions = unpinnedVersions(d.prov)
+	st.versions = unpinnedVersions(append([]resolver.Provenance{d.values}, d.prov...))
 	st.workloads = workloadsOf(d.objects)
 	if len(st.versions) > 0 && st.lastRotationCheck.IsZero() {
 		st.lastRotationCheck = time.Now()
@@ -193,6 +209,11 @@ func (r *Reconciler) record(ctx context.Context, a *attempt, in *inputs, dec dec
 	}
 	st.mu.Unlock()
 
+	if dec.full && definesAPIs(d.objects) {
+		// The cluster may serve new kinds now: charts that test for them
+		// should see them at their next render.
+		r.caps.invalidate()
+	}
 	r.ensureWatches(ctx, d.objects)
 	after := s.Status.DeepCopy()
 	out.record(after, s, d)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -31,6 +33,7 @@ import (
 	"github.com/latchkey-dev/latchkey/reconcile/drift"
 	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
 	"github.com/latchkey-dev/latchkey/reconcile/tenancy"
+	"github.com/latchkey-dev/latchkey/render/chartrepo"
 	"github.com/latchkey-dev/latchkey/render/sandbox"
 )
 
@@ -57,6 +60,12 @@ type Options struct {
 	// AllowRemoteBases lets kustomizations load remote bases and files by
 	// URL; by default a render that would fails before fetching anything.
 	AllowRemoteBases bool
+	// RemoteHosts are the hosts renders may fetch from (Kustomize remote
+	// bases, Helm chart repositories); AllowRemoteBases allows any.
+	RemoteHosts []string
+	// ChartClient makes the requests to chart repositories and registries
+	// (default: one with a timeout and the system's CAs).
+	ChartClient *http.Client
 	// MinInterval is the shortest source and rotation interval honoured;
 	// shorter ones in a spec are raised to it (0: no floor).
 	MinInterval time.Duration
@@ -68,6 +77,9 @@ type Options struct {
 	// render-worker subcommand; a test binary checks sandbox.IsWorker in
 	// TestMain).
 	RenderSandbox sandbox.Config
+	// CapabilitiesTTL is how long the cluster's capabilities are reused
+	// for Helm renders (default DefaultCapabilitiesTTL).
+	CapabilitiesTTL time.Duration
 }
 
 // Reconciler reconciles Syncs.
@@ -81,6 +93,8 @@ type Reconciler struct {
 	events  events.EventRecorder
 	metrics *Metrics
 	sandbox *sandbox.Sandbox
+	caps    *capabilities
+	charts  *chartrepo.Fetcher
 	opts    Options
 	// ids are the identities Syncs act as for their objects; access caches
 	// the allowed SubjectAccessReview decisions of the check before apply.
@@ -118,6 +132,10 @@ type syncState struct {
 	// the last build, by location; rotation compares against them.
 	versions          map[vaultLocation]int
 	lastRotationCheck time.Time
+	// capabilities is the digest of the cluster capabilities the last
+	// applied Helm render was made with ("" for other renders): when
+	// discovery says otherwise, the chart is rendered again.
+	capabilities string
 	// reconcileRequest is the last AnnotationReconcileRequest value handled.
 	reconcileRequest string
 	// lastFull is when the last full reconciliation succeeded.
@@ -186,6 +204,10 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 		return nil, err
 	}
 
+	dc, err := discovery.NewDiscoveryClientForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return nil, fmt.Errorf("creating the discovery client for Helm's capabilities: %w", err)
+	}
 	r := &Reconciler{
 		client:  c,
 		reader:  mgr.GetAPIReader(),
@@ -196,6 +218,8 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 		events:  mgr.GetEventRecorder("latchkey"),
 		metrics: opts.Metrics,
 		sandbox: sandbox.New(opts.RenderSandbox),
+		caps:    newCapabilities(dc, opts.CapabilitiesTTL),
+		charts:  chartrepo.New(chartrepo.Options{Hosts: remoteHosts(opts), Client: opts.ChartClient}),
 		opts:    opts,
 		ids: newIdentities(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper(), c, opts.Concurrency,
 			func(n int) { opts.Metrics.Identities.Set(float64(n)) }),

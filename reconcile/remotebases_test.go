@@ -21,7 +21,8 @@ import (
 // TestRemoteBases: by default the controller refuses a kustomization that
 // loads anything from outside the repository, before fetching it, and
 // never reads a file beside a kustomization's directory; a controller
-// started with AllowRemoteBases (--allow-remote-bases) fetches remote files.
+// started with AllowRemoteBases (--allow-remote-bases) fetches remote files,
+// and so does one that allows the remote's host (--allow-remote-hosts).
 func TestRemoteBases(t *testing.T) {
 	ctx := context.Background()
 	sc := newScenario(t, "remote")
@@ -43,12 +44,17 @@ func TestRemoteBases(t *testing.T) {
 		"refused/cm.yaml":            local,
 		"allowed/kustomization.yaml": kustomization(remote.URL + "/allowed/cm.yaml"),
 		"allowed/cm.yaml":            local,
+		"hosts/kustomization.yaml":   kustomization(remote.URL + "/hosts/cm.yaml"),
+		"hosts/cm.yaml":              local,
 		"escape/kustomization.yaml":  kustomization("../outside.yaml"),
 		"escape/cm.yaml":             local,
 		"outside.yaml":               "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: outside}\n",
 	})
 	startController(t, sc.kube, nil)
 	startShardController(t, sc.kube, nil, "remote", func(o *reconcile.Options) { o.AllowRemoteBases = true })
+	startShardController(t, sc.kube, nil, "hosts", func(o *reconcile.Options) {
+		o.RemoteHosts = []string{strings.TrimPrefix(remote.URL, "http://")}
+	})
 
 	tests := []struct {
 		path    string
@@ -57,10 +63,11 @@ func TestRemoteBases(t *testing.T) {
 		wantErr []string
 	}{
 		{path: "refused", wantErr: []string{
-			"--allow-remote-bases", "remote kustomize bases and resources are refused",
+			"--allow-remote-hosts", "remote kustomize bases and resources are refused",
 			"kustomization.yaml: resources: " + remote.URL + "/refused/cm.yaml",
 		}},
 		{path: "allowed", shard: "remote", want: []string{"local", "remote"}},
+		{path: "hosts", shard: "hosts", want: []string{"local", "remote"}},
 		{path: "escape", wantErr: []string{"is not in or below"}},
 	}
 	for _, tc := range tests {

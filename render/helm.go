@@ -22,13 +22,22 @@ import (
 // contacted), the chart and its vendored dependencies from the directory,
 // values files then --set and --set-string on top.
 func renderHelm(ctx context.Context, src source, o HelmOptions) (*Result, error) {
-	ch, err := loadChart(src.fsys)
+	var ch *chart.Chart
+	var err error
+	if o.Chart != nil {
+		ch, err = loadArchive(*o.Chart)
+	} else {
+		ch, err = loadChart(src.fsys)
+	}
 	if err != nil {
+		return nil, err
+	}
+	if err := addDependencies(ch, o.Dependencies); err != nil {
 		return nil, err
 	}
 	if ch.Metadata != nil {
 		if err := action.CheckDependencies(ch, ch.Metadata.Dependencies); err != nil {
-			return nil, fmt.Errorf("helm chart %s: %w (run `helm dependency build` and commit charts/)", ch.Name(), err)
+			return nil, fmt.Errorf("helm chart %s: %w (run `helm dependency build` and commit charts/, or allow the repository's host with --allow-remote-hosts)", ch.Name(), err)
 		}
 	}
 	vals, err := helmValues(src.valuesFS, o)
@@ -46,13 +55,13 @@ func renderHelm(ctx context.Context, src source, o HelmOptions) (*Result, error)
 	install.IncludeCRDs = !o.SkipCRDs
 	install.DisableHooks = o.SkipHooks
 	install.APIVersions = chartutil.VersionSet(o.APIVersions)
-	if o.KubeVersion != "" {
-		kv, err := chartutil.ParseKubeVersion(o.KubeVersion)
-		if err != nil {
-			return nil, fmt.Errorf("helm: kube version %q: %w", o.KubeVersion, err)
-		}
-		install.KubeVersion = kv
+	// Helm's own default is v1.20.0, older than any supported cluster.
+	kubeVersion := firstNonEmpty(o.KubeVersion, DefaultKubeVersion())
+	kv, err := chartutil.ParseKubeVersion(kubeVersion)
+	if err != nil {
+		return nil, fmt.Errorf("helm: kube version %q (--kube-version): %w", kubeVersion, err)
 	}
+	install.KubeVersion = kv
 	rel, err := install.RunWithContext(ctx, ch, vals)
 	if err != nil {
 		return nil, fmt.Errorf("helm template %s: %w", ch.Name(), err)

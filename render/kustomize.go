@@ -21,7 +21,7 @@ import (
 // only build ../base), and the kustomization's own sort order (legacy by
 // default, as `kustomize build`). A Git snapshot is built in an in-memory
 // copy whose root is the repository's, so no path leads out of it.
-func renderKustomize(ctx context.Context, src source, noRemote bool) (*Result, error) {
+func renderKustomize(ctx context.Context, src source, noRemote bool, allow Hosts) (*Result, error) {
 	kfs, dir := src.kfs, src.kdir
 	if kfs == nil {
 		var err error
@@ -31,7 +31,7 @@ func renderKustomize(ctx context.Context, src source, noRemote bool) (*Result, e
 		dir = "/" + dir
 	}
 	if noRemote {
-		if err := refuseRemote(kfs, dir); err != nil {
+		if err := refuseRemote(kfs, dir, allow); err != nil {
 			return nil, fmt.Errorf("kustomize build: %w", err)
 		}
 	}

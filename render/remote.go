@@ -23,13 +23,13 @@ var ErrRemoteRefused = errors.New("remote kustomize bases and resources are refu
 // remote base by running git, as soon as it meets one, and offers no hook
 // to stop it. Anything kustomize would treat as remote is refused, plus a
 // few spellings it would reject anyway; the rest is left to kustomize.
-func refuseRemote(fsys filesys.FileSystem, dir string) error {
-	s := &remoteScan{fs: fsys, root: dir, seen: map[string]bool{}}
+func refuseRemote(fsys filesys.FileSystem, dir string, allow Hosts) error {
+	s := &remoteScan{fs: fsys, root: dir, seen: map[string]bool{}, allow: allow}
 	s.kustomization(dir, false)
 	if len(s.found) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w (vendor them into the repository):\n  %s", ErrRemoteRefused, strings.Join(s.found, "\n  "))
+	return fmt.Errorf("%w (vendor them into the repository, or allow their hosts with --allow-remote-hosts):\n  %s", ErrRemoteRefused, strings.Join(s.found, "\n  "))
 }
 
 // remoteScan walks kustomizations as kustomize would load them.
@@ -38,6 +38,16 @@ type remoteScan struct {
 	root  string
 	seen  map[string]bool
 	found []string
+	allow Hosts // hosts remote references may name
+}
+
+// refused says whether ref is remote and its host not allowed.
+func (s *remoteScan) refused(ref string) bool {
+	if !isRemote(ref) {
+		return false
+	}
+	h := hostOf(ref)
+	return h == "" || !s.allow.Allows(h)
 }
 
 // kustomization scans the kustomization file of dir. configs says its
@@ -62,6 +72,9 @@ func (s *remoteScan) kustomization(dir string, configs bool) {
 	check := func(field, ref string) bool {
 		if !isRemote(ref) {
 			return false
+		}
+		if !s.refused(ref) {
+			return true // remote, allowed: kustomize fetches it
 		}
 		s.found = append(s.found, fmt.Sprintf("%s: %s: %s", in, field, strings.TrimSpace(ref)))
 		return true
@@ -174,7 +187,7 @@ func (s *remoteScan) configs(in, field string, data []byte) {
 			where += ": " + kind
 		}
 		check := func(f string, v any) {
-			if ref, ok := v.(string); ok && isRemote(ref) {
+			if ref, ok := v.(string); ok && s.refused(ref) {
 				s.found = append(s.found, fmt.Sprintf("%s.%s: %s", where, f, strings.TrimSpace(ref)))
 			}
 		}

@@ -50,6 +50,11 @@ type Options struct {
 	// that wraps ErrRemoteRefused and lists every such reference. Files
 	// are always loaded under kustomize's LoadRestrictionsRootOnly.
 	NoRemoteBases bool
+	// RemoteHosts are the hosts a render may fetch from despite
+	// NoRemoteBases: Kustomize remote bases and files on them are loaded,
+	// others refused. Helm chart sources and dependencies are fetched by
+	// the caller (render/chartrepo) under the same list.
+	RemoteHosts Hosts
 }
 
 // HelmOptions are the `helm template` settings a Helm render uses.
@@ -67,10 +72,19 @@ type HelmOptions struct {
 	Values map[string]any
 	// Set and SetString are --set and --set-string expressions, applied last.
 	Set, SetString []string
-	// KubeVersion (.Capabilities.KubeVersion) and APIVersions
-	// (.Capabilities.APIVersions additions) for charts that test them.
+	// KubeVersion (.Capabilities.KubeVersion; default DefaultKubeVersion)
+	// and APIVersions (added to .Capabilities.APIVersions, which holds the
+	// built-in kinds of this build's client-go) for charts that test them:
+	// a Capabilities from Discover, or what the user says.
 	KubeVersion string
 	APIVersions []string
+	// Chart, when set, is the chart to render (spec.source.helm: a chart
+	// from a repository); the rendered directory then only provides values
+	// files.
+	Chart *ChartArchive `json:",omitempty"`
+	// Dependencies are the chart's dependencies fetched from their
+	// repositories because charts/ does not hold them.
+	Dependencies []ChartArchive `json:",omitempty"`
 	// SkipCRDs leaves out the chart's crds/ directory; SkipHooks its hooks.
 	// Test hooks (helm.sh/hook: test) are never rendered.
 	SkipCRDs, SkipHooks bool
@@ -195,6 +209,9 @@ type source struct {
 
 func render(ctx context.Context, src source, opts Options) (*Result, error) {
 	mode := opts.Mode
+	if opts.Helm.Chart != nil {
+		mode = Helm // the chart came from a repository; the directory holds values
+	}
 	if mode == Auto {
 		mode = Detect(src.fsys)
 	}
@@ -202,7 +219,7 @@ func render(ctx context.Context, src source, opts Options) (*Result, error) {
 	case Plain:
 		return renderPlain(ctx, src.fsys)
 	case Kustomize:
-		return renderKustomize(ctx, src, opts.NoRemoteBases)
+		return renderKustomize(ctx, src, opts.NoRemoteBases, opts.RemoteHosts)
 	case Helm:
 		return renderHelm(ctx, src, opts.Helm)
 	}

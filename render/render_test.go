@@ -208,7 +208,7 @@ func TestRenderErrorsNameFileAndLine(t *testing.T) {
 			wantErr: "kustomize build: "},
 		{name: "a chart with a dependency that is not vendored",
 			files:   map[string]string{"Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies: [{name: redis, version: 1.0.0}]\n"},
-			wantErr: "missing in charts/ directory: redis (run `helm dependency build` and commit charts/)"},
+			wantErr: "missing in charts/ directory: redis (run `helm dependency build` and commit charts/, or allow the repository's host with --allow-remote-hosts)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

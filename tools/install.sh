@@ -22,6 +22,7 @@ sealed-secrets-controller|v0.36.0|sealed-secrets|github.com/bitnami-labs/sealed-
 gitleaks|v8.30.1|gitleaks|github.com/zricethezav/gitleaks/v8|-X github.com/zricethezav/gitleaks/v8/version.Version=v8.30.1
 controller-gen|v0.23.0|controller-gen|sigs.k8s.io/controller-tools/cmd/controller-gen|
 staticcheck|v0.8.2|staticcheck|honnef.co/go/tools/cmd/staticcheck|
+registry|v3.1.2|registry|github.com/distribution/distribution/v3/cmd/registry|-X github.com/distribution/distribution/v3/version.version=v3.1.2
 source-controller|v1.9.6|flux|github.com/fluxcd/source-controller|
 kustomize-controller|v1.9.6|flux|github.com/fluxcd/kustomize-controller|
 TOOLS

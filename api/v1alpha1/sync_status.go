@@ -213,7 +213,8 @@ type Apply struct {
 	AppliedAt metav1.Time `json:"appliedAt"`
 	// Digest is sha256 of the rendered set with every secret value replaced
 	// by its keyed HMAC: two applies with the same digest applied the same
-	// state.
+	// state. A chart rendered with resolved values (resolveValues) holds
+	// the values: its digest is a keyed HMAC of the set ("hmac-sha256:").
 	Digest string `json:"digest"`
 	// Objects is how many objects the set held.
 	Objects int `json:"objects"`

@@ -213,6 +213,12 @@ type GitSource struct {
 	// controller-wide secret keeps triggering every Sync of the repository.
 	// +optional
 	WebhookSecretRef *LocalObjectReference `json:"webhookSecretRef,omitempty"`
+
+	// Helm renders a chart from a Helm chart repository or an OCI registry
+	// instead of one in Git; the Git source still provides the revision and
+	// the values files (sync_helm.go).
+	// +optional
+	Helm *HelmChartSource `json:"helm,omitempty"`
 }
 
 // GitRef picks a revision: commit wins over tag, tag over branch.
@@ -275,6 +281,8 @@ type HelmRender struct {
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +optional
 	Values *apiextensionsv1.JSON `json:"values,omitempty"`
+	// HelmValueResolution (sync_helm.go): resolveValues.
+	HelmValueResolution `json:",inline"`
 }
 
 // Vault says which Vault resolves the Sync's references and how to log in.

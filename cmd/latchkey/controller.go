@@ -141,6 +141,7 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 		Namespaces: cfg.WatchNamespaces,
 
 		AllowRemoteBases: cfg.AllowRemoteBases,
+		RemoteHosts:      cfg.RemoteHosts,
 		MinInterval:      cfg.MinInterval,
 		Tenancy:          policy,
 		RenderSandbox: sandbox.Config{Limits: sandbox.Limits{

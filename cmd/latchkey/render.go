@@ -16,6 +16,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/config"
 	"github.com/latchkey-dev/latchkey/render"
+	"github.com/latchkey-dev/latchkey/render/chartrepo"
 	"github.com/latchkey-dev/latchkey/resolver"
 	"github.com/latchkey-dev/latchkey/sealing"
 )
@@ -31,6 +32,8 @@ type renderFlags struct {
 	mode                string
 	helm                render.HelmOptions
 	noRemoteBases       bool
+	resolveValues       bool
+	remoteHosts         []string
 	unsealKeys          []string
 	unsealFromCluster   bool
 	controllerNamespace string
@@ -95,11 +98,13 @@ plugin passes it to helm. See docs/resolving.md and docs/argocd-plugin.md.`,
 	f.StringSliceVar(&fl.helm.APIVersions, "api-versions", app.APIVersions, "API versions for Helm's .Capabilities (repeatable; default $KUBE_API_VERSIONS)")
 	f.BoolVar(&fl.helm.SkipCRDs, "skip-crds", false, "leave out the Helm chart's crds/ directory")
 	f.BoolVar(&fl.helm.SkipHooks, "no-hooks", false, "leave out Helm hooks")
+	f.BoolVar(&fl.resolveValues, "resolve-values", false, "resolve the references in the Helm chart's values (values.yaml, -f, --set) before templating, so the chart sees the real values (checksums, b64enc, tpl); values outside a Secret's data are reported on standard error")
+	f.StringSliceVar(&fl.remoteHosts, "allow-remote-hosts", nil, "hosts a Helm chart's dependencies missing from charts/ may be fetched from (host or host:port; * for any), as the controller's flag; also allows them for Kustomize with --no-remote-bases")
 	f.BoolVar(&fl.noRemoteBases, "no-remote-bases", false, "refuse kustomizations that load remote bases or files by URL, before anything is fetched (the controller's default)")
 	f.StringSliceVar(&fl.unsealKeys, "unseal-key", nil, "private key file to unseal SealedSecrets with: PEM, or a backup of the controller's key Secrets (repeatable)")
 	f.BoolVar(&fl.unsealFromCluster, "unseal-from-cluster", false, "unseal SealedSecrets with the sealed-secrets controller's keys, read from the cluster")
 	f.StringVar(&fl.controllerNamespace, "controller-namespace", sealing.DefaultControllerNamespace, "namespace of the sealed-secrets controller's keys (with --unseal-from-cluster)")
-	f.StringVar(&fl.kubeconfig, "kubeconfig", "", "kubeconfig for --unseal-from-cluster (default: KUBECONFIG, ~/.kube/config, or in-cluster)")
+	f.StringVar(&fl.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to render for: Helm's .Capabilities (Kubernetes version, served API versions) come from its discovery; also the cluster of --unseal-from-cluster (default for that: KUBECONFIG, ~/.kube/config, or in-cluster)")
 	f.DurationVar(&fl.timeout, "timeout", 5*time.Minute, "give up after this long")
 	return cmd
 }
@@ -110,23 +115,6 @@ func runRender(cmd *cobra.Command, target string, fl renderFlags, env config.Env
 	mode, err := render.ParseMode(fl.mode)
 	if err != nil {
 		return err
-	}
-
-	var res *render.Result
-	if target == "-" {
-		res, err = render.Stream(cmd.InOrStdin(), "<stdin>")
-	} else {
-		res, err = render.Dir(ctx, target, render.Options{Mode: mode, Helm: fl.helm, NoRemoteBases: fl.noRemoteBases})
-	}
-	if err != nil {
-		return err
-	}
-	for _, s := range res.Skipped {
-		name := s.Source.String()
-		if res.Dir != "" && res.Dir != "." {
-			name = strings.TrimSuffix(res.Dir, "/") + "/" + name
-		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "latchkey: skipped %s: %s\n", name, s.Reason)
 	}
 
 	backend, opts, err := vaultFromEnv(env)
@@ -140,9 +128,55 @@ func runRender(cmd *cobra.Command, target string, fl renderFlags, env config.Env
 		opts.Unsealer = u
 	}
 
-	out, err := resolver.New(backend, opts).Resolve(ctx, res.Objects, res.Origin)
+	rsv := resolver.New(backend, opts)
+
+	var res *render.Result
+	var values *resolvedValues
+	if target == "-" {
+		res, err = render.Stream(cmd.InOrStdin(), "<stdin>")
+	} else {
+		helm := fl.helm
+		if isHelm(target, mode) {
+			if helm, err = helmCapabilities(ctx, cmd, fl); err != nil {
+				return err
+			}
+			fetcher := chartrepo.New(chartrepo.Options{Hosts: render.Hosts(fl.remoteHosts)})
+			if helm.Dependencies, err = fetcher.Dependencies(ctx, os.DirFS(target), "."); err != nil {
+				return err
+			}
+			if fl.resolveValues {
+				if values, err = resolveChartValues(ctx, rsv, target, helm); err != nil {
+					return err
+				}
+				helm = helm.WithValues(resolver.ValuesOf(values.after))
+			}
+		}
+		res, err = render.Dir(ctx, target, render.Options{Mode: mode, Helm: helm, NoRemoteBases: fl.noRemoteBases, RemoteHosts: render.Hosts(fl.remoteHosts)})
+		if err != nil && values != nil {
+			// The chart saw the values: its errors may quote them.
+			err = values.redact(err)
+		}
+	}
 	if err != nil {
 		return err
+	}
+	for _, s := range res.Skipped {
+		name := s.Source.String()
+		if res.Dir != "" && res.Dir != "." {
+			name = strings.TrimSuffix(res.Dir, "/") + "/" + name
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "latchkey: skipped %s: %s\n", name, s.Reason)
+	}
+
+	out, err := rsv.Resolve(ctx, res.Objects, res.Origin)
+	if err != nil {
+		if values != nil {
+			return values.redact(err)
+		}
+		return err
+	}
+	if values != nil {
+		warnValues(cmd, values, out, res.Origin)
 	}
 	// argocd-vault-plugin places values anywhere, and render is its drop-in:
 	// it keeps doing so, and says where (the controller refuses these).

@@ -61,6 +61,9 @@ func (s *Sandbox) Limits() Limits { return s.limits }
 func (s *Sandbox) Render(ctx context.Context, fsys fs.FS, dir string, opts render.Options) (*render.Result, error) {
 	mode := opts.Mode
 	clean := path.Clean(strings.TrimPrefix(filepath.ToSlash(dir), "/"))
+	if opts.Helm.Chart != nil {
+		mode = render.Helm
+	}
 	if mode == render.Auto {
 		sub, err := fs.Sub(fsys, clean)
 		if err != nil {
@@ -181,7 +184,7 @@ func (s *Sandbox) environ(opts render.Options) []string {
 		"GOMAXPROCS=" + strconv.Itoa(procs),
 	}
 	pass := []string{"PATH", "HOME", "TMPDIR"}
-	if !opts.NoRemoteBases {
+	if !opts.NoRemoteBases || len(opts.RemoteHosts) > 0 {
 		// kustomize runs git and fetches URLs for remote bases.
 		pass = append(pass, "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR")
 	}
