@@ -72,6 +72,28 @@ func TestInstallScriptPathIsWhereTheLauncherLooks(t *testing.T) {
 	}
 }
 
+// TestDocsQuoteTheTableVersions: README.md and docs/ name a tool's module
+// with its version ("k8s.io/kubernetes v1.37.2"); each such mention follows
+// the table.
+func TestDocsQuoteTheTableVersions(t *testing.T) {
+	root := moduleRoot(t)
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range append(docs, filepath.Join(root, "README.md")) {
+		text := readFile(t, path)
+		for _, tool := range Tools {
+			re := regexp.MustCompile(regexp.QuoteMeta(tool.Module) + ` (v\d+\.\d+\.\d+)`)
+			for _, m := range re.FindAllStringSubmatch(text, -1) {
+				if m[1] != tool.Version {
+					t.Errorf("%s quotes %s %s, components.Tools says %s", filepath.Base(path), tool.Module, m[1], tool.Version)
+				}
+			}
+		}
+	}
+}
+
 var versionRE = regexp.MustCompile(`v\d+\.\d+\.\d+`)
 
 type manifestLine struct{ Name, Version, ModuleDir, Package, LDFlags string }
