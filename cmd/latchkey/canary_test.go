@@ -50,6 +50,7 @@ var builtLatchkey = sync.OnceValues(func() (string, error) {
 // list failures right next to it), not in any file under TMPDIR, HOME or the
 // working directory.
 func TestCanaryValueStaysInTheManifest(t *testing.T) {
+	t.Parallel() // its Vault is its own; the binary runs with its own TMPDIR and HOME
 	canary := "canary-" + strings.ToLower(rand.Text())
 	forms := []string{canary, base64.StdEncoding.EncodeToString([]byte(canary)), canary[7:19]}
 
