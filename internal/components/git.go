@@ -54,8 +54,9 @@ func (s *GitServer) Start() error {
 	if err != nil {
 		return fmt.Errorf("git server: listening on loopback: %w", err)
 	}
-	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.srv.Serve(ln) }()
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = srv
+	go func() { _ = srv.Serve(ln) }()
 	s.URL = "http://" + ln.Addr().String()
 	return nil
 }
