@@ -27,7 +27,7 @@ tools: ## Build the real components (kube-apiserver, etcd, Vault, kubeseal, ...)
 flux: ## Build Flux's source- and kustomize-controller for bench/reconcile (not part of make tools: no test needs them)
 	tools/install.sh flux
 
-CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen-v0.23.0/controller-gen
+CONTROLLER_GEN = $(shell tools/install.sh --path controller-gen)
 
 generate: ## Regenerate the Sync API's deepcopy functions and its CRD in charts/latchkey/crds
 	tools/install.sh controller-gen
@@ -44,7 +44,7 @@ lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	tools/install.sh staticcheck >/dev/null
-	$(TOOLS_DIR)/staticcheck-v0.8.2/staticcheck ./...
+	$$(tools/install.sh --path staticcheck) ./...
 
 bench: build tools flux ## Run the benchmarks under bench/ (scanner vs gitleaks, render, reconcile vs Flux) and print their figures
 	LATCHKEY=$(BIN) bench/scan.sh

@@ -32,6 +32,7 @@ func TestRenderedObjectsApplyServerSide(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs kube-apiserver")
 	}
+	t.Parallel() // its control plane is its own
 	k := testenv.StartKube(t, serviceMonitorCRD(t))
 	dyn := dynamicClient(t, k)
 	k.CreateNamespace(t, releaseNamespace)

@@ -26,6 +26,7 @@ func TestHelmInstallKeepsHMACKey(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs kube-apiserver")
 	}
+	t.Parallel() // its control plane is its own
 	k := testenv.StartKube(t)
 	k.CreateNamespace(t, releaseNamespace)
 	cfg := helmConfig(t, k)

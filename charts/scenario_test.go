@@ -67,6 +67,9 @@ path "secret/metadata/app/*" { capabilities = ["read"] }
 
 func startWorld(t *testing.T) *world {
 	t.Helper()
+	// A world's components are its own (an audited API server, Vault, Git,
+	// the controller): worlds run in parallel (no t.Setenv in their tests).
+	t.Parallel()
 	bin, err := buildLatchkey()
 	if err != nil {
 		t.Fatal(err)

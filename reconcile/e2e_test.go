@@ -74,6 +74,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts kube-apiserver, etcd, Vault, Git and sealed-secrets")
 	}
+	t.Parallel() // its components are its own, as a scenario's
 	ctx := context.Background()
 	kube := testenv.StartKube(t, testenv.WithScheme(v1alpha1.AddToScheme))
 	c := kube.Client

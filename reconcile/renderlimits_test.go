@@ -25,7 +25,7 @@ import (
 // beside them in the same repository is applied, revision after revision.
 func TestRenderBombsFailOnlyTheirSync(t *testing.T) {
 	ctx := context.Background()
-	sc := newScenario(t, "bombs")
+	sc := newScenario(t, "bombs", alone())
 	good := func(value string) string {
 		return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  value: " + value + "\n"
 	}

@@ -28,13 +28,19 @@ type scenario struct {
 // scenarioOption adds a component to a scenario.
 type scenarioOption func(*scenarioConfig)
 
-type scenarioConfig struct{ vault bool }
+type scenarioConfig struct{ vault, serial bool }
 
 // withVault starts a Vault dev server too.
 func withVault() scenarioOption { return func(c *scenarioConfig) { c.vault = true } }
 
+// alone runs the test while no other test of the package runs, for a test
+// that measures the test process (its peak RSS).
+func alone() scenarioOption { return func(c *scenarioConfig) { c.serial = true } }
+
 // newScenario starts the components, with a Git repository named repo. Each
-// is a real server process, so -short skips the test.
+// is a real server process, so -short skips the test. The components are
+// the test's own (its controller watches every namespace), so scenarios run
+// in parallel (t.Parallel: the test may not use t.Setenv) unless alone.
 func newScenario(t *testing.T, repo string, opts ...scenarioOption) *scenario {
 	t.Helper()
 	var cfg scenarioConfig
@@ -46,6 +52,9 @@ func newScenario(t *testing.T, repo string, opts ...scenarioOption) *scenario {
 			t.Skip("starts kube-apiserver, etcd, Vault and Git")
 		}
 		t.Skip("starts kube-apiserver, etcd and Git")
+	}
+	if !cfg.serial {
+		t.Parallel()
 	}
 	kube := testenv.StartKube(t, testenv.WithScheme(v1alpha1.AddToScheme))
 	sc := &scenario{kube: kube, c: kube.Client}

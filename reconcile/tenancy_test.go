@@ -259,7 +259,11 @@ func TestTenantActsOnlyWithItsServiceAccount(t *testing.T) {
 				t.Errorf("last applied %s, want %s", s.Status.LastAppliedRevision, good)
 			}
 			sc.repo.Remove(t, "undo", at.file, "app/c.yaml")
-			sc.repo.Commit(t, "restore", map[string]string{"app/a.yaml": cm("a", "1"), "app/b.yaml": cm("b", "1")})
+			// The restored content is a new revision the controller
+			// applies: the next attack starts from it, not from a poll
+			// that may or may not have seen it.
+			good = sc.repo.Commit(t, "restore", map[string]string{"app/a.yaml": cm("a", "1"), "app/b.yaml": cm("b", "1")})
+			sc.waitApplied(t, "the restored content applied", "team-a", "app", good)
 		})
 	}
 	// Back to the good content (a new commit of it).

@@ -6,6 +6,11 @@
 # Usage: tools/install.sh [NAME...]     (default: every tool but the on-demand ones)
 #        tools/install.sh flux           (Flux's source- and kustomize-controller, for bench/reconcile)
 #        tools/install.sh --dir          (print the cache directory)
+#        tools/install.sh --path NAME    (print where NAME's binary is, built or not)
+#
+# The manifest below restates internal/components.Tools, the one table of tool
+# versions the launcher runs; TestInstallScriptAgreesWithTheToolTable fails when
+# they disagree, and the Makefile asks --path instead of spelling versions.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +48,16 @@ group() {
 if [[ ${1:-} == --dir ]]; then
 	echo "$dir"
 	exit 0
+fi
+if [[ ${1:-} == --path ]]; then
+	while IFS='|' read -r name version _; do
+		if [[ $name == "${2:-}" ]]; then
+			echo "$dir/$name-$version/$name"
+			exit 0
+		fi
+	done < <(manifest)
+	echo "tools/install.sh --path: no tool ${2:-} in the manifest" >&2
+	exit 1
 fi
 
 # extras installs what a tool needs besides its binary, before the binary is

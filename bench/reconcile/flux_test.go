@@ -12,12 +12,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/latchkey-dev/latchkey/internal/components"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
 
 // FluxVersion is the release of source-controller and kustomize-controller
-// the benchmark compares against; tools/install.sh flux builds the same.
-const FluxVersion = "v1.9.6"
+// the benchmark compares against, from the one table of tool versions
+// (tools/install.sh flux builds it).
+const FluxVersion = components.FluxVersion
 
 var (
 	gitRepositoryGVK = schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "GitRepository"}

@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/latchkey-dev/latchkey/internal/testenv"
@@ -17,21 +19,38 @@ import (
 
 // buildLatchkey builds the binary, so a test sees every byte it writes
 // (including what libraries print on their own) and every file it leaves.
+// It is built once per test binary (the tests only run it) into builtDir,
+// which TestMain removes.
 func buildLatchkey(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "latchkey")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := builtLatchkey()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
+
+var builtDir string
+
+var builtLatchkey = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "latchkey-test-bin-")
+	if err != nil {
+		return "", err
+	}
+	builtDir = dir
+	bin := filepath.Join(dir, "latchkey")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return bin, nil
+})
 
 // A unique value written to Vault is resolved into the manifest on stdout,
 // and appears nowhere else: not on stderr, not in error messages (which
 // list failures right next to it), not in any file under TMPDIR, HOME or the
 // working directory.
 func TestCanaryValueStaysInTheManifest(t *testing.T) {
+	t.Parallel() // its Vault is its own; the binary runs with its own TMPDIR and HOME
 	canary := "canary-" + strings.ToLower(rand.Text())
 	forms := []string{canary, base64.StdEncoding.EncodeToString([]byte(canary)), canary[7:19]}
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/config"
+	"github.com/latchkey-dev/latchkey/internal/components"
 	"github.com/latchkey-dev/latchkey/reconcile"
 )
 
@@ -84,29 +85,26 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	cleanups = append(cleanups, func() { logFile.Close() })
 	ctrl.SetLogger(zap.New(zap.WriteTo(logFile)))
 
-	n.step("Starting a local control plane (kube-apiserver %s + etcd %s)", devKubeVersion, devEtcdVersion)
-	kube, stopKube, err := startDevKube(dir)
+	n.step("Starting a local control plane (kube-apiserver %s + etcd %s)", components.KubeAPIServerVersion, components.EtcdVersion)
+	kube, err := devKube(dir)
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, stopKube)
-	n.say("API server at %s; kubeconfig: %s", kube.Host, filepath.Join(dir, "kubeconfig"))
-	c, err := devClient(kube)
-	if err != nil {
-		return err
-	}
+	cleanups = append(cleanups, func() { _ = kube.Stop() })
+	n.say("API server at %s; kubeconfig: %s", kube.Host(), filepath.Join(dir, "kubeconfig"))
+	c := kube.Client
 
 	n.step("Starting a Vault dev server and storing the app's database credentials")
-	vault, err := startDevVault(ctx, dir)
+	vault, stopVault, err := devVault(ctx, dir)
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, vault.stop)
+	cleanups = append(cleanups, stopVault)
 	dbPassword := "demo-" + rand.Text()
-	if _, err := vault.put(ctx, "demo/db", map[string]any{"username": "shop_app", "password": dbPassword}); err != nil {
+	if _, err := vault.PutKV2(ctx, "secret", "demo/db", map[string]any{"username": "shop_app", "password": dbPassword}); err != nil {
 		return err
 	}
-	n.say("Vault at %s; secret/demo/db holds username and password (version 1)", vault.addr)
+	n.say("Vault at %s; secret/demo/db holds username and password (version 1)", vault.Addr)
 
 	n.step("Creating sealing keys, as the sealed-secrets controller does, and sealing an API token")
 	sealed, err := devSealedSecret(ctx, c, "demo", "api-token", "token", "demo-token-"+rand.Text())
@@ -116,17 +114,17 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	n.say("the SealedSecret holds only ciphertext; the private key stays in kube-system")
 
 	n.step("Serving a Git repository over HTTP with a reference-only app")
-	git, err := startDevGit(dir)
+	git, stopGit, err := devGit(dir)
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, git.stop)
+	cleanups = append(cleanups, stopGit)
 	app := devApp(sealed)
-	rev, err := git.commit("shop app", app)
+	rev, err := git.Commit("shop app", app)
 	if err != nil {
 		return err
 	}
-	n.say("%s at %s; apps/shop/db.yaml reads:", git.url, rev[:8])
+	n.say("%s at %s; apps/shop/db.yaml reads:", git.URL, rev[:8])
 	for _, l := range strings.Split(strings.TrimSpace(app["apps/shop/db.yaml"]), "\n") {
 		n.say("  | %s", l)
 	}
@@ -143,7 +141,7 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	// Tenancy on, as the chart installs it: the Sync acts as its own
 	// ServiceAccount; the demo namespace may use the dev Vault's token.
 	cfg.Tenancy.Enabled, cfg.Tenancy.VaultDefaultNamespaces = true, []string{"demo"}
-	go func() { ctlDone <- runController(ctlCtx, cfg, kube, vault.config(), nil) }()
+	go func() { ctlDone <- runController(ctlCtx, cfg, kube.Config, devVaultConfig(vault), nil) }()
 	cleanups = append(cleanups, func() {
 		stopCtl()
 		select {
@@ -162,7 +160,7 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "shop"},
 		Spec: v1alpha1.SyncSpec{
 			ServiceAccountName: "shop-deployer",
-			Source:             v1alpha1.GitSource{URL: git.url, Path: "apps/shop", Interval: metav1.Duration{Duration: 2 * time.Second}},
+			Source:             v1alpha1.GitSource{URL: git.URL, Path: "apps/shop", Interval: metav1.Duration{Duration: 2 * time.Second}},
 			Mode:               v1alpha1.ModeEnforce,
 			Rotation:           v1alpha1.Rotation{Interval: &metav1.Duration{Duration: 2 * time.Second}},
 		},
@@ -203,7 +201,7 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	if err != nil {
 		return err
 	}
-	version, err := vault.put(ctx, "demo/db", map[string]any{"username": "shop_app", "password": "demo-" + rand.Text()})
+	version, err := vault.PutKV2(ctx, "secret", "demo/db", map[string]any{"username": "shop_app", "password": "demo-" + rand.Text()})
 	if err != nil {
 		return err
 	}
@@ -220,7 +218,7 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	bad := map[string]string{"apps/shop/db.yaml": strings.Replace(app["apps/shop/db.yaml"],
 		"<path:secret/data/demo/db#password>", "<path:secret/data/demo/db-typo#password>", 1),
 		"apps/shop/settings.yaml": strings.Replace(app["apps/shop/settings.yaml"], "blue", "red", 1)}
-	badRev, err := git.commit("typo in a reference", bad)
+	badRev, err := git.Commit("typo in a reference", bad)
 	if err != nil {
 		return err
 	}
@@ -238,7 +236,7 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	n.say("last applied revision is still %s; ConfigMap settings still says color=%s", s.Status.LastAppliedRevision[:8], cm.Data["color"])
 
 	n.step("Reverting the bad commit, as `git revert` would")
-	fixRev, err := git.commit("Revert \"typo in a reference\"", app)
+	fixRev, err := git.Commit("Revert \"typo in a reference\"", app)
 	if err != nil {
 		return err
 	}
@@ -255,7 +253,7 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	for k, v := range app {
 		escape[k] = strings.Replace(v, "blue", "green", 1)
 	}
-	escRev, err := git.commit("a ConfigMap in kube-system", escape)
+	escRev, err := git.Commit("a ConfigMap in kube-system", escape)
 	if err != nil {
 		return err
 	}
@@ -270,7 +268,7 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 		return err
 	}
 	n.say("nothing of it applied: ConfigMap settings still says color=%s", cm.Data["color"])
-	fixRev, err = git.revert()
+	fixRev, err = git.Revert("HEAD")
 	if err != nil {
 		return err
 	}

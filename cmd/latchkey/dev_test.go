@@ -19,8 +19,8 @@ func TestDevWalkthroughAndCtrlC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole demo")
 	}
-	for _, tool := range [][2]string{{"kube-apiserver", devKubeVersion}, {"etcd", devEtcdVersion}, {"vault", devVaultVersion}} {
-		testenv.ToolPath(t, tool[0], tool[1])
+	for _, tool := range []string{"kube-apiserver", "etcd", "vault"} {
+		testenv.Tool(t, tool)
 	}
 	out := &testenv.Output{}
 	ctx, ctrlC := context.WithCancel(context.Background())

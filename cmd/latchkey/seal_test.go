@@ -118,6 +118,7 @@ func runBin(t *testing.T, bin, stdin string, args ...string) (string, string, er
 var ciphertext = regexp.MustCompile(`(?m)("?[A-Za-z0-9_.-]+"?: "?)Ag[A-Za-z0-9+/=]{100,}("?,?)$`)
 
 func TestSealInteropWithUpstream(t *testing.T) {
+	t.Parallel() // its control plane and controller are its own
 	k := testenv.StartKube(t)
 	ss := testenv.StartSealedSecrets(t, k)
 	exposeController(t, k, ss)

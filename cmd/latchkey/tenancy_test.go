@@ -366,6 +366,7 @@ type attack struct {
 // controller process stays up within its memory limit, and team-b's Sync
 // stays Ready throughout. No secret value appears in any output.
 func TestHostileTenant(t *testing.T) {
+	t.Parallel() // its components and controller process are its own
 	tn := startTenants(t)
 	tn.createSync(t, "team-b", "app", "app", tn.repoB, "team-b")
 	tn.createSync(t, "team-a", "other", "other", tn.repoA, "")

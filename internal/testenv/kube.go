@@ -5,25 +5,21 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/latchkey-dev/latchkey/internal/components"
 )
 
-// Pinned versions of the control plane; tools/install.sh builds the same.
+// Pinned versions of the control plane (components.Tools).
 const (
-	KubeAPIServerVersion = "v1.37.2"
-	EtcdVersion          = "v3.6.16"
+	KubeAPIServerVersion = components.KubeAPIServerVersion
+	EtcdVersion          = components.EtcdVersion
 )
 
 // Kube is a running kube-apiserver + etcd pair.
@@ -55,62 +51,52 @@ func WithScheme(add func(*runtime.Scheme) error) KubeOption {
 	}
 }
 
-// StartKube starts kube-apiserver and etcd on free loopback ports. The CRDs of
-// the chart (charts/latchkey/crds) are installed when that directory exists.
+// StartKube starts kube-apiserver and etcd on free loopback ports, for this
+// test alone; Shared is the control plane the tests of a package share. The
+// CRDs of the chart (charts/latchkey/crds) are installed when that directory
+// exists.
 func StartKube(t testing.TB, opts ...KubeOption) *Kube {
 	t.Helper()
-	apiserver := requireTool(t, "kube-apiserver", KubeAPIServerVersion)
-	etcd := requireTool(t, "etcd", EtcdVersion)
+	k, err := launchKube(opts...)
+	if k != nil {
+		t.Cleanup(func() { stopped(t, "kube-apiserver", k.Stop()) })
+	}
+	started(t, "starting kube-apiserver", err)
+	return wrapKube(k)
+}
 
+// launchKube starts a control plane with the chart's CRDs and opts; on an
+// error the returned Kube (if any) still needs stopping.
+func launchKube(opts ...KubeOption) (*components.Kube, error) {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatalf("testenv: building scheme: %v", err)
+		return nil, err
 	}
-	env := &envtest.Environment{
-		Scheme:                   scheme,
-		ErrorIfCRDPathMissing:    true,
-		ControlPlaneStartTimeout: 90 * time.Second,
-		ControlPlaneStopTimeout:  30 * time.Second,
-	}
-	env.ControlPlane.GetAPIServer().Path = apiserver
-	env.ControlPlane.Etcd = &envtest.Etcd{Path: etcd}
-	if crds := filepath.Join(ModuleRoot(t), "charts", "latchkey", "crds"); dirExists(crds) {
-		env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, crds)
+	k := &components.Kube{Scheme: scheme}
+	if crds, err := components.ChartCRDs(); err == nil && dirExists(crds) {
+		k.CRDPaths = append(k.CRDPaths, crds)
 	}
 	for _, o := range opts {
-		o(env)
+		k.Configure = append(k.Configure, o)
 	}
-	env.CRDInstallOptions.Scheme = scheme
+	return k, k.Start()
+}
 
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("testenv: starting kube-apiserver %s and etcd %s: %v", KubeAPIServerVersion, EtcdVersion, err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Logf("testenv: stopping kube-apiserver: %v", err)
-		}
-	})
-	// The default client-go limits (5 QPS) make tests measure the rate limiter.
-	cfg.QPS, cfg.Burst = 500, 1000
+func wrapKube(k *components.Kube) *Kube {
+	return &Kube{Config: k.Config, Client: k.Client, Clientset: k.Clientset, Scheme: k.Scheme}
+}
 
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatalf("testenv: kubernetes client: %v", err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatalf("testenv: kubernetes clientset: %v", err)
-	}
-	return &Kube{Config: cfg, Client: c, Clientset: cs, Scheme: scheme}
+// launched is the launcher's view of k, which may have been built as a
+// literal (a Config alone) by a test.
+func (k *Kube) launched() *components.Kube {
+	return &components.Kube{Config: k.Config, Client: k.Client, Clientset: k.Clientset, Scheme: k.Scheme}
 }
 
 // CreateNamespace creates a namespace (if missing) and returns its name.
 func (k *Kube) CreateNamespace(t testing.TB, name string) string {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if err := k.Client.Create(context.Background(), ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("testenv: creating namespace %s: %v", name, err)
+	if err := k.launched().CreateNamespace(context.Background(), name); err != nil {
+		t.Fatalf("testenv: %v", err)
 	}
 	return name
 }
@@ -119,32 +105,18 @@ func (k *Kube) CreateNamespace(t testing.TB, name string) string {
 // returns a token for it from the TokenRequest API, as a kubelet would mount.
 func (k *Kube) ServiceAccountToken(t testing.TB, namespace, name string, audiences ...string) string {
 	t.Helper()
-	ctx := context.Background()
-	k.CreateNamespace(t, namespace)
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
-	if err := k.Client.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("testenv: creating service account %s/%s: %v", namespace, name, err)
-	}
-	expiry := int64(3600)
-	tr, err := k.Clientset.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &expiry},
-	}, metav1.CreateOptions{})
+	token, err := k.launched().ServiceAccountToken(context.Background(), namespace, name, audiences...)
 	if err != nil {
-		t.Fatalf("testenv: requesting token for %s/%s: %v", namespace, name, err)
+		t.Fatalf("testenv: %v", err)
 	}
-	return tr.Status.Token
+	return token
 }
 
 // BindClusterRole binds a ClusterRole to a ServiceAccount cluster-wide.
 func (k *Kube) BindClusterRole(t testing.TB, clusterRole, namespace, serviceAccount string) {
 	t.Helper()
-	b := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: clusterRole + ":" + namespace + ":" + serviceAccount},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: namespace, Name: serviceAccount}},
-	}
-	if err := k.Client.Create(context.Background(), b); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("testenv: binding %s to %s/%s: %v", clusterRole, namespace, serviceAccount, err)
+	if err := k.launched().BindClusterRole(context.Background(), clusterRole, namespace, serviceAccount); err != nil {
+		t.Fatalf("testenv: %v", err)
 	}
 }
 
@@ -160,7 +132,7 @@ func (k *Kube) CACert() []byte { return k.Config.CAData }
 func (k *Kube) WriteKubeconfig(t testing.TB) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, kubeconfigFor(k.Config), 0o600); err != nil {
+	if err := os.WriteFile(path, components.Kubeconfig(k.Config), 0o600); err != nil {
 		t.Fatalf("testenv: writing kubeconfig: %v", err)
 	}
 	return path

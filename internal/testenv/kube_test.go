@@ -12,7 +12,7 @@ import (
 )
 
 func TestKubeServesTheRealAPI(t *testing.T) {
-	k := StartKube(t)
+	k := Shared(t)
 	ctx := context.Background()
 
 	t.Run("namespace round trip", func(t *testing.T) {

@@ -3,6 +3,8 @@ package testenv
 import (
 	"os"
 	"testing"
+
+	"github.com/latchkey-dev/latchkey/internal/components"
 )
 
 // ToolPath is requireTool for tests and benchmarks outside this package.
@@ -27,5 +29,16 @@ func Unavailable(t testing.TB, why string) {
 // not built there), for callers that carry on without an optional component
 // (the benchmark without Flux) instead of skipping.
 func FindTool(name, version string) (path string, err error) {
-	return toolPath(name, version)
+	return components.ToolPathAt(name, version)
+}
+
+// Tool is ToolPath at the version of components.Tools, the one table of
+// tool versions.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	path, err := components.ToolPath(name)
+	if err != nil {
+		Unavailable(t, err.Error())
+	}
+	return path
 }

@@ -9,7 +9,7 @@ import (
 // TokenReview API of the envtest kube-apiserver, and the tokens come from the
 // TokenRequest API, exactly as a pod's projected token would.
 func TestVaultKubernetesAuthLogsInWithAServiceAccountToken(t *testing.T) {
-	k := StartKube(t)
+	k := Shared(t)
 	v := StartVault(t)
 
 	const reviewerNS, reviewerSA = "vault-system", "vault-token-reviewer"

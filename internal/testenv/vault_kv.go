@@ -42,17 +42,11 @@ func (v *Vault) enableKV(t testing.TB, mount, version string) {
 // and returns the version number Vault assigned.
 func (v *Vault) PutKV2(t testing.TB, mount, path string, data map[string]any) int {
 	t.Helper()
-	mount = strings.Trim(mount, "/")
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	s, err := v.Client().KVv2(mount).Put(ctx, path, data)
+	version, err := v.launched().PutKV2(context.Background(), mount, path, data)
 	if err != nil {
-		t.Fatalf("testenv: writing KV v2 %s/%s: %v", mount, path, err)
+		t.Fatalf("testenv: %v", err)
 	}
-	if s.VersionMetadata == nil {
-		t.Fatalf("testenv: writing KV v2 %s/%s: no version in the response", mount, path)
-	}
-	return s.VersionMetadata.Version
+	return version
 }
 
 // PutKV1 writes data to path in the KV v1 engine at mount, replacing it.

@@ -212,7 +212,7 @@ func TestTokenRenewalAndRelogin(t *testing.T) {
 }
 
 func TestKubernetesAuth(t *testing.T) {
-	k := testenv.StartKube(t)
+	k := testenv.Shared(t)
 	v := testenv.StartVault(t)
 	const reviewerNS, reviewerSA = "vault-system", "reviewer"
 	reviewerJWT := k.ServiceAccountToken(t, reviewerNS, reviewerSA)

@@ -22,7 +22,7 @@ import (
 // Vault token here lives 2s, so reading for 6s logs in again), and reads no
 // token file.
 func TestKubernetesAuthWithATokenSource(t *testing.T) {
-	k := testenv.StartKube(t)
+	k := testenv.Shared(t)
 	v := testenv.StartVault(t)
 	const reviewerNS, reviewerSA = "vault-system", "reviewer"
 	reviewerJWT := k.ServiceAccountToken(t, reviewerNS, reviewerSA)

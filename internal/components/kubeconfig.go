@@ -1,4 +1,4 @@
-package testenv
+package components
 
 import (
 	"k8s.io/client-go/rest"
@@ -6,9 +6,9 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// kubeconfigFor serialises a rest.Config (client-certificate or bearer-token
+// Kubeconfig serialises a rest.Config (client-certificate or bearer-token
 // authentication) into kubeconfig YAML.
-func kubeconfigFor(cfg *rest.Config) []byte {
+func Kubeconfig(cfg *rest.Config) []byte {
 	const name = "envtest"
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
