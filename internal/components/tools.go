@@ -19,6 +19,7 @@ const (
 	ControllerGenVersion = "v0.23.0"
 	StaticcheckVersion   = "v0.8.2"
 	FluxVersion          = "v1.9.6"
+	RegistryVersion      = "v3.1.2"
 )
 
 // Tool is one binary `make tools` builds from a pinned Go module.
@@ -50,6 +51,8 @@ var Tools = []Tool{
 		Module: "sigs.k8s.io/controller-tools", ModuleDir: "controller-gen", Package: "sigs.k8s.io/controller-tools/cmd/controller-gen"},
 	{Name: "staticcheck", Version: StaticcheckVersion,
 		Module: "honnef.co/go/tools", ModuleDir: "staticcheck", Package: "honnef.co/go/tools/cmd/staticcheck"},
+	{Name: "registry", Version: RegistryVersion,
+		Module: "github.com/distribution/distribution/v3", ModuleDir: "registry", Package: "github.com/distribution/distribution/v3/cmd/registry"},
 	{Name: "source-controller", Version: FluxVersion,
 		Module: "github.com/fluxcd/source-controller", ModuleDir: "flux", Package: "github.com/fluxcd/source-controller", OnDemand: true},
 	{Name: "kustomize-controller", Version: FluxVersion,

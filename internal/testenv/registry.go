@@ -11,10 +11,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-)
 
-// RegistryVersion is the distribution registry tools/install.sh builds.
-const RegistryVersion = "v3.1.2"
+	"github.com/latchkey-dev/latchkey/internal/components"
+)
 
 // Registry is the CNCF distribution registry (the reference OCI registry)
 // on loopback, behind a TLS proxy as a registry is reached in production.
@@ -31,7 +30,7 @@ type Registry struct {
 // storage and stops it when the test ends.
 func StartRegistry(t testing.TB) *Registry {
 	t.Helper()
-	bin := requireTool(t, "registry", RegistryVersion)
+	bin := requireTool(t, "registry", components.RegistryVersion)
 	dir := t.TempDir()
 	addr := FreeLoopbackAddr(t)
 	// Relative URLs: upload locations must go through the TLS proxy.
