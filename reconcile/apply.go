@@ -23,8 +23,6 @@ import (
 
 // outcome is what a reconciliation did, to be written into the status.
 type outcome struct {
-	reason string // of the failure, when there is one
-
 	applied   bool // a full apply happened: inventory and history change
 	inventory []v1alpha1.InventoryEntry
 	// drift replaces status.drift when full, else updates the entries of
@@ -104,19 +102,19 @@ func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, id *identity
 	next := inventory.Of(d.objects)
 	stored, err := r.storedInventory(ctx, s)
 	if err != nil {
-		return outcome{reason: v1alpha1.ReasonApplyFailed}, err
+		return outcome{}, failed(v1alpha1.ReasonApplyFailed, err)
 	}
 	var stale []*unstructured.Unstructured
 	if s.PruneEnabled() {
 		if stale, err = inventory.Stale(stored, next); err != nil {
-			return outcome{reason: v1alpha1.ReasonPruneFailed}, err
+			return outcome{}, failed(v1alpha1.ReasonPruneFailed, err)
 		}
 	}
 	if err := r.checkAccess(ctx, s, id, d.revision, d.objects, stale); err != nil {
-		return outcome{reason: reasonFor(err, v1alpha1.ReasonApplyFailed)}, err
+		return outcome{}, failed(reasonFor(err, v1alpha1.ReasonApplyFailed), err)
 	}
 	if err := r.recordPending(ctx, s, stored, next); err != nil {
-		return outcome{reason: v1alpha1.ReasonApplyFailed}, fmt.Errorf("recording revision %s in the inventory before applying it: %w", short(d.revision), err)
+		return outcome{}, failed(v1alpha1.ReasonApplyFailed, fmt.Errorf("recording revision %s in the inventory before applying it: %w", short(d.revision), err))
 	}
 
 	objs := append([]*unstructured.Unstructured(nil), d.objects...)
@@ -126,7 +124,7 @@ func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, id *identity
 		if c := guard.conflict(); c != nil {
 			err = c
 		}
-		return outcome{reason: reasonFor(err, v1alpha1.ReasonApplyFailed)}, fmt.Errorf("applying revision %s as %s: %w", short(d.revision), id.user(), err)
+		return outcome{}, failed(reasonFor(err, v1alpha1.ReasonApplyFailed), fmt.Errorf("applying revision %s as %s: %w", short(d.revision), id.user(), err))
 	}
 	created, configured := changes(cs)
 	r.metrics.Applies.WithLabelValues(s.Namespace, "created").Add(float64(len(created)))
@@ -150,7 +148,7 @@ func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, id *identity
 	if len(stale) > 0 {
 		pruned, err := r.deleteStale(ctx, s, id, stale)
 		if err != nil {
-			return outcome{reason: reasonFor(err, v1alpha1.ReasonPruneFailed)}, err
+			return outcome{}, failed(reasonFor(err, v1alpha1.ReasonPruneFailed), err)
 		}
 		if len(pruned) > 0 {
 			out.message += fmt.Sprintf(", %d pruned", len(pruned))
@@ -187,7 +185,7 @@ func (r *Reconciler) heal(ctx context.Context, s *v1alpha1.Sync, id *identity, d
 		return out, nil
 	}
 	if conflicts := r.checkOwners(ctx, client.ObjectKeyFromObject(s), objs); len(conflicts) > 0 {
-		return outcome{reason: v1alpha1.ReasonForbidden}, fmt.Errorf("reverting drift: %w", errors.Join(conflicts...))
+		return outcome{}, failed(v1alpha1.ReasonForbidden, fmt.Errorf("reverting drift: %w", errors.Join(conflicts...)))
 	}
 	rm, guard := id.resources(s, r.opts.ApplyConcurrency)
 	cs, err := rm.ApplyAll(ctx, objs, r.applyOptions())
@@ -195,7 +193,7 @@ func (r *Reconciler) heal(ctx context.Context, s *v1alpha1.Sync, id *identity, d
 		if c := guard.conflict(); c != nil {
 			err = c
 		}
-		return outcome{reason: reasonFor(err, v1alpha1.ReasonApplyFailed)}, fmt.Errorf("reverting drift as %s: %w", id.user(), err)
+		return outcome{}, failed(reasonFor(err, v1alpha1.ReasonApplyFailed), fmt.Errorf("reverting drift as %s: %w", id.user(), err))
 	}
 	created, configured := changes(cs)
 	healed := append(created, configured...)
@@ -251,7 +249,7 @@ func (r *Reconciler) diff(ctx context.Context, s *v1alpha1.Sync, id *identity, d
 	for _, i := range idx {
 		fields, err := driftOf(ctx, id.client, d.objects[i], mac)
 		if err != nil {
-			return outcome{reason: reasonFor(err, v1alpha1.ReasonApplyFailed)}, err
+			return outcome{}, failed(reasonFor(err, v1alpha1.ReasonApplyFailed), err)
 		}
 		if len(fields) == 0 {
 			continue

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
+	"github.com/latchkey-dev/latchkey/promotion"
 	"github.com/latchkey-dev/latchkey/reconcile/inventory"
 	"github.com/latchkey-dev/latchkey/reconcile/source"
 	"github.com/latchkey-dev/latchkey/render"
@@ -35,22 +36,15 @@ type desired struct {
 	redact   *redactor
 	reads    int
 	hits     int
+	// verified are the secrets the promotion gate found present (only when
+	// it ran: a new revision under spec.promotion).
+	verified []promotion.Verified
 }
 
-// stepError says which step of the pipeline failed; its reason becomes the
-// Ready condition's reason.
-type stepError struct {
-	reason string
-	err    error
-}
-
-func (e *stepError) Error() string { return e.err.Error() }
-func (e *stepError) Unwrap() error { return e.err }
-
-func failed(reason string, err error) error { return &stepError{reason: reason, err: err} }
-
-// build renders the snapshot, labels what it renders and resolves it.
-func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.Snapshot, secrets Secrets) (*desired, error) {
+// build renders the snapshot, labels what it renders and resolves it. With
+// gate, every reference must first exist in the Sync's Vault (the secrets
+// gate of a promotion), else nothing is resolved.
+func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.Snapshot, secrets Secrets, gate bool) (*desired, error) {
 	opts, err := renderOptions(s)
 	if err != nil {
 		return nil, failed(v1alpha1.ReasonConfigInvalid, err)
@@ -75,6 +69,12 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 	}
 	if err := r.prepare(s, snap, rendered); err != nil {
 		return nil, failed(v1alpha1.ReasonRenderFailed, err)
+	}
+	var verified []promotion.Verified
+	if gate {
+		if verified, err = checkPresence(ctx, snap.Revision, res, secrets); err != nil {
+			return nil, err
+		}
 	}
 
 	result, err := secrets.Resolve(ctx, rendered, res.Origin)
@@ -103,6 +103,7 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		byID:     make(map[string]int, len(result.Objects)),
 		reads:    result.Reads,
 		hits:     result.CacheHits,
+		verified: verified,
 	}
 	if s.RestartWorkloads() {
 		annotateWorkloads(d.objects, d.prov, r.opts.HMACKey)

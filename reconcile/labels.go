@@ -20,6 +20,11 @@ const (
 	// AnnotationReconcileRequest, set to any new value, makes the controller
 	// reconcile the Sync now (as `flux reconcile` does).
 	AnnotationReconcileRequest = "latchkey.dev/reconcile-requested-at"
+	// AnnotationApprove, on a Sync with spec.promotion.approval, names the
+	// one revision (full SHA) it may take next; AnnotationApprovedBy says
+	// who approved it. `latchkey approve` writes both.
+	AnnotationApprove    = "latchkey.dev/approve"
+	AnnotationApprovedBy = "latchkey.dev/approved-by"
 )
 
 // FieldManager is the server-side apply field manager of every apply.

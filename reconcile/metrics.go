@@ -20,6 +20,10 @@ type Metrics struct {
 	DriftLatency      prometheus.Histogram
 	AccessReviews     prometheus.Counter
 	Identities        prometheus.Gauge
+	Publishes         *prometheus.CounterVec
+	PublishLatency    prometheus.Histogram
+	Promotions        *prometheus.CounterVec
+	PromotionHolds    *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -79,8 +83,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "latchkey_impersonated_clients",
 			Help: "Clients held to act as a ServiceAccount, one per ServiceAccount some Sync uses.",
 		}),
+		Publishes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_publishes_total",
+			Help: "Verified revisions published to spec.publish.ref (result published), or refused (result blocked: the ref moved, holds a newer revision, or the push failed), by Sync namespace.",
+		}, []string{"namespace", "result"}),
+		PublishLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "latchkey_publish_latency_seconds",
+			Help:    "Time from the end of a revision's soak (spec.publish.after) to its publication.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2, 5, 10, 30, 60},
+		}),
+		Promotions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_promotions_total",
+			Help: "New revisions of a followed ref applied under spec.promotion, by Sync namespace.",
+		}, []string{"namespace"}),
+		PromotionHolds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_promotion_holds_total",
+			Help: "Times a new revision of a followed ref was held back, by Sync namespace and reason (AwaitingApproval, SecretsMissing).",
+		}, []string{"namespace", "reason"}),
 	}
 	reg.MustRegister(m.ReconcileDuration, m.Applies, m.Prunes, m.DriftDetected, m.DriftHealed,
-		m.VaultReads, m.VaultCacheHits, m.VaultVersionReads, m.RotationPickups, m.Ready, m.DriftLatency, m.AccessReviews, m.Identities)
+		m.VaultReads, m.VaultCacheHits, m.VaultVersionReads, m.RotationPickups, m.Ready, m.DriftLatency, m.AccessReviews, m.Identities,
+		m.Publishes, m.PublishLatency, m.Promotions, m.PromotionHolds)
 	return m
 }

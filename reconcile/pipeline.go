@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -15,174 +16,243 @@ import (
 	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
 )
 
-// reconcile runs the pipeline for one Sync: look up the revision, check
-// secret versions, and when anything changed (or a managed object was
-// edited) render, resolve and apply or diff.
+// reconcile runs the pipeline for one Sync in three parts: look (the
+// revision, the secrets, a rotation check), decide (pure: what to do about
+// what changed), run (fetch, render, resolve, apply or diff) and record
+// (memory, status, events). Every failure carries its Ready reason the same
+// way, as a stepError, and is recorded by fail.
 func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Result, error) {
 	key := client.ObjectKeyFromObject(s)
-	st := r.state(key)
-	dirty := r.tracker.Take(key)
-	requeue := ctrl.Result{RequeueAfter: s.GetInterval()}
+	a := &attempt{s: s, key: key, st: r.state(key), dirty: r.tracker.Take(key), requeue: s.GetInterval()}
+	in, err := r.look(ctx, a)
+	if err != nil {
+		return r.fail(ctx, a, err)
+	}
 
-	fail := func(reason string, err error, revision string) (ctrl.Result, error) {
-		st.mu.Lock()
-		st.ready = false
-		st.mu.Unlock()
-		// Dirty objects stay dirty: the next attempt must still look at them.
-		for id, at := range dirty {
-			r.tracker.Mark(key, id, at)
+	a.st.mu.Lock()
+	dec := decide(a.st.memory(), s, change{revision: in.revision, rotated: in.rot != nil, dirty: len(a.dirty), now: time.Now()})
+	if dec.progress != "" {
+		a.st.progressing = dec.progress
+	}
+	a.st.mu.Unlock()
+	a.requeue = dec.requeue
+	if dec.awaiting != "" {
+		msg := fmt.Sprintf("revision %s of %s waits for %s; %s stays applied", in.revision, in.ref, dec.awaiting, orDefault(short(dec.target), "nothing"))
+		if err := r.hold(ctx, a, in.revision, v1alpha1.ReasonAwaitingApproval, msg, []string{"approval"}); err != nil {
+			return ctrl.Result{}, err
 		}
-		msg := err.Error()
-		r.events.Eventf(s, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", msg)
-		perr := r.patchStatus(ctx, s, func(status *v1alpha1.SyncStatus) {
-			if revision != "" {
-				status.LastAttemptedRevision = revision
-			}
-			setFailed(status, s.Generation, reason, msg)
-		})
-		switch reason {
-		case v1alpha1.ReasonConfigInvalid, v1alpha1.ReasonEmptyRender, v1alpha1.ReasonRenderLimitExceeded:
-			// Stalled: retrying changes nothing until the Sync or the repository does.
-			return requeue, perr
-		case v1alpha1.ReasonForbidden:
-			// Retried at the interval, not with backoff: a grant, the other
-			// Sync letting go or a new commit fixes it, and a refused tenant
-			// should not keep the API server busy meanwhile.
-			return requeue, perr
-		}
-		return ctrl.Result{}, errors.Join(err, perr)
+		// The last applied revision stays, and is still kept true.
+		in.revision, in.pinned = dec.target, true
+	}
+	if !dec.full && !dec.check {
+		return ctrl.Result{RequeueAfter: a.requeue}, nil
+	}
+	if err := r.announce(ctx, s, in, dec, len(a.dirty)); err != nil {
+		return ctrl.Result{}, err
 	}
 
-	// The policy decides before anything is fetched: who the Sync acts as,
-	// where its objects may go, where its source may be.
-	id, err := r.admit(s)
+	d, out, err := r.run(ctx, s, in, dec, a.dirty)
 	if err != nil {
-		return fail(v1alpha1.ReasonForbidden, err, "")
+		return r.fail(ctx, a, err)
 	}
-	creds, err := r.gitCredentials(ctx, s)
-	if err != nil {
-		return fail(v1alpha1.ReasonConfigInvalid, err, "")
-	}
-	ref := gitRef(s)
-	revision, err := r.fetcher.Revision(ctx, s.Spec.Source.URL, ref, creds, s.GetInterval())
-	if err != nil {
-		return fail(v1alpha1.ReasonFetchFailed, err, "")
-	}
-	secrets, err := r.secrets.For(ctx, s)
-	if err != nil {
-		return fail(v1alpha1.ReasonConfigInvalid, err, revision)
-	}
+	return r.record(ctx, a, in, dec, d, out)
+}
 
-	rot, err := r.checkRotation(ctx, st, s.GetRotationInterval(), secrets)
-	if err != nil {
+// attempt is one reconciliation of a Sync in progress.
+type attempt struct {
+	s     *v1alpha1.Sync
+	key   types.NamespacedName
+	st    *syncState
+	dirty map[string]time.Time // managed objects changed in the cluster
+	// revision is the revision attempted, once known.
+	revision string
+	requeue  time.Duration
+}
+
+// inputs are what look found: who the Sync acts as, where its source is and
+// which revision it points to, its secrets and whether any rotated.
+type inputs struct {
+	id       *identity
+	creds    *gitsource.Credentials
+	ref      gitsource.Ref // the followed ref
+	revision string
+	// pinned: revision is not the head of ref but the last applied one,
+	// held while a promotion waits; it is fetched by commit.
+	pinned  bool
+	secrets Secrets
+	rot     *rotation
+}
+
+// look gathers what decide needs. The policy decides before anything is
+// fetched: who the Sync acts as, where its objects may go, where its
+// source may be.
+func (r *Reconciler) look(ctx context.Context, a *attempt) (*inputs, error) {
+	s := a.s
+	in := &inputs{ref: gitRef(s)}
+	var err error
+	if in.id, err = r.admit(s); err != nil {
+		return nil, failed(v1alpha1.ReasonForbidden, err)
+	}
+	if in.creds, err = r.gitCredentials(ctx, s); err != nil {
+		return nil, failed(v1alpha1.ReasonConfigInvalid, err)
+	}
+	if in.revision, err = r.fetcher.Revision(ctx, s.Spec.Source.URL, in.ref, in.creds, s.GetInterval()); err != nil {
+		return nil, failed(v1alpha1.ReasonFetchFailed, err)
+	}
+	a.revision = in.revision
+	if in.secrets, err = r.secrets.For(ctx, s); err != nil {
+		return nil, failed(v1alpha1.ReasonConfigInvalid, err)
+	}
+	if in.rot, err = r.checkRotation(ctx, a.st, s.GetRotationInterval(), in.secrets); err != nil {
 		// Vault may be down: nothing is applied on this ground, the last
 		// good state stays, and the check is retried at the next interval.
 		logger(ctx).Info("rotation check failed", "error", err.Error())
 	}
+	return in, nil
+}
 
-	st.mu.Lock()
-	requested := s.Annotations[AnnotationReconcileRequest]
-	var why []string
-	for _, c := range []struct {
-		on     bool
-		reason string
-	}{
-		{!st.applied, "first reconciliation in this process"},
-		{revision != st.revision, "new revision"},
-		{s.Generation != st.generation, "spec changed"},
-		{rot != nil, "secret rotated"},
-		{!st.ready, "not ready"},
-		{requested != st.reconcileRequest, "reconciliation requested"},
-		{time.Since(st.lastFull) >= fullCheckEvery*s.GetInterval(), "periodic full check"},
-	} {
-		if c.on {
-			why = append(why, c.reason)
-		}
+// announce logs the decision and, for new work, sets Reconciling=True:
+// kstatus reads it as "in progress" until the outcome replaces it, and only
+// new work is worth this write.
+func (r *Reconciler) announce(ctx context.Context, s *v1alpha1.Sync, in *inputs, dec decision, dirty int) error {
+	if !dec.full {
+		logger(ctx).Info("checking drift", "objects", dirty)
+		return nil
 	}
-	full := len(why) > 0
-	// A full apply of the state last applied can only be changing what
-	// someone changed in the cluster: drift.
-	sameState := st.applied && revision == st.revision && s.Generation == st.generation && rot == nil
-	lastDigest := st.digest
-	hasVersions := len(st.versions) > 0
-	progress := st.startsProgress(s, revision, rot != nil)
-	st.mu.Unlock()
-	if hasVersions && s.GetRotationInterval() < requeue.RequeueAfter {
-		requeue.RequeueAfter = s.GetRotationInterval()
+	because := strings.Join(dec.why, ", ")
+	logger(ctx).Info("reconciling", "revision", short(in.revision), "because", because, "generation", s.Generation, "observedGeneration", s.Status.ObservedGeneration)
+	if dec.progress == "" {
+		return nil
 	}
-	if !full && len(dirty) == 0 {
-		return requeue, nil
-	}
+	msg := fmt.Sprintf("reconciling revision %s, generation %d: %s", short(in.revision), s.Generation, because)
+	return r.patchStatus(ctx, s, func(status *v1alpha1.SyncStatus) { setProgressing(status, s.Generation, msg) })
+}
 
-	if full {
-		logger(ctx).Info("reconciling", "revision", short(revision), "because", strings.Join(why, ", "), "generation", s.Generation, "observedGeneration", s.Status.ObservedGeneration)
-		if progress {
-			// kstatus reads Reconciling=True as "in progress" until the
-			// outcome replaces it; only new work is worth this write.
-			msg := fmt.Sprintf("reconciling revision %s, generation %d: %s", short(revision), s.Generation, strings.Join(why, ", "))
-			if err := r.patchStatus(ctx, s, func(status *v1alpha1.SyncStatus) { setProgressing(status, s.Generation, msg) }); err != nil {
-				return ctrl.Result{}, err
-			}
-		}
-	} else {
-		logger(ctx).Info("checking drift", "objects", len(dirty))
+// run does what was decided: fetch the revision, build the desired state
+// and apply it (or diff it, in observe mode).
+func (r *Reconciler) run(ctx context.Context, s *v1alpha1.Sync, in *inputs, dec decision, dirty map[string]time.Time) (*desired, outcome, error) {
+	ref := in.ref
+	if in.pinned {
+		ref = gitsource.Ref{Commit: in.revision}
 	}
-	snap, err := r.fetcher.Fetch(ctx, s.Spec.Source.URL, ref, revision, creds)
+	snap, err := r.fetcher.Fetch(ctx, s.Spec.Source.URL, ref, in.revision, in.creds)
 	if err != nil {
-		return fail(v1alpha1.ReasonFetchFailed, err, revision)
+		return nil, outcome{}, failed(v1alpha1.ReasonFetchFailed, err)
 	}
-	d, err := r.build(ctx, s, snap, secrets)
+	d, err := r.build(ctx, s, snap, in.secrets, dec.checkSecrets)
 	if d != nil {
 		r.metrics.VaultReads.Add(float64(d.reads))
 		r.metrics.VaultCacheHits.Add(float64(d.hits))
 	}
 	if err != nil {
-		reason := v1alpha1.ReasonRenderFailed
-		var se *stepError
-		if errors.As(err, &se) {
-			reason = se.reason
-		}
-		return fail(reason, err, revision)
+		return nil, outcome{}, err
 	}
-	if rot != nil {
+	if in.rot != nil {
 		r.metrics.RotationPickups.WithLabelValues(s.Namespace).Inc()
 		r.events.Eventf(s, nil, corev1.EventTypeNormal, v1alpha1.ReasonRotationPickedUp, "Rotate",
-			"re-resolving after a Vault secret rotation: %s", rot)
+			"re-resolving after a Vault secret rotation: %s", in.rot)
 	}
-
 	var out outcome
 	switch s.GetMode() {
 	case v1alpha1.ModeObserve:
-		out, err = r.observe(ctx, s, id, d, dirty, full)
+		out, err = r.observe(ctx, s, in.id, d, dirty, dec.full)
 	default:
-		out, err = r.enforce(ctx, s, id, d, dirty, full, sameState && d.digest == lastDigest)
+		out, err = r.enforce(ctx, s, in.id, d, dirty, dec.full, dec.sameState && d.digest == dec.lastDigest)
 	}
 	if err != nil {
-		return fail(out.reason, d.redact.Error(err), revision)
+		return nil, outcome{}, d.redact.Error(err)
 	}
+	return d, out, nil
+}
 
+// record remembers what was applied, watches its kinds, verifies it
+// (health, soak, publication) and writes the outcome into the status.
+func (r *Reconciler) record(ctx context.Context, a *attempt, in *inputs, dec decision, d *desired, out outcome) (ctrl.Result, error) {
+	s, st := a.s, a.st
 	st.mu.Lock()
-	if full {
+	if dec.full {
 		st.lastFull = time.Now()
 		st.revision, st.generation, st.digest = d.revision, s.Generation, d.digest
 	}
 	st.ready = true
 	st.applied = true
-	st.reconcileRequest = requested
+	st.reconcileRequest = s.Annotations[AnnotationReconcileRequest]
 	st.versions = unpinnedVersions(d.prov)
 	if len(st.versions) > 0 && st.lastRotationCheck.IsZero() {
 		st.lastRotationCheck = time.Now()
 	}
-	if len(st.versions) > 0 && s.GetRotationInterval() < requeue.RequeueAfter {
-		requeue.RequeueAfter = s.GetRotationInterval()
+	if len(st.versions) > 0 && s.GetRotationInterval() < a.requeue {
+		a.requeue = s.GetRotationInterval()
 	}
 	st.mu.Unlock()
 
 	r.ensureWatches(ctx, d.objects)
-	if err := r.patchStatus(ctx, s, func(status *v1alpha1.SyncStatus) { out.record(status, s, d) }); err != nil {
+	after := s.Status.DeepCopy()
+	out.record(after, s, d)
+	v := r.verify(ctx, a, in, d, len(after.Drift) > 0)
+	if v.requeue > 0 && v.requeue < a.requeue {
+		a.requeue = v.requeue
+	}
+	var promoted func(*v1alpha1.SyncStatus)
+	if s.Spec.Promotion != nil && out.applied && d.revision != s.Status.LastAppliedRevision {
+		promoted = r.promoted(a, in, d)
+	}
+	if err := r.patchStatus(ctx, s, func(status *v1alpha1.SyncStatus) {
+		out.record(status, s, d)
+		v.record(status, s)
+		if promoted != nil {
+			promoted(status)
+		}
+		if s.Spec.Promotion != nil && dec.awaiting == "" {
+			settled(s, d.revision)(status)
+		}
+	}); err != nil {
 		return ctrl.Result{}, err
 	}
-	return requeue, nil
+	return ctrl.Result{RequeueAfter: a.requeue}, nil
+}
+
+// fail records a failed attempt: Ready=False with the reason the failing
+// step gave, a Warning event, and the retry policy of that reason.
+func (r *Reconciler) fail(ctx context.Context, a *attempt, err error) (ctrl.Result, error) {
+	s := a.s
+	// Dirty objects stay dirty: the next attempt must still look at them.
+	for id, at := range a.dirty {
+		r.tracker.Mark(a.key, id, at)
+	}
+	var missing *missingSecrets
+	if errors.As(err, &missing) {
+		// Held, not failed: the last applied revision stays and stays
+		// Ready; the gate is checked again at the interval.
+		if herr := r.hold(ctx, a, missing.revision, v1alpha1.ReasonSecretsMissing, err.Error(), missing.waitedFor()); herr != nil {
+			return ctrl.Result{}, herr
+		}
+		return ctrl.Result{RequeueAfter: a.requeue}, nil
+	}
+	reason := reasonOf(err)
+	a.st.mu.Lock()
+	a.st.ready = false
+	a.st.soak = a.st.soak.observe(false, time.Now()) // a failed revision is not verified
+	a.st.mu.Unlock()
+	msg := err.Error()
+	r.events.Eventf(s, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", msg)
+	perr := r.patchStatus(ctx, s, func(status *v1alpha1.SyncStatus) {
+		if a.revision != "" {
+			status.LastAttemptedRevision = a.revision
+		}
+		setFailed(status, s.Generation, reason, msg)
+	})
+	switch reason {
+	case v1alpha1.ReasonConfigInvalid, v1alpha1.ReasonEmptyRender, v1alpha1.ReasonRenderLimitExceeded:
+		// Stalled: retrying changes nothing until the Sync or the repository does.
+		return ctrl.Result{RequeueAfter: a.requeue}, perr
+	case v1alpha1.ReasonForbidden:
+		// Retried at the interval, not with backoff: a grant, the other
+		// Sync letting go or a new commit fixes it, and a refused tenant
+		// should not keep the API server busy meanwhile.
+		return ctrl.Result{RequeueAfter: a.requeue}, perr
+	}
+	return ctrl.Result{}, errors.Join(err, perr)
 }
 
 func gitRef(s *v1alpha1.Sync) gitsource.Ref {

@@ -124,26 +124,12 @@ type syncState struct {
 	// progressing is the work Reconciling=True was last set for (revision,
 	// generation, rotation), so retries of the same work do not set it again.
 	progressing string
-}
-
-// startsProgress says whether this reconciliation starts work the Sync has
-// not applied yet: a revision or a generation other than the last applied
-// one (known in memory, or from the status after a restart, so a restart
-// alone is not new work), or a rotated secret. It is true once per such
-// work, however often it is retried. Callers hold st.mu.
-func (st *syncState) startsProgress(s *v1alpha1.Sync, revision string, rotated bool) bool {
-	changed := rotated
-	if st.applied {
-		changed = changed || revision != st.revision || s.Generation != st.generation
-	} else {
-		changed = changed || revision != s.Status.LastAppliedRevision || s.Generation != s.Status.ObservedGeneration
-	}
-	work := fmt.Sprintf("%s\x00%d\x00%t", revision, s.Generation, rotated)
-	if !changed || work == st.progressing {
-		return false
-	}
-	st.progressing = work
-	return true
+	// soak verifies the applied revision before spec.publish publishes it.
+	soak soak
+	// waitedFor is what revision waitedRev was held back for (an approval,
+	// missing keys), for status.promotions once it is applied.
+	waitedRev string
+	waitedFor []string
 }
 
 // fullCheckEvery is how many intervals may pass without a full

@@ -263,6 +263,11 @@ func (r *redactor) Error(err error) error {
 	}
 	msg := err.Error()
 	if red := r.String(msg); red != msg {
+		// The text changes; the reason the failing step gave stays.
+		var se *stepError
+		if errors.As(err, &se) {
+			return failed(se.reason, errors.New(red))
+		}
 		return errors.New(red)
 	}
 	return err

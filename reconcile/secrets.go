@@ -18,7 +18,9 @@ import (
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/config"
+	"github.com/latchkey-dev/latchkey/promotion"
 	"github.com/latchkey-dev/latchkey/reconcile/tenancy"
+	"github.com/latchkey-dev/latchkey/render"
 	"github.com/latchkey-dev/latchkey/resolver"
 	"github.com/latchkey-dev/latchkey/resolver/vault"
 )
@@ -33,6 +35,10 @@ type Secrets interface {
 	// Invalidate drops cached values of locs, so the next Resolve reads the
 	// new version.
 	Invalidate(locs ...resolver.Location)
+	// Check reports every reference of a rendered revision whose key is
+	// missing (promotion.CheckWith), reading past the cache: a key written
+	// a moment ago counts.
+	Check(ctx context.Context, res *render.Result) (promotion.Report, error)
 }
 
 // SecretsProvider returns the Secrets of a Sync: the controller's Vault, or
@@ -113,9 +119,11 @@ func NewVaultSecrets(opts VaultSecretsOptions) *VaultSecrets {
 
 type vaultSecrets struct {
 	resolver *resolver.Resolver
-	backend  *vault.Backend // nil without Vault
-	cache    *resolver.Cache
-	users    int // Syncs using it; guarded by VaultSecrets.mu
+	// checker reads like resolver, without its cache, for promotion checks.
+	checker *resolver.Resolver
+	backend *vault.Backend // nil without Vault
+	cache   *resolver.Cache
+	users   int // Syncs using it; guarded by VaultSecrets.mu
 
 	// versions memoises KV metadata reads briefly: many Syncs of one app
 	// check the same secret at nearly the same time.
@@ -167,6 +175,10 @@ func (v *vaultSecrets) CurrentVersions(ctx context.Context, locs []resolver.Loca
 		}
 	}
 	return out, err
+}
+
+func (v *vaultSecrets) Check(ctx context.Context, res *render.Result) (promotion.Report, error) {
+	return promotion.CheckWith(ctx, res, v.checker)
 }
 
 func (v *vaultSecrets) Invalidate(locs ...resolver.Location) {
@@ -248,6 +260,9 @@ func (p *VaultSecrets) build(ctx context.Context, login *vaultLogin, keysNS stri
 		ropts.Unsealer = u
 	}
 	vs.resolver = resolver.New(backend, ropts)
+	copts := ropts
+	copts.Cache = nil
+	vs.checker = resolver.New(backend, copts)
 	return vs, nil
 }
 

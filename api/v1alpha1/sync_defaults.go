@@ -9,7 +9,29 @@ const (
 	DefaultRotationInterval = 30 * time.Second
 	DefaultTimeout          = 5 * time.Minute
 	DefaultBranch           = "main"
+	DefaultWaitTimeout      = 5 * time.Minute
+	DefaultPublishAfter     = 30 * time.Minute
 )
+
+// ChecksHealth reports whether the Sync checks the health of its workloads
+// after an apply: spec.wait asks for it, and spec.publish needs it.
+func (s *Sync) ChecksHealth() bool { return s.Spec.Wait != nil || s.Spec.Publish != nil }
+
+// GetWaitTimeout returns how long new workloads may take to become healthy.
+func (s *Sync) GetWaitTimeout() time.Duration {
+	if w := s.Spec.Wait; w != nil && w.Timeout != nil && w.Timeout.Duration > 0 {
+		return w.Timeout.Duration
+	}
+	return DefaultWaitTimeout
+}
+
+// GetPublishAfter returns the soak before a revision is published.
+func (s *Sync) GetPublishAfter() time.Duration {
+	if p := s.Spec.Publish; p != nil && p.After != nil && p.After.Duration >= 0 {
+		return p.After.Duration
+	}
+	return DefaultPublishAfter
+}
 
 // GetMode returns the mode, enforce when unset.
 func (s *Sync) GetMode() Mode {

@@ -10,7 +10,45 @@ const (
 	ConditionReconciling = "Reconciling"
 	ConditionStalled     = "Stalled"
 	ConditionDrifted     = "Drifted"
+	// ConditionPublishBlocked is True while spec.publish.ref cannot be moved
+	// to the verified revision (it moved on its own, or holds a newer one).
+	ConditionPublishBlocked = "PublishBlocked"
+	// ConditionPromotionPending is True while a new revision of the
+	// followed ref waits for an approval or for keys in this Sync's Vault.
+	ConditionPromotionPending = "PromotionPending"
 )
+
+// Promotion and health reasons.
+const (
+	// ReasonHealthCheckPending: applied, and workloads are not healthy yet.
+	ReasonHealthCheckPending = "HealthCheckPending"
+	// ReasonHealthCheckFailed: a workload failed, or was not healthy within
+	// spec.wait.timeout.
+	ReasonHealthCheckFailed = "HealthCheckFailed"
+	// ReasonPublished: spec.publish.ref was fast-forwarded (event).
+	ReasonPublished = "Published"
+	// ReasonRefMoved: spec.publish.ref holds a commit this Sync did not
+	// publish and that is not an ancestor of the verified revision.
+	ReasonRefMoved = "RefMoved"
+	// ReasonNewerOnRef: spec.publish.ref already holds a revision newer than
+	// the verified one, which is never published over it.
+	ReasonNewerOnRef = "NewerRevisionOnRef"
+	// ReasonPublishFailed: the push itself failed (network, credentials).
+	ReasonPublishFailed = "PublishFailed"
+	// ReasonUpToDate: PublishBlocked or PromotionPending is False.
+	ReasonUpToDate = "UpToDate"
+	// ReasonAwaitingApproval: the revision waits for annotation
+	// latchkey.dev/approve to name it.
+	ReasonAwaitingApproval = "AwaitingApproval"
+	// ReasonSecretsMissing: references of the overlay name keys this
+	// Sync's Vault does not have.
+	ReasonSecretsMissing = "SecretsMissing"
+	// ReasonPromoted: a new revision of the followed ref was applied (event).
+	ReasonPromoted = "Promoted"
+)
+
+// PromotionLimit is how many promotions status.promotions keeps.
+const PromotionLimit = 10
 
 // Condition reasons.
 const (
@@ -87,6 +125,57 @@ type SyncStatus struct {
 	// History holds the last applies, newest first.
 	// +optional
 	History []Apply `json:"history,omitempty"`
+	// Published is the revision this Sync last published to
+	// spec.publish.ref.
+	// +optional
+	Published *Published `json:"published,omitempty"`
+	// Promotions holds the last promotions (new revisions of the followed
+	// ref applied under spec.promotion), newest first.
+	// +optional
+	Promotions []PromotionRecord `json:"promotions,omitempty"`
+}
+
+// Published records one publication of a verified revision.
+type Published struct {
+	// Ref is the branch that was fast-forwarded.
+	Ref string `json:"ref"`
+	// Revision is the commit it now holds.
+	Revision string `json:"revision"`
+	// VerifiedAt is when the revision's soak ended.
+	VerifiedAt metav1.Time `json:"verifiedAt"`
+	// PublishedAt is when the branch moved.
+	PublishedAt metav1.Time `json:"publishedAt"`
+}
+
+// PromotionRecord is one promotion: a new revision of the followed ref
+// applied by a Sync with spec.promotion.
+type PromotionRecord struct {
+	// Revision is the commit applied.
+	Revision string `json:"revision"`
+	// From is the followed ref ("branch verified/dev").
+	From string `json:"from"`
+	// PromotedAt is when it was applied.
+	PromotedAt metav1.Time `json:"promotedAt"`
+	// WaitedFor lists what it waited for ("approval", "secret
+	// path#key"), empty when nothing held it.
+	// +optional
+	WaitedFor []string `json:"waitedFor,omitempty"`
+	// Approver is who approved it, from annotation
+	// latchkey.dev/approved-by, when spec.promotion.approval is on.
+	// +optional
+	Approver string `json:"approver,omitempty"`
+	// Secrets are the secret versions verified present and applied.
+	// +optional
+	Secrets []VerifiedSecret `json:"secrets,omitempty"`
+}
+
+// VerifiedSecret is one reference checked present before a promotion.
+type VerifiedSecret struct {
+	// Reference is path#key (or the SealedSecret key).
+	Reference string `json:"reference"`
+	// Version is the KV v2 version applied (0 on KV v1).
+	// +optional
+	Version int `json:"version,omitempty"`
 }
 
 // Inventory is the set of objects a Sync owns.

@@ -101,6 +101,67 @@ type SyncSpec struct {
 	// Rotation follows new versions of the Vault secrets the objects use.
 	// +optional
 	Rotation Rotation `json:"rotation,omitempty"`
+
+	// Wait checks, after each apply, that the applied workloads are healthy
+	// as kstatus reads them (Deployments rolled out and available,
+	// StatefulSets and DaemonSets ready, Jobs complete). Until they are,
+	// Ready is False with reason HealthCheckPending, then HealthCheckFailed
+	// once wait.timeout has passed or a workload has failed; the message
+	// names the objects. spec.publish checks health too, with or without it.
+	// +optional
+	Wait *Wait `json:"wait,omitempty"`
+
+	// Publish fast-forwards a Git branch to each revision this Sync has
+	// verified, for the next environment's Sync to follow.
+	// +optional
+	Publish *Publish `json:"publish,omitempty"`
+
+	// Promotion gates the new revisions of the followed ref: an approval
+	// naming the revision, and every Vault reference of the overlay present
+	// in this Sync's own Vault before anything is applied.
+	// +optional
+	Promotion *Promotion `json:"promotion,omitempty"`
+}
+
+// Wait configures the health check of the applied workloads.
+type Wait struct {
+	// Timeout is how long the workloads of a newly applied revision may take
+	// to become healthy before Ready says HealthCheckFailed.
+	// +kubebuilder:default="5m0s"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+}
+
+// Publish says which branch records the revisions this Sync verified.
+type Publish struct {
+	// Ref is the branch to fast-forward (e.g. verified/dev) with the
+	// credentials of spec.source.secretRef, which need write access. Only
+	// this Sync should move it: a branch that moved otherwise is never
+	// overwritten (condition PublishBlocked).
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._/-]+$`
+	// +kubebuilder:validation:MaxLength=200
+	Ref string `json:"ref"`
+	// After is the soak: how long the Sync must have been Ready on the
+	// revision, with every applied workload healthy and no drift, before the
+	// revision counts as verified and is published. The soak starts over
+	// when any of that stops being true, and after a controller restart.
+	// +kubebuilder:default="30m0s"
+	// +optional
+	After *metav1.Duration `json:"after,omitempty"`
+}
+
+// Promotion configures the gates on a Sync that follows another
+// environment's published ref. With it set, a new revision is applied only
+// once every Vault reference of the overlay exists in this Sync's Vault
+// (read in memory, never recorded); until then condition PromotionPending
+// lists the missing keys and the last applied revision stays.
+type Promotion struct {
+	// Approval holds each new revision until annotation
+	// latchkey.dev/approve on this Sync names exactly that revision (its
+	// full SHA): an approval never carries over to a newer commit.
+	// `latchkey approve` sets it, with latchkey.dev/approved-by.
+	// +optional
+	Approval bool `json:"approval,omitempty"`
 }
 
 // Mode is how far a Sync goes in making the cluster match Git.
