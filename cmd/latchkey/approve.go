@@ -19,13 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	latchkeyv1alpha1 "github.com/latchkey-dev/latchkey/api/v1alpha1"
-)
-
-// The annotations an approval writes on a Sync with spec.promotion.approval:
-// the one revision it may take next, and who said so.
-const (
-	AnnotationApprove    = "latchkey.dev/approve"
-	AnnotationApprovedBy = "latchkey.dev/approved-by"
+	"github.com/latchkey-dev/latchkey/reconcile"
 )
 
 type approveFlags struct {
@@ -102,7 +96,7 @@ func runApprove(cmd *cobra.Command, name, rev string, fl approveFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := annotateSync(ctx, rc, ns, name, map[string]string{AnnotationApprove: rev, AnnotationApprovedBy: user}); err != nil {
+	if err := annotateSync(ctx, rc, ns, name, map[string]string{reconcile.AnnotationApprove: rev, reconcile.AnnotationApprovedBy: user}); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "approved %s for Sync %s/%s as %s\n", rev, ns, name, user)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
+	"github.com/latchkey-dev/latchkey/reconcile"
 )
 
 const approveRevision = "3f1c0de5a9e5b8e1a7a3b1d6c2f4e8a9b0c1d2e3"
@@ -84,7 +85,7 @@ func TestApproveRecordsTheRevisionAndWhoApproved(t *testing.T) {
 		t.Errorf("stdout %q; want %q", out, want)
 	}
 	got := syncAnnotations(t, k)
-	if got[AnnotationApprove] != approveRevision || got[AnnotationApprovedBy] != "system:serviceaccount:shop-staging:approver" {
+	if got[reconcile.AnnotationApprove] != approveRevision || got[reconcile.AnnotationApprovedBy] != "system:serviceaccount:shop-staging:approver" {
 		t.Errorf("annotations %v", got)
 	}
 
@@ -111,7 +112,7 @@ func TestApproveRecordsTheRevisionAndWhoApproved(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v; want it to say %q", err, tt.wantErr)
 			}
-			if got := syncAnnotations(t, k)[AnnotationApprove]; got != approveRevision {
+			if got := syncAnnotations(t, k)[reconcile.AnnotationApprove]; got != approveRevision {
 				t.Errorf("the approval changed to %q", got)
 			}
 		})
