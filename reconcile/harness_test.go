@@ -189,3 +189,21 @@ func condition(s *v1alpha1.Sync, typ string) string {
 	}
 	return fmt.Sprintf("%s/%s: %s", c.Status, c.Reason, c.Message)
 }
+
+// histogramSum is the sum of the samples of histogram name.
+func (c *controller) histogramSum(t *testing.T, name string) float64 {
+	t.Helper()
+	mfs, err := c.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetHistogram().GetSampleSum()
+			}
+		}
+	}
+	return sum
+}

@@ -16,11 +16,14 @@ import (
 	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
 )
 
-// reconcile runs the pipeline for one Sync in three parts: look (the
+// reconcile runs the pipeline for one Sync in four parts: look (the
 // revision, the secrets, a rotation check), decide (pure: what to do about
-// what changed), run (fetch, render, resolve, apply or diff) and record
-// (memory, status, events). Every failure carries its Ready reason the same
-// way, as a stepError, and is recorded by fail.
+// what changed, including holding a revision that awaits approval), run
+// (fetch, render, the secrets gate, resolve, apply or diff) and record
+// (memory; health, soak and publication; status, events). With nothing to
+// run, a Sync that checks health is only verified again. Every failure
+// carries its Ready reason the same way, as a stepError, and is recorded by
+// fail; a promotion that waits is recorded by hold, not as a failure.
 func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Result, error) {
 	key := client.ObjectKeyFromObject(s)
 	a := &attempt{s: s, key: key, st: r.state(key), dirty: r.tracker.Take(key), requeue: s.GetInterval()}
@@ -45,6 +48,9 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 		in.revision, in.pinned = dec.target, true
 	}
 	if !dec.full && !dec.check {
+		if a.s.ChecksHealth() && a.st.verifiable() {
+			return r.reverify(ctx, a, in)
+		}
 		return ctrl.Result{RequeueAfter: a.requeue}, nil
 	}
 	if err := r.announce(ctx, s, in, dec, len(a.dirty)); err != nil {
@@ -178,6 +184,7 @@ func (r *Reconciler) record(ctx context.Context, a *attempt, in *inputs, dec dec
 	st.applied = true
 	st.reconcileRequest = s.Annotations[AnnotationReconcileRequest]
 	st.versions = unpinnedVersions(d.prov)
+	st.workloads = workloadsOf(d.objects)
 	if len(st.versions) > 0 && st.lastRotationCheck.IsZero() {
 		st.lastRotationCheck = time.Now()
 	}
@@ -189,7 +196,7 @@ func (r *Reconciler) record(ctx context.Context, a *attempt, in *inputs, dec dec
 	r.ensureWatches(ctx, d.objects)
 	after := s.Status.DeepCopy()
 	out.record(after, s, d)
-	v := r.verify(ctx, a, in, d, len(after.Drift) > 0)
+	v := r.verify(ctx, a, in, d.revision, d.objects, d.redact.String, len(after.Drift) > 0)
 	if v.requeue > 0 && v.requeue < a.requeue {
 		a.requeue = v.requeue
 	}
@@ -219,6 +226,16 @@ func (r *Reconciler) fail(ctx context.Context, a *attempt, err error) (ctrl.Resu
 	// Dirty objects stay dirty: the next attempt must still look at them.
 	for id, at := range a.dirty {
 		r.tracker.Mark(a.key, id, at)
+	}
+	var notFound *gitsource.RefNotFoundError
+	if s.Spec.Promotion != nil && errors.As(err, &notFound) {
+		// The previous environment has published nothing yet: waiting for
+		// it is no failure, and no reason to back off.
+		msg := fmt.Sprintf("waiting for a first revision: %s", err)
+		if herr := r.hold(ctx, a, "", v1alpha1.ReasonNothingPublished, msg, nil); herr != nil {
+			return ctrl.Result{}, herr
+		}
+		return ctrl.Result{RequeueAfter: a.requeue}, nil
 	}
 	var missing *missingSecrets
 	if errors.As(err, &missing) {

@@ -8,13 +8,17 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/promotion"
 	gitsource "github.com/latchkey-dev/latchkey/reconcile/source"
 	"github.com/latchkey-dev/latchkey/render"
+	"github.com/latchkey-dev/latchkey/resolver"
 )
 
 // missingSecrets is why a new revision is held back: keys its references
@@ -54,6 +58,14 @@ func checkPresence(ctx context.Context, revision string, res *render.Result, sec
 	if len(rep.Missing) > 0 {
 		return nil, failed(v1alpha1.ReasonSecretsMissing, &missingSecrets{revision: revision, missing: rep.Missing})
 	}
+	// The check read past the cache; resolution must not then answer from
+	// it with a version older than the one verified (a key written while
+	// the revision waited would be missing again).
+	locs := make([]resolver.Location, len(rep.Verified))
+	for i, v := range rep.Verified {
+		locs[i] = v.Location
+	}
+	secrets.Invalidate(locs...)
 	return rep.Verified, nil
 }
 
@@ -66,7 +78,7 @@ func (r *Reconciler) hold(ctx context.Context, a *attempt, revision, reason, msg
 	s := a.s
 	a.st.mu.Lock()
 	if a.st.waitedRev != revision {
-		a.st.waitedRev, a.st.waitedFor = revision, nil
+		a.st.waitedRev, a.st.waitedFor, a.st.waitedSince = revision, nil, time.Now()
 	}
 	for _, w := range what {
 		if !contains(a.st.waitedFor, w) {
@@ -92,23 +104,24 @@ func (r *Reconciler) hold(ctx context.Context, a *attempt, revision, reason, msg
 func (r *Reconciler) promoted(a *attempt, in *inputs, d *desired) func(*v1alpha1.SyncStatus) {
 	s := a.s
 	a.st.mu.Lock()
-	var waited []string
+	rec := v1alpha1.PromotionRecord{Revision: d.revision, From: in.ref.String(), PromotedAt: metav1.Now()}
 	if a.st.waitedRev == d.revision {
-		waited = append(waited, a.st.waitedFor...)
+		rec.WaitedFor = append(rec.WaitedFor, a.st.waitedFor...)
+		since := metav1.NewTime(a.st.waitedSince)
+		rec.HeldSince = &since
 	}
 	a.st.waitedRev, a.st.waitedFor = "", nil
 	a.st.mu.Unlock()
-	rec := v1alpha1.PromotionRecord{Revision: d.revision, From: in.ref.String(), PromotedAt: metav1.Now(), WaitedFor: waited}
 	if s.Spec.Promotion.Approval {
-		rec.Approver = s.Annotations[AnnotationApprovedBy]
+		rec.ApprovedBy = s.Annotations[AnnotationApprovedBy]
 	}
 	for _, v := range d.verified {
 		rec.Secrets = append(rec.Secrets, v1alpha1.VerifiedSecret{Reference: v.Location.String(), Version: v.Version})
 	}
 	r.metrics.Promotions.WithLabelValues(s.Namespace).Inc()
 	by := ""
-	if rec.Approver != "" {
-		by = ", approved by " + rec.Approver
+	if rec.ApprovedBy != "" {
+		by = ", approved by " + rec.ApprovedBy
 	}
 	r.events.Eventf(s, nil, corev1.EventTypeNormal, v1alpha1.ReasonPromoted, "Promote",
 		"revision %s of %s applied%s; %d secret(s) verified present", short(d.revision), rec.From, by, len(rec.Secrets))
@@ -226,28 +239,33 @@ func (v verification) record(st *v1alpha1.SyncStatus, s *v1alpha1.Sync) {
 	}
 }
 
-// verify checks the health of the workloads d applied (as the Sync's
-// identity), advances the soak and publishes the revision once verified.
-func (r *Reconciler) verify(ctx context.Context, a *attempt, in *inputs, d *desired, drifted bool) verification {
+// verify checks the health of the workloads of revision (objs, as the
+// Sync's identity), advances the soak and publishes the revision once
+// verified. redact removes the values of the last build from messages (nil
+// outside a build: kstatus messages are computed from status fields).
+func (r *Reconciler) verify(ctx context.Context, a *attempt, in *inputs, revision string, objs []*unstructured.Unstructured, redact func(string) string, drifted bool) verification {
 	s := a.s
 	if !s.ChecksHealth() || s.GetMode() == v1alpha1.ModeObserve {
 		return verification{}
 	}
+	if redact == nil {
+		redact = func(s string) string { return s }
+	}
 	now := time.Now()
 	a.st.mu.Lock()
-	k := a.st.soak.on(d.revision, now)
+	k := a.st.soak.on(revision, now)
 	a.st.mu.Unlock()
 
 	v := verification{checked: true}
-	h, err := checkHealth(ctx, in.id.client, d.objects)
+	h, err := checkHealth(ctx, in.id.client, objs)
 	if err != nil {
-		v.reason, v.message = v1alpha1.ReasonHealthCheckPending, d.redact.String(err.Error())
+		v.reason, v.message = v1alpha1.ReasonHealthCheckPending, redact(err.Error())
 	} else {
 		v.reason, v.ok = healthVerdict(h, k.appliedAt, now, s.GetWaitTimeout())
-		v.message = fmt.Sprintf("revision %s applied, workloads %s", short(d.revision), d.redact.String(h.String()))
+		v.message = fmt.Sprintf("revision %s applied, workloads %s", short(revision), redact(h.String()))
 		if v.reason == v1alpha1.ReasonHealthCheckFailed && len(h.failed) == 0 {
 			v.message = fmt.Sprintf("revision %s applied, workloads not healthy within %s (spec.wait.timeout): %s",
-				short(d.revision), s.GetWaitTimeout(), d.redact.String(h.String()))
+				short(revision), s.GetWaitTimeout(), redact(h.String()))
 		}
 	}
 	k = k.observe(v.ok && !drifted, now)
@@ -265,6 +283,53 @@ func (r *Reconciler) verify(ctx context.Context, a *attempt, in *inputs, d *desi
 		v.publish = r.publish(ctx, s, in, k)
 	}
 	return v
+}
+
+// reverify runs the health check, the soak and the publication between
+// full reconciliations: a Deployment's rollout does not trigger the Sync,
+// and a soak ends when it ends. It writes the status only when it changes.
+func (r *Reconciler) reverify(ctx context.Context, a *attempt, in *inputs) (ctrl.Result, error) {
+	s := a.s
+	a.st.mu.Lock()
+	revision, objs := a.st.revision, a.st.workloads
+	a.st.mu.Unlock()
+	v := r.verify(ctx, a, in, revision, objs, nil, len(s.Status.Drift) > 0)
+	if v.requeue > 0 && v.requeue < a.requeue {
+		a.requeue = v.requeue
+	}
+	after := s.Status.DeepCopy()
+	v.record(after, s)
+	if v.ok {
+		if c := apimeta.FindStatusCondition(after.Conditions, v1alpha1.ConditionReady); c != nil && c.Status != metav1.ConditionTrue {
+			setCondition(after, s.Generation, v1alpha1.ConditionReady, true, v1alpha1.ReasonSucceeded,
+				fmt.Sprintf("revision %s applied, workloads healthy", short(revision)))
+		}
+	}
+	if apiequality.Semantic.DeepEqual(after, &s.Status) {
+		return ctrl.Result{RequeueAfter: a.requeue}, nil
+	}
+	if err := r.patchStatus(ctx, s, func(st *v1alpha1.SyncStatus) { *st = *after }); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: a.requeue}, nil
+}
+
+// workloadsOf keeps what the health check reads of objs, between
+// reconciliations: kind, namespace and name, never content.
+func workloadsOf(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		if !healthChecked[gvk.Group+"/"+gvk.Kind] {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(gvk)
+		u.SetNamespace(o.GetNamespace())
+		u.SetName(o.GetName())
+		out = append(out, u)
+	}
+	return out
 }
 
 // publish fast-forwards spec.publish.ref to the verified revision with the

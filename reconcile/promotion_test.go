@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,24 +122,35 @@ func TestPromotion(t *testing.T) {
 	}
 
 	// envtest runs no controllers: the test plays the Deployment controller
-	// and the kubelet, and says when dev's web is rolled out and available.
-	markAvailable := func() {
-		t.Helper()
-		var d appsv1.Deployment
-		if err := c.Get(ctx, client.ObjectKey{Namespace: "dev", Name: "web"}, &d); err != nil {
-			t.Fatal(err)
+	// and the kubelet. While rollouts succeed, every generation of dev's web
+	// is observed and available at once (a new revision changes the
+	// Deployment's annotations, which bumps its generation); while they do
+	// not, it never becomes available.
+	var rollouts atomic.Bool
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			var d appsv1.Deployment
+			if !rollouts.Load() || c.Get(ctx, client.ObjectKey{Namespace: "dev", Name: "web"}, &d) != nil || d.Status.ObservedGeneration == d.Generation {
+				continue
+			}
+			d.Status = appsv1.DeploymentStatus{
+				ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1,
+				Conditions: []appsv1.DeploymentCondition{
+					{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"},
+					{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"},
+				},
+			}
+			_ = c.Status().Update(ctx, &d) // a conflict is retried at the next tick
 		}
-		d.Status = appsv1.DeploymentStatus{
-			ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1,
-			Conditions: []appsv1.DeploymentCondition{
-				{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"},
-				{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"},
-			},
-		}
-		if err := c.Status().Update(ctx, &d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	}()
+	markAvailable := func() { rollouts.Store(true) }
 	cond := func(name, typ string) string { return condition(getSync(t, c, syncNS, name), typ) }
 	waitFor := func(what string, check func() error) { t.Helper(); eventually(t, 60*time.Second, what, check) }
 	appliedBy := func(name, rev string) func() error {
@@ -153,7 +165,7 @@ func TestPromotion(t *testing.T) {
 	refIs := func(rev string) func() error {
 		return func() error {
 			if got := repo.Ref(t, "verified/dev"); got != rev {
-				return fmt.Errorf("verified/dev = %.8s, want %.8s", got, rev)
+				return fmt.Errorf("verified/dev = %.8s, want %.8s; dev Ready %s; PublishBlocked %s", got, rev, cond("dev", v1alpha1.ConditionReady), cond("dev", v1alpha1.ConditionPublishBlocked))
 			}
 			return nil
 		}
@@ -183,6 +195,10 @@ func TestPromotion(t *testing.T) {
 		})
 		never(t, soak+2*time.Second, "verified/dev was published while dev's Deployment was not available",
 			func() bool { return repo.Ref(t, "verified/dev") != "" })
+		waitFor("staging waits for a first published revision", pending("staging", v1alpha1.ReasonNothingPublished, "branch verified/dev"))
+		if got := cond("staging", v1alpha1.ConditionReady); strings.HasPrefix(got, "False/") {
+			t.Errorf("staging Ready %s: waiting for a first revision is no failure", got)
+		}
 	})
 
 	t.Run("R1 verified in dev is published to verified/dev and staging applies its own overlay of it", func(t *testing.T) {
@@ -197,9 +213,11 @@ func TestPromotion(t *testing.T) {
 		if p := s.Status.Published; p == nil || p.Revision != r1 || p.Ref != "verified/dev" {
 			t.Fatalf("dev status.published = %+v", p)
 		}
-		p := s.Status.Published
-		t.Logf("FIGURE soak end → verified/dev moved: %s (status: verifiedAt→publishedAt %s); healthy → moved %s (soak %s); moved → staging Ready: %s",
-			moved.Sub(healthy)-soak, p.PublishedAt.Sub(p.VerifiedAt.Time), moved.Sub(healthy), soak, ready.Sub(moved))
+		t.Logf("FIGURE soak end → verified/dev moved (controller, latchkey_publish_latency_seconds): %.3fs; rollout allowed → moved %s (soak %s, health polled every 1s); moved → staging Ready: %s",
+			ctl.histogramSum(t, "latchkey_publish_latency_seconds"), moved.Sub(healthy), soak, ready.Sub(moved))
+		if p := s.Status.Published; p.PublishedAt.Before(&p.VerifiedAt) {
+			t.Errorf("published at %s, before its soak ended at %s", p.PublishedAt, p.VerifiedAt)
+		}
 		var sec corev1.Secret
 		if err := c.Get(ctx, client.ObjectKey{Namespace: "staging", Name: "db"}, &sec); err != nil || string(sec.Data["password"]) != canaryStaging {
 			t.Errorf("staging's Secret db does not hold staging's Vault value (err %v)", err)
@@ -241,6 +259,7 @@ func TestPromotion(t *testing.T) {
 
 	var r2 string
 	t.Run("R2 whose Deployment never becomes available is never published", func(t *testing.T) {
+		rollouts.Store(false)
 		r2 = repo.Commit(t, "R2", overlay("dev", "web:2"))
 		waitFor("dev applied R2", func() error {
 			s := getSync(t, c, syncNS, "dev")
@@ -273,9 +292,12 @@ func TestPromotion(t *testing.T) {
 		}
 		repo.ForcePush(t, r1, "verified/dev") // the person puts it back
 		waitFor("verified/dev = R2 once put back", refIs(r2))
-		if got := cond("dev", v1alpha1.ConditionPublishBlocked); !strings.HasPrefix(got, "False/") {
-			t.Errorf("PublishBlocked %s after publishing", got)
-		}
+		waitFor("PublishBlocked cleared once published", func() error {
+			if got := cond("dev", v1alpha1.ConditionPublishBlocked); !strings.HasPrefix(got, "False/") {
+				return fmt.Errorf("PublishBlocked %s", got)
+			}
+			return nil
+		})
 	})
 
 	t.Run("with approval on, nothing moves until the annotation names the revision", func(t *testing.T) {
@@ -284,7 +306,7 @@ func TestPromotion(t *testing.T) {
 		approve(r2, "alice@example.com")
 		waitFor("staging applied R2", appliedBy("staging", r2))
 		p := getSync(t, c, syncNS, "staging").Status.Promotions[0]
-		if p.Revision != r2 || p.Approver != "alice@example.com" || strings.Join(p.WaitedFor, ",") != "approval" {
+		if p.Revision != r2 || p.ApprovedBy != "alice@example.com" || strings.Join(p.WaitedFor, ",") != "approval" || p.HeldSince == nil {
 			t.Errorf("promotion = %+v, want R2 approved by alice, waited for approval", p)
 		}
 	})
@@ -300,9 +322,17 @@ func TestPromotion(t *testing.T) {
 			t.Errorf("staging Ready %s while held: a hold is not a failure", got)
 		}
 		vault.PutKV2(t, "secret", "staging/shop", map[string]any{"password": canaryStaging, "apiKey": canaryKey})
-		waitFor("staging applied R3 once the key exists", appliedBy("staging", r3))
+		written := time.Now()
+		waitFor("staging applied R3 once the key exists", func() error {
+			// Never a failure on the way: the key verified is the key resolved.
+			if got := cond("staging", v1alpha1.ConditionReady); !strings.HasPrefix(got, "True/") {
+				t.Fatalf("staging Ready %s after the key was written", got)
+			}
+			return appliedBy("staging", r3)()
+		})
+		t.Logf("FIGURE key written → staging Ready on R3: %s (interval 1s)", time.Since(written))
 		p := getSync(t, c, syncNS, "staging").Status.Promotions[0]
-		if p.Revision != r3 || !strings.Contains(strings.Join(p.WaitedFor, ","), "secret/data/staging/shop#apiKey") || p.Approver != "bob@example.com" {
+		if p.Revision != r3 || !strings.Contains(strings.Join(p.WaitedFor, ","), "secret/data/staging/shop#apiKey") || p.ApprovedBy != "bob@example.com" {
 			t.Errorf("promotion = %+v", p)
 		}
 	})
@@ -357,4 +387,66 @@ func TestPromotion(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWaitNamesUnhealthyWorkloads: spec.wait alone makes Ready wait for the
+// workloads (HealthCheckPending), then fail after its timeout
+// (HealthCheckFailed), naming the Deployment, without re-applying; once
+// the Deployment is available, Ready turns True.
+func TestWaitNamesUnhealthyWorkloads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts kube-apiserver, etcd and Git")
+	}
+	ctx := context.Background()
+	kube := testenv.StartKube(t, testenv.WithScheme(v1alpha1.AddToScheme))
+	c := kube.Client
+	repo := testenv.StartGitServer(t).NewRepo(t, "wait")
+	rev := repo.Commit(t, "web", map[string]string{"app/web.yaml": overlay("dev", "web:1")["overlays/dev/web.yaml"]})
+	ctl := startController(t, kube, nil)
+	kube.CreateNamespace(t, syncNS)
+	kube.CreateNamespace(t, "web")
+	if err := c.Create(ctx, &v1alpha1.Sync{
+		ObjectMeta: metav1.ObjectMeta{Namespace: syncNS, Name: "web"},
+		Spec: v1alpha1.SyncSpec{
+			Source:          v1alpha1.GitSource{URL: repo.URL, Path: "app", Interval: metav1.Duration{Duration: time.Second}},
+			TargetNamespace: "web",
+			Wait:            &v1alpha1.Wait{Timeout: &metav1.Duration{Duration: 3 * time.Second}},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ready := func(want string) func() error {
+		return func() error {
+			s := getSync(t, c, syncNS, "web")
+			if got := condition(s, v1alpha1.ConditionReady); !strings.HasPrefix(got, want) || !strings.Contains(got, "Deployment web/web") && !strings.HasPrefix(want, "True") {
+				return fmt.Errorf("Ready %s (applied %.8s)", got, s.Status.LastAppliedRevision)
+			}
+			return nil
+		}
+	}
+	eventually(t, 60*time.Second, "Ready waits for the Deployment", ready("False/"+v1alpha1.ReasonHealthCheckPending))
+	applies := ctl.counter(t, "latchkey_applied_objects_total")
+	eventually(t, 60*time.Second, "Ready fails after spec.wait.timeout", ready("False/"+v1alpha1.ReasonHealthCheckFailed))
+	if got := ctl.counter(t, "latchkey_applied_objects_total"); got != applies {
+		t.Errorf("waiting for health re-applied objects (%v → %v)", applies, got)
+	}
+
+	var d appsv1.Deployment
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "web", Name: "web"}, &d); err != nil {
+		t.Fatal(err)
+	}
+	d.Status = appsv1.DeploymentStatus{
+		ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1,
+		Conditions: []appsv1.DeploymentCondition{
+			{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"},
+			{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"},
+		},
+	}
+	if err := c.Status().Update(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "Ready once the Deployment is available", ready("True/"))
+	if s := getSync(t, c, syncNS, "web"); s.Status.LastAppliedRevision != rev {
+		t.Errorf("applied %.8s, want %.8s", s.Status.LastAppliedRevision, rev)
+	}
 }

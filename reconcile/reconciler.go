@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
@@ -124,12 +125,24 @@ type syncState struct {
 	// progressing is the work Reconciling=True was last set for (revision,
 	// generation, rotation), so retries of the same work do not set it again.
 	progressing string
-	// soak verifies the applied revision before spec.publish publishes it.
-	soak soak
+	// soak verifies the applied revision before spec.publish publishes it;
+	// workloads are the applied objects its health check reads (kind,
+	// namespace and name only).
+	soak      soak
+	workloads []*unstructured.Unstructured
 	// waitedFor is what revision waitedRev was held back for (an approval,
 	// missing keys), for status.promotions once it is applied.
-	waitedRev string
-	waitedFor []string
+	waitedRev   string
+	waitedFor   []string
+	waitedSince time.Time
+}
+
+// verifiable says whether the last full reconciliation succeeded, so its
+// workloads can be checked again without one.
+func (st *syncState) verifiable() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.applied && st.ready
 }
 
 // fullCheckEvery is how many intervals may pass without a full

@@ -43,6 +43,9 @@ const (
 	// ReasonSecretsMissing: references of the overlay name keys this
 	// Sync's Vault does not have.
 	ReasonSecretsMissing = "SecretsMissing"
+	// ReasonNothingPublished: the followed branch does not exist yet
+	// (nothing was published to it).
+	ReasonNothingPublished = "NothingPublished"
 	// ReasonPromoted: a new revision of the followed ref was applied (event).
 	ReasonPromoted = "Promoted"
 )
@@ -160,10 +163,13 @@ type PromotionRecord struct {
 	// path#key"), empty when nothing held it.
 	// +optional
 	WaitedFor []string `json:"waitedFor,omitempty"`
-	// Approver is who approved it, from annotation
+	// HeldSince is when it was first held back, when it was.
+	// +optional
+	HeldSince *metav1.Time `json:"heldSince,omitempty"`
+	// ApprovedBy is who approved it, from annotation
 	// latchkey.dev/approved-by, when spec.promotion.approval is on.
 	// +optional
-	Approver string `json:"approver,omitempty"`
+	ApprovedBy string `json:"approvedBy,omitempty"`
 	// Secrets are the secret versions verified present and applied.
 	// +optional
 	Secrets []VerifiedSecret `json:"secrets,omitempty"`

@@ -36,6 +36,15 @@ func (r Ref) String() string {
 	return "branch " + r.branch()
 }
 
+// RefNotFoundError: the repository has no such branch or tag (yet: a
+// published branch exists only once something was published to it).
+type RefNotFoundError struct {
+	Repository string
+	Ref        Ref
+}
+
+func (e *RefNotFoundError) Error() string { return fmt.Sprintf("%s has no %s", e.Repository, e.Ref) }
+
 func (r Ref) branch() string {
 	if r.Branch == "" {
 		return "main"
@@ -191,7 +200,7 @@ func (f *Fetcher) lsRemote(ctx context.Context, repoURL string, ref Ref, creds *
 		}
 	}
 	if found == "" {
-		return "", fmt.Errorf("%s has no %s", redactURL(repoURL), ref)
+		return "", &RefNotFoundError{Repository: redactURL(repoURL), Ref: ref}
 	}
 	return found, nil
 }

@@ -63,28 +63,9 @@ func (f *Fetcher) Publish(ctx context.Context, p Publication) (string, error) {
 			ErrRefMoved, p.Branch, what, short(held), short(p.Last))
 	}
 
-	// The whole history of both tips, in bounded memory: ancestry needs it,
-	// and so does the push, which sends what the host lacks.
-	storage := newBoundedStorage(f.opts, what)
-	repo, err := git.Init(storage, nil)
+	repo, err := f.history(ctx, p, held, auth, what)
 	if err != nil {
-		return held, fmt.Errorf("preparing to publish to %s: %w", what, err)
-	}
-	// From's history holds the revision; without a branch (a Sync pinned
-	// to a tag or commit) every branch is fetched, within the same bounds.
-	specs := []gitconfig.RefSpec{"+refs/heads/*:refs/remotes/origin/*"}
-	if p.From != "" {
-		specs = []gitconfig.RefSpec{gitconfig.RefSpec(fmt.Sprintf("+%s:refs/remotes/origin/%s", plumbing.NewBranchReferenceName(p.From), p.From))}
-	}
-	if held != "" && p.From != "" && p.Branch != p.From {
-		specs = append(specs, gitconfig.RefSpec(fmt.Sprintf("+%s:refs/remotes/origin/%s", target, p.Branch)))
-	}
-	remote := &gitconfig.RemoteConfig{Name: "origin", URLs: []string{p.URL}}
-	if _, err := repo.CreateRemote(remote); err != nil {
-		return held, fmt.Errorf("preparing to publish to %s: %w", what, err)
-	}
-	if err := repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", RefSpecs: specs, Auth: auth, Tags: git.NoTags}); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return held, fmt.Errorf("fetching %s and %s of %s to publish: %w", p.From, p.Branch, what, err)
+		return held, err
 	}
 	rev, err := repo.CommitObject(plumbing.NewHash(p.Revision))
 	if err != nil {
@@ -95,11 +76,41 @@ func (f *Fetcher) Publish(ctx context.Context, p Publication) (string, error) {
 			return held, err
 		}
 	}
+	return held, push(ctx, repo, p, held, rev.Hash, auth, what)
+}
 
-	local := plumbing.ReferenceName("refs/heads/latchkey-publish")
-	if err := repo.Storer.SetReference(plumbing.NewHashReference(local, rev.Hash)); err != nil {
-		return held, err
+// history fetches the whole history of the revision's branch (every
+// branch without one) and of the published branch, in bounded memory:
+// ancestry needs it, and so does the push, which sends what the host lacks.
+func (f *Fetcher) history(ctx context.Context, p Publication, held string, auth transport.AuthMethod, what string) (*git.Repository, error) {
+	repo, err := git.Init(newBoundedStorage(f.opts, what), nil)
+	if err != nil {
+		return nil, fmt.Errorf("preparing to publish to %s: %w", what, err)
 	}
+	specs := []gitconfig.RefSpec{"+refs/heads/*:refs/remotes/origin/*"}
+	if p.From != "" {
+		specs = []gitconfig.RefSpec{gitconfig.RefSpec(fmt.Sprintf("+%s:refs/remotes/origin/%s", plumbing.NewBranchReferenceName(p.From), p.From))}
+		if held != "" && p.Branch != p.From {
+			specs = append(specs, gitconfig.RefSpec(fmt.Sprintf("+%s:refs/remotes/origin/%s", plumbing.NewBranchReferenceName(p.Branch), p.Branch)))
+		}
+	}
+	if _, err := repo.CreateRemote(&gitconfig.RemoteConfig{Name: "origin", URLs: []string{p.URL}}); err != nil {
+		return nil, fmt.Errorf("preparing to publish to %s: %w", what, err)
+	}
+	if err := repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", RefSpecs: specs, Auth: auth, Tags: git.NoTags}); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil, fmt.Errorf("fetching %s and %s of %s to publish: %w", orAny(p.From), p.Branch, what, err)
+	}
+	return repo, nil
+}
+
+// push moves p.Branch to rev, on condition that it still holds held (the
+// Git host refuses the update otherwise).
+func push(ctx context.Context, repo *git.Repository, p Publication, held string, rev plumbing.Hash, auth transport.AuthMethod, what string) error {
+	local := plumbing.ReferenceName("refs/heads/latchkey-publish")
+	if err := repo.Storer.SetReference(plumbing.NewHashReference(local, rev)); err != nil {
+		return err
+	}
+	target := plumbing.NewBranchReferenceName(p.Branch)
 	opts := &git.PushOptions{
 		RemoteName: "origin", Auth: auth,
 		RefSpecs: []gitconfig.RefSpec{gitconfig.RefSpec(fmt.Sprintf("%s:%s", local, target))},
@@ -108,10 +119,17 @@ func (f *Fetcher) Publish(ctx context.Context, p Publication) (string, error) {
 		opts.RequireRemoteRefs = []gitconfig.RefSpec{gitconfig.RefSpec(fmt.Sprintf("%s:%s", held, target))}
 	}
 	if err := repo.PushContext(ctx, opts); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return held, fmt.Errorf("pushing %s to branch %s of %s (the credentials of spec.source.secretRef need write access): %w",
+		return fmt.Errorf("pushing %s to branch %s of %s (the credentials of spec.source.secretRef need write access): %w",
 			short(p.Revision), p.Branch, what, err)
 	}
-	return held, nil
+	return nil
+}
+
+func orAny(branch string) string {
+	if branch == "" {
+		return "every branch"
+	}
+	return "branch " + branch
 }
 
 // branchHead is the commit target points to, "" when it does not exist.
