@@ -98,11 +98,11 @@ func runPromotionDemo(ctx context.Context, d devDriver, v *devVault, git *devGit
 		return err
 	}
 	p := s.Status.Published
-	lag := "within a second" // the status records whole seconds
+	lag := "within a second of" // the status records whole seconds
 	if d := p.PublishedAt.Sub(p.VerifiedAt.Time); d >= time.Second {
 		lag = d.String() + " after"
 	}
-	n.say("dev applied %s, soaked %s, and moved %s to it %s of the soak's end", short(r1), devSoak, verifiedDev, lag)
+	n.say("dev applied %s, soaked %s, and moved %s to it %s the soak's end", short(r1), devSoak, verifiedDev, lag)
 
 	staging := &v1alpha1.Sync{
 		ObjectMeta: metav1.ObjectMeta{Namespace: stagingNS, Name: "shop"},
