@@ -122,6 +122,7 @@ func CheckWith(ctx context.Context, result *render.Result, r *resolver.Resolver)
 	bad := map[resolver.Location]bool{} // secrets with a missing key
 	for _, p := range pres {
 		file, line := origin(result, p.Index)
+		p.Object.Origin = "" // File and Line say it
 		switch {
 		case p.Err == nil:
 			ok[p.Location] = p.Found

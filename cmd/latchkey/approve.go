@@ -19,13 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	latchkeyv1alpha1 "github.com/latchkey-dev/latchkey/api/v1alpha1"
-)
-
-// The annotations an approval writes on a Sync with spec.promotion.approval:
-// the one revision it may take next, and who said so.
-const (
-	AnnotationApprove    = "latchkey.dev/approve"
-	AnnotationApprovedBy = "latchkey.dev/approved-by"
+	"github.com/latchkey-dev/latchkey/reconcile"
 )
 
 type approveFlags struct {
@@ -38,7 +32,7 @@ type approveFlags struct {
 func newApproveCommand() *cobra.Command {
 	var fl approveFlags
 	cmd := &cobra.Command{
-		Use:   "approve SYNC REVISION",
+		Use:   "approve [NAMESPACE/]SYNC REVISION",
 		Short: "Approve the promotion of one revision to a Sync that follows another environment",
 		Long: `Approve REVISION for the Sync SYNC, whose spec.promotion.approval holds new revisions of the ref it
 follows until one is approved: sets the annotation latchkey.dev/approve=REVISION on the Sync, and
@@ -49,8 +43,9 @@ rev-parse SHORT" gives it.
 
 Your rights are the approval policy: approving is a patch of the Sync. docs/rollout.md shows how to
 let approvers patch only these annotations (a ValidatingAdmissionPolicy) and not the spec.`,
-		Example: `  latchkey approve shop 3f1c0de5a9e5b8e1a7a3b1d6c2f4e8a9b0c1d2e3 -n shop-staging`,
-		Args:    cobra.ExactArgs(2),
+		Example: `  latchkey approve shop 3f1c0de5a9e5b8e1a7a3b1d6c2f4e8a9b0c1d2e3 -n shop-staging
+  latchkey approve shop-staging/shop 3f1c0de5a9e5b8e1a7a3b1d6c2f4e8a9b0c1d2e3   # as PromotionPending writes it`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runApprove(cmd, args[0], args[1], fl)
 		},
@@ -82,6 +77,13 @@ func runApprove(cmd *cobra.Command, name, rev string, fl approveFlags) error {
 	if err := checkRevision(rev); err != nil {
 		return err
 	}
+	// NAMESPACE/NAME, as the controller's PromotionPending message writes it.
+	if ns, n, ok := strings.Cut(name, "/"); ok {
+		if fl.namespace != "" && fl.namespace != ns {
+			return fmt.Errorf("the Sync %s names namespace %s, and -n says %s: give one", name, ns, fl.namespace)
+		}
+		fl.namespace, name = ns, n
+	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), fl.timeout)
 	defer cancel()
 
@@ -102,7 +104,7 @@ func runApprove(cmd *cobra.Command, name, rev string, fl approveFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := annotateSync(ctx, rc, ns, name, map[string]string{AnnotationApprove: rev, AnnotationApprovedBy: user}); err != nil {
+	if err := annotateSync(ctx, rc, ns, name, map[string]string{reconcile.AnnotationApprove: rev, reconcile.AnnotationApprovedBy: user}); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "approved %s for Sync %s/%s as %s\n", rev, ns, name, user)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
+	"github.com/latchkey-dev/latchkey/reconcile"
 )
 
 // The policy of docs/rollout.md, applied to a real API server: approvers
@@ -113,7 +114,7 @@ func TestApprovalPolicySeparatesApproversFromEditors(t *testing.T) {
 	if err != nil {
 		t.Fatalf("latchkey approve as an approver: %v", err)
 	}
-	if got := syncAnnotations(t, k); got[AnnotationApprove] != strings.Repeat("c", 40) || got[AnnotationApprovedBy] != "alice" {
+	if got := syncAnnotations(t, k); got[reconcile.AnnotationApprove] != strings.Repeat("c", 40) || got[reconcile.AnnotationApprovedBy] != "alice" {
 		t.Errorf("annotations %v", got)
 	}
 	_, _, err = runLatchkey(t, nil, "", "approve", "shop", strings.Repeat("d", 40), "--kubeconfig", carol.kubeconfig)

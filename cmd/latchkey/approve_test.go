@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
+	"github.com/latchkey-dev/latchkey/reconcile"
 )
 
 const approveRevision = "3f1c0de5a9e5b8e1a7a3b1d6c2f4e8a9b0c1d2e3"
@@ -84,14 +85,19 @@ func TestApproveRecordsTheRevisionAndWhoApproved(t *testing.T) {
 		t.Errorf("stdout %q; want %q", out, want)
 	}
 	got := syncAnnotations(t, k)
-	if got[AnnotationApprove] != approveRevision || got[AnnotationApprovedBy] != "system:serviceaccount:shop-staging:approver" {
+	if got[reconcile.AnnotationApprove] != approveRevision || got[reconcile.AnnotationApprovedBy] != "system:serviceaccount:shop-staging:approver" {
 		t.Errorf("annotations %v", got)
+	}
+
+	// NAMESPACE/NAME, as PromotionPending writes the command.
+	if _, _, err := runLatchkey(t, nil, "", "approve", "shop-staging/shop", approveRevision, "--kubeconfig", approver); err != nil {
+		t.Errorf("approve shop-staging/shop: %v", err)
 	}
 
 	// Nothing below changes the approval.
 	tests := []struct {
 		name, kubeconfig, revision string
-		args                       []string // a Sync name other than shop
+		args                       []string // a Sync name other than shop, then more flags
 		wantErr                    string
 	}{
 		{"an abbreviated revision", approver, "3f1c0de", nil, `revision "3f1c0de" is abbreviated: an approval names exactly one commit; give the full hash (git rev-parse 3f1c0de)`},
@@ -99,19 +105,20 @@ func TestApproveRecordsTheRevisionAndWhoApproved(t *testing.T) {
 		{"an upper-case hash", approver, strings.ToUpper(approveRevision), nil, "write the commit hash in lower case"},
 		{"a caller who may not patch the Sync", viewer, strings.Repeat("a", 40), nil, "approving is patching the Sync, which you may not do here"},
 		{"a Sync that does not exist", approver, strings.Repeat("b", 40), []string{"web"}, "no Sync web in namespace shop-staging"},
+		{"a namespace given twice, differently", approver, strings.Repeat("b", 40), []string{"shop-prod/shop", "-n", "shop-staging"}, "give one"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			name := "shop"
-			if len(tt.args) == 1 {
+			if len(tt.args) > 0 {
 				name = tt.args[0] // another Sync's name
 			}
-			args := []string{"approve", name, tt.revision, "--kubeconfig", tt.kubeconfig}
+			args := append([]string{"approve", name, tt.revision, "--kubeconfig", tt.kubeconfig}, tt.args[min(1, len(tt.args)):]...)
 			_, _, err := runLatchkey(t, nil, "", args...)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v; want it to say %q", err, tt.wantErr)
 			}
-			if got := syncAnnotations(t, k)[AnnotationApprove]; got != approveRevision {
+			if got := syncAnnotations(t, k)[reconcile.AnnotationApprove]; got != approveRevision {
 				t.Errorf("the approval changed to %q", got)
 			}
 		})

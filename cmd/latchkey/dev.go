@@ -37,7 +37,9 @@ a local kube-apiserver and etcd (built by 'make tools'), a Vault dev server, a G
 over HTTP holding a reference-only app (a Deployment consuming a Vault-backed Secret and a SealedSecret),
 and the controller with tenancy on (the Sync acts as its own ServiceAccount). It then shows a secret
 resolved at apply time, a manual edit reverted, a Vault rotation rolling the Deployment, a bad
-reference failing closed, and a commit that reaches into kube-system refused whole.
+reference failing closed, a commit that reaches into kube-system refused whole, and promotion: dev
+publishing a verified commit that staging then takes, and a commit whose staging secret is missing held
+back, with the key named, until the key is written.
 
 Secret values are never printed: only their length and keyed HMAC. Ctrl-C stops every process and
 removes every file the demo created.`,
@@ -140,7 +142,7 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	cfg.MinInterval = time.Second // the demo's Sync polls every 2s: one user, one cluster
 	// Tenancy on, as the chart installs it: the Sync acts as its own
 	// ServiceAccount; the demo namespace may use the dev Vault's token.
-	cfg.Tenancy.Enabled, cfg.Tenancy.VaultDefaultNamespaces = true, []string{"demo"}
+	cfg.Tenancy.Enabled, cfg.Tenancy.VaultDefaultNamespaces = true, append([]string{"demo"}, devPromotionNamespaces...)
 	go func() { ctlDone <- runController(ctlCtx, cfg, kube.Config, devVaultConfig(vault), nil) }()
 	cleanups = append(cleanups, func() {
 		stopCtl()
@@ -278,6 +280,10 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 		return err
 	}
 	n.say("reverted: Ready again at %s", fixRev[:8])
+
+	if err := runPromotionDemo(ctx, d, vault, git); err != nil {
+		return err
+	}
 
 	n.step("Demo complete")
 	n.say("controller log: %s (no secret value in it)", logFile.Name())

@@ -44,6 +44,11 @@ func TestDevWalkthroughAndCtrlC(t *testing.T) {
 		"secret/data/demo/db-typo#password", "still says color=blue", "Ready again at",
 		"acts as ServiceAccount demo/shop-deployer", "namespace kube-system", "nothing of it applied: ConfigMap settings still says color=blue",
 		"reverted: Ready again at",
+		// promotion
+		"moved verified/dev to it", "the soak's end", "staging took", "from verified/dev",
+		"secret/data/staging/shop/payments#apikey: key missing", "vault kv patch -mount=secret staging/shop/payments apikey=-",
+		"PromotionPending=True (SecretsMissing)", "still says version 1.0", "after the key was written; ConfigMap release says version 1.1",
+		"waited for secret secret/data/staging/shop/payments#apikey",
 	} {
 		if !strings.Contains(text, step) {
 			t.Errorf("the narration lacks %q", step)

@@ -233,7 +233,11 @@ func promoteCheck(ctx context.Context, out io.Writer, res *render.Result, rev st
 	case len(rep.Missing) > 0:
 		return &promoteExit{code: 1}
 	}
-	fmt.Fprintf(out, "every key exists: %d references of %s checked in %d secrets\n", rep.References, at, len(rep.Verified))
+	secrets := "secrets"
+	if len(rep.Verified) == 1 {
+		secrets = "secret"
+	}
+	fmt.Fprintf(out, "every key exists: %d references of %s checked in %d %s\n", rep.References, at, len(rep.Verified), secrets)
 	return nil
 }
 

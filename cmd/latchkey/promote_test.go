@@ -67,7 +67,7 @@ func TestPromoteCheckNamesTheMissingKeyAndTheCommandThatAddsIt(t *testing.T) {
 			"secret/data/shop/db#apikey: key missing",
 		}},
 		{"the previous commit, by a go-git revision", []string{"promote", "--check", "--repo", repo.Work, "--revision", "HEAD~1", overlay}, 0, []string{
-			"every key exists: 2 references of apps/shop/overlays/staging at " + r1[:12] + " checked in 1 secrets",
+			"every key exists: 2 references of apps/shop/overlays/staging at " + r1[:12] + " checked in 1 secret",
 		}},
 	}
 	for _, tt := range tests {
@@ -84,6 +84,7 @@ func TestPromoteCheckNamesTheMissingKeyAndTheCommandThatAddsIt(t *testing.T) {
 			if strings.Contains(out+stderr, promoteCanary) {
 				t.Errorf("the output holds the secret value:\n%s\n%s", out, stderr)
 			}
+			t.Logf("stdout:\n%s", out)
 		})
 	}
 
@@ -117,6 +118,7 @@ func TestPromoteDiffMasksValues(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, out, stderr)
 	}
+	t.Logf("the diff:\n%s", out)
 	for _, w := range []string{
 		"~ ConfigMap shop/app",
 		"-  level: info",
