@@ -132,7 +132,7 @@ func (r *Resolver) value(p *objectPlan, s *site, ref reference.Ref, f *fetched, 
 	}
 	version, err := readVersion(loc, t)
 	if err != nil {
-		return nil, fmt.Errorf("version %q is not a number; %s is KV v2, whose versions are numbered", t.version, loc.Mount)
+		return nil, &versionError{version: t.version, mount: loc.Mount}
 	}
 	rr := f.secrets[readKey{loc.Key(), version}]
 	if rr.err != nil {
@@ -226,6 +226,7 @@ var (
 func failureFor(p *objectPlan, s *site, ref reference.Ref, err error) Failure {
 	f := Failure{Object: p.ref, Field: s.field, Ref: refText(p, ref), Problem: err.Error()}
 	var mk *missingKeyError
+	var me *modifierError
 	se, tooLarge := isSizeError(err)
 	switch {
 	case tooLarge:
@@ -257,9 +258,9 @@ func failureFor(p *objectPlan, s *site, ref reference.Ref, err error) Failure {
 		f.Fix = "read from a path the validation pattern allows, or change the pattern"
 	case errors.Is(err, errKVMismatch):
 		f.Fix = "correct or remove the avp.kubernetes.io/kv-version annotation"
-	case strings.HasPrefix(err.Error(), "modifier "):
+	case errors.As(err, &me):
 		f.Fix = "correct the modifier pipeline or the value stored in Vault"
-	case strings.HasPrefix(err.Error(), "version "):
+	case errors.Is(err, errBadVersion):
 		f.Fix = "pin a numeric version, or remove the version to read the latest"
 	}
 	return f
