@@ -3,6 +3,7 @@ package scanner
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"regexp"
@@ -68,7 +69,7 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && err.Error() != "EOF" {
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
 		return nil, fmt.Errorf("parsing %s: %w", name, err)
 	}
 	if _, err := c.customRules(); err != nil {

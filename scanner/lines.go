@@ -137,30 +137,16 @@ func (f *fileScan) judgeAssignment(name string, keyOff, vs, ve int, lc lineConte
 	if lc.quotedOnly && !wholeStringLiteral(f.data, vs, ve) {
 		return
 	}
-	if !rules.Literal(value) {
-		return
+	at := atKey
+	if lc.secretContext {
+		at = inSecretData
 	}
-	class := rules.ClassifyName(name)
 	why := "%q is assigned a literal value; its name says it is a secret"
-	switch class {
-	case rules.NameSecret:
-	case rules.NameWeakSecret:
-		if rules.ObjectName(value) || rules.Hexish(value) {
-			return
-		}
-	case rules.NameMaybeSecret:
-		if lc.secretContext && rules.PlainSetting(value) || !lc.secretContext && !rules.Random(value) {
-			return
-		}
-	case rules.NameOther:
-		// In a file that becomes a Secret, any value may be the credential;
-		// host names, modes and checksums are the configuration beside it.
-		if !lc.secretContext || rules.Hexish(value) || rules.PlainSetting(value) {
-			return
-		}
-		why = "%q is assigned a literal value that becomes Secret data"
-	default:
+	switch judge(name, value, at) {
+	case notSecret:
 		return
+	case byPlace:
+		why = "%q is assigned a literal value that becomes Secret data"
 	}
 	line, col := f.pos(vs)
 	keyLine, _ := f.pos(keyOff)
@@ -185,8 +171,7 @@ func (f *fileScan) namedValue(keyStart, valStart int) {
 		return
 	}
 	name := string(data[vs:ve])
-	class := rules.ClassifyName(name)
-	if class != rules.NameSecret && class != rules.NameWeakSecret && class != rules.NameMaybeSecret {
+	if !namesCredential(name) {
 		return
 	}
 	// Same line (flow style): name: X, value: Y
@@ -197,7 +182,7 @@ func (f *fileScan) namedValue(keyStart, valStart int) {
 	search := data[ve : ve+lineEnd]
 	base := ve
 	if bytes.Contains(search, []byte("value")) {
-		f.valueKey(name, class, keyStart, base, search)
+		f.valueKey(name, keyStart, base, search)
 		return
 	}
 	// The next lines, up to the next list item or three lines on.
@@ -213,14 +198,14 @@ func (f *fileScan) namedValue(keyStart, valStart int) {
 			return
 		}
 		if bytes.HasPrefix(t, []byte("value:")) || bytes.HasPrefix(t, []byte(`"value":`)) {
-			f.valueKey(name, class, keyStart, off, line)
+			f.valueKey(name, keyStart, off, line)
 			return
 		}
 		off += e + 1
 	}
 }
 
-func (f *fileScan) valueKey(name string, class rules.NameClass, keyStart, base int, line []byte) {
+func (f *fileScan) valueKey(name string, keyStart, base int, line []byte) {
 	i := bytes.Index(line, []byte("value"))
 	j := i + len("value")
 	if j < len(line) && line[j] == '"' {
@@ -237,7 +222,7 @@ func (f *fileScan) valueKey(name string, class rules.NameClass, keyStart, base i
 		return
 	}
 	value := string(f.data[vs:ve])
-	if !rules.Literal(value) || class == rules.NameWeakSecret && rules.ObjectName(value) || class == rules.NameMaybeSecret && !rules.Random(value) {
+	if judge(name, value, atEnv) == notSecret {
 		return
 	}
 	line1, col := f.pos(vs)
