@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
@@ -41,8 +42,8 @@ func renderHelm(ctx context.Context, src source, o HelmOptions) (*Result, error)
 	install.DryRunOption = "client"
 	install.ClientOnly = true
 	install.Replace = true
-	install.ReleaseName = firstNonEmpty(o.ReleaseName, "release-name")
-	install.Namespace = firstNonEmpty(o.Namespace, "default")
+	install.ReleaseName = cmp.Or(o.ReleaseName, "release-name")
+	install.Namespace = cmp.Or(o.Namespace, "default")
 	install.IncludeCRDs = !o.SkipCRDs
 	install.DisableHooks = o.SkipHooks
 	install.APIVersions = chartutil.VersionSet(o.APIVersions)
@@ -225,11 +226,4 @@ func copyValue(v any) any {
 		return out
 	}
 	return v
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

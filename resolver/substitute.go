@@ -4,7 +4,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -204,11 +205,7 @@ func describe(s *Secret, version string) string {
 }
 
 func keysOf(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	if len(keys) > 20 {
 		keys = append(keys[:20], fmt.Sprintf("... (%d more)", len(keys)-20))
 	}
@@ -276,7 +273,7 @@ func (r *Resolver) unsealed(p *objectPlan, f *fetched, b *budget, prov *provenan
 		return nil, Provenance{}
 	}
 	data, _, _ := unstructured.NestedMap(u.obj.Object, "data")
-	for _, k := range sortedKeys(data) {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
 		enc, _ := data[k].(string)
 		plain, err := base64.StdEncoding.DecodeString(enc)
 		if err != nil {
