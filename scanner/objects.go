@@ -3,6 +3,7 @@ package scanner
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -273,7 +274,7 @@ func (f *fileScan) nameValue(m *yaml.Node, p []string, ctx walkContext) {
 		return
 	}
 	c, what := checkEnv, "env variable"
-	if ctx.argo || contains(p, "parameters") {
+	if ctx.argo || slices.Contains(p, "parameters") {
 		c, what = checkArgoParameter, "Helm parameter"
 	}
 	line, col := f.valuePos(valueNode)
@@ -369,15 +370,6 @@ func dotted(p []string) string {
 		b.WriteString(s)
 	}
 	return b.String()
-}
-
-func contains(p []string, s string) bool {
-	for _, x := range p {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // isSOPS recognises a document encrypted by SOPS: a top-level "sops" mapping

@@ -6,8 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -248,12 +249,7 @@ func applyArgoCD(cmd *cobra.Command, app *config.ArgoCDApp, fl *renderFlags) err
 		if !ok {
 			continue
 		}
-		keys := make([]string, 0, len(p.Map))
-		for k := range p.Map {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(p.Map)) {
 			if name == "set" {
 				fl.helm.Set = append(fl.helm.Set, k+"="+p.Map[k])
 			} else {
