@@ -24,12 +24,12 @@ var accuracySets = []string{"accuracy", "holdout2"}
 // (Terraform, Ansible, CI files, host and ops files, application config),
 // scored per file kind: the first directory of each path. "blind-files" was
 // written from issue 10's list of kinds and classes before the scanner ran on
-// it. floor is the score each set must keep (precision and recall); it only
+// it (its first score: precision 0.956, recall 0.662). floor is the score each set must keep (precision and recall); it only
 // goes up.
 var fileSets = []struct {
 	name  string
 	floor float64
-}{{"blind-files", 0}}
+}{{"blind-files", 0.97}}
 
 // TestAccuracyFiles scores the non-GitOps sets, per file kind and whole
 // (go test ./scanner -run TestAccuracyFiles -v).
