@@ -50,10 +50,12 @@ const (
 // after its own reading has found the name and the value. Provider token
 // shapes are found everywhere by the rules, whatever judge says.
 func judge(name, value string, at place) verdict {
-	if !rules.Literal(value) {
-		return notSecret // a reference, a template, a placeholder, a path
-	}
 	class := rules.ClassifyName(name)
+	// The name first: most values of a document are under names that say
+	// nothing, and reading a value's shape costs more than reading a name.
+	if !mayHold(class, at) || !rules.Literal(value) {
+		return notSecret // or a reference, a template, a placeholder, a path
+	}
 	if at == inSecretData {
 		return judgeSecretData(class, value)
 	}
@@ -84,6 +86,17 @@ func judge(name, value string, at place) verdict {
 		}
 	}
 	return notSecret
+}
+
+// mayHold reports whether a name of class may hold a credential at a place.
+func mayHold(class rules.NameClass, at place) bool {
+	switch class {
+	case rules.NameSecret, rules.NameWeakSecret, rules.NameMaybeSecret:
+		return true
+	case rules.NameOther:
+		return at == inSecretData || at == underSecrets
+	}
+	return at == inSecretData // a public name, with a token-shaped value
 }
 
 // judgeSecretData judges a value that becomes Secret data: its name need

@@ -227,6 +227,9 @@ func (f *fileScan) flagArguments(seq *yaml.Node, p []string, ctx walkContext) {
 // secretMap reports a mapping key whose entries are secrets by declaration:
 // secrets, credentials, secretEnv, extraSecretEnvVars, secretData...
 func secretMap(key string) bool {
+	if !containsFold(key, "secret") && !containsFold(key, "cred") && !containsFold(key, "sensitive") {
+		return false // most keys: decided without splitting the name
+	}
 	switch w := rules.SplitName(key); {
 	case len(w) == 0:
 		return false
@@ -237,6 +240,17 @@ func secretMap(key string) bool {
 		return (prev == "secret" || prev == "secrets") && (last == "env" || last == "vars" || last == "data" || last == "values" || last == "environment") ||
 			prev == "env" && last == "secrets" || last == "vars" && len(w) >= 3 && w[len(w)-3] == "secret"
 	}
+}
+
+// containsFold reports whether s contains the lower-case word w in any case,
+// without allocating.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
 }
 
 // singular turns the name of a list into the name of one of its items:
