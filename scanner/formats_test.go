@@ -31,6 +31,7 @@ func TestOtherFileKinds(t *testing.T) {
 		{"pom.xml", "<properties>\n  <sonar.login>${env.SONAR_TOKEN}</sonar.login>\n  <db.password>Mv8fKq2LmXz7Wc</db.password> #want\n</properties>\n"},
 		{"settings.toml", "[email]\nsmtp_password = \"${SMTP_PASSWORD}\"\napi_key = \"env:SENDGRID_API_KEY\"\nsecret_file = \"file:/etc/app/secret\"\n"},
 		{"Jenkinsfile", "environment {\n  SONAR_TOKEN = credentials('sonar-token')\n  DEPLOY_KEY = 'dk8fKq2LmXz7Wc4N' #want\n}\nsh \"mysql -u ci -pJk8fKq2LmX -h db\" #want\nsh 'mysql -u ci -p\"$MYSQL_PASSWORD\"'\n"},
+		{"docs/mariadb.md", "Connect with:\n\n    mysql -uroot -prandompassword -e 'select 1'\n    mysql -uroot -pQ8fKq2LmXz7 -e 'select 1' #want\n"},
 		{"config.jsonnet", "{\n  password: secrets.db_password,\n  adminPassword: 'Jn8fKq2LmXz7Wc', #want\n}\n"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

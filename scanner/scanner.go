@@ -319,11 +319,11 @@ func docFile(p string) bool {
 	return false
 }
 
-// documentationExample drops URL and connection-string passwords in prose
+// documentationExample drops URL, connection-string and command-line passwords in prose
 // that are plain words ("--set password=secretpassword",
 // "mongodb://user:mypass@host"), keeping anything that looks generated.
 func documentationExample(f Finding) bool {
-	return (f.RuleID == "url-password" || f.RuleID == "connection-string-password") && f.plainWord
+	return (f.RuleID == "url-password" || f.RuleID == "connection-string-password" || f.RuleID == "command-line-password") && f.plainWord
 }
 
 // isBinary uses Git's rule: a NUL byte in the first 8000 bytes.
