@@ -24,9 +24,11 @@ func ParseByteSize(s string) (ByteSize, error) {
 }
 
 // String writes the size as a Kubernetes quantity, the way the flag takes
-// it: in the largest binary unit that divides it (64Mi, 1Gi).
-func (b *ByteSize) String() string {
-	return resource.NewQuantity(int64(*b), resource.BinarySI).String()
+// it: in the largest binary unit that divides it (64Mi, 1Gi). Messages that
+// name a byte limit write it with this too, so the value they show can be
+// given to the flag they name.
+func (b ByteSize) String() string {
+	return resource.NewQuantity(int64(b), resource.BinarySI).String()
 }
 
 // Set implements pflag.Value.

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -101,7 +102,7 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 	rendered := res.Objects
 	if len(rendered) == 0 {
 		return nil, failed(v1alpha1.ReasonEmptyRender,
-			fmt.Errorf("revision %s of path %q renders no object: refusing to apply (and to prune everything)", short(snap.Revision), orDefault(s.Spec.Source.Path, ".")))
+			fmt.Errorf("revision %s of path %q renders no object: refusing to apply (and to prune everything)", short(snap.Revision), cmp.Or(s.Spec.Source.Path, ".")))
 	}
 	if err := r.prepare(s, snap, rendered); err != nil {
 		return nil, failed(v1alpha1.ReasonRenderFailed, err)

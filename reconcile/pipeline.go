@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,7 +43,7 @@ func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Resu
 	a.st.mu.Unlock()
 	a.requeue = dec.requeue
 	if dec.awaiting != "" {
-		msg := fmt.Sprintf("revision %s of %s waits for %s; %s stays applied", in.revision, in.ref, dec.awaiting, orDefault(short(dec.target), "nothing"))
+		msg := fmt.Sprintf("revision %s of %s waits for %s; %s stays applied", in.revision, in.ref, dec.awaiting, cmp.Or(short(dec.target), "nothing"))
 		if err := r.hold(ctx, a, in.revision, v1alpha1.ReasonAwaitingApproval, msg, []string{"approval"}); err != nil {
 			return ctrl.Result{}, err
 		}

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -342,7 +343,7 @@ func (r *Reconciler) publish(ctx context.Context, s *v1alpha1.Sync, in *inputs, 
 	}
 	from := ""
 	if in.ref.Commit == "" && in.ref.Tag == "" {
-		from = orDefault(in.ref.Branch, v1alpha1.DefaultBranch)
+		from = cmp.Or(in.ref.Branch, v1alpha1.DefaultBranch)
 	}
 	verifiedAt := k.healthySince.Add(s.GetPublishAfter())
 	held, err := r.fetcher.Publish(ctx, gitsource.Publication{
@@ -371,7 +372,7 @@ func (r *Reconciler) publish(ctx context.Context, s *v1alpha1.Sync, in *inputs, 
 		r.metrics.Publishes.WithLabelValues(s.Namespace, "published").Inc()
 		r.metrics.PublishLatency.Observe(now.Sub(verifiedAt).Seconds())
 		r.events.Eventf(s, nil, corev1.EventTypeNormal, v1alpha1.ReasonPublished, "Publish",
-			"branch %s moved from %s to %s, verified (Ready, healthy, no drift) for %s", p.Ref, orDefault(short(held), "nothing"), short(k.revision), s.GetPublishAfter())
+			"branch %s moved from %s to %s, verified (Ready, healthy, no drift) for %s", p.Ref, cmp.Or(short(held), "nothing"), short(k.revision), s.GetPublishAfter())
 	}
 	return func(st *v1alpha1.SyncStatus) {
 		if st.Published == nil || st.Published.Ref != p.Ref || st.Published.Revision != k.revision {

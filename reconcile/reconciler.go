@@ -52,7 +52,8 @@ type Options struct {
 	Source gitsource.Options
 	// Secrets resolves references; required.
 	Secrets SecretsProvider
-	// Metrics, when nil, are created on a private registry.
+	// Metrics is required: NewMetrics registers them (on controller-runtime's
+	// registry in the controller, on a private one in tests).
 	Metrics *Metrics
 	// Namespaces, when set, restricts the watches of managed objects to
 	// them (as ManagerOptions.Namespaces does for Syncs).

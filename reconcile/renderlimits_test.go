@@ -69,7 +69,7 @@ func TestRenderBombsFailOnlyTheirSync(t *testing.T) {
 			return nil
 		})
 	}
-	failsWith("bomb", "rendering exceeded the render memory limit of 256 MiB")
+	failsWith("bomb", "rendering exceeded the render memory limit of 256Mi")
 	failsWith("loop", "rendering exceeded the render CPU limit of 2s")
 	value := func() string {
 		var cm corev1.ConfigMap

@@ -61,7 +61,7 @@ func (u *clusterUnsealer) Unseal(ctx context.Context, sealed *unstructured.Unstr
 // the identity it logs in as (shared with the Syncs of that identity), and
 // what only this Sync may do.
 type syncSecrets struct {
-	*vaultSecrets
+	*vaultClient
 	sync    *v1alpha1.Sync
 	policy  *tenancy.Policy
 	unseals bool
@@ -94,7 +94,7 @@ func (s *syncSecrets) Resolve(ctx context.Context, objs []*unstructured.Unstruct
 			return nil, &resolver.Error{Failures: fails}
 		}
 	}
-	return s.vaultSecrets.Resolve(ctx, objs, origin)
+	return s.vaultClient.Resolve(ctx, objs, origin)
 }
 
 func (u *clusterUnsealer) current(ctx context.Context) (*sealing.Unsealer, error) {

@@ -96,7 +96,7 @@ type VaultSecrets struct {
 	opts VaultSecretsOptions
 
 	mu    sync.Mutex
-	byID  map[string]*vaultSecrets
+	byID  map[string]*vaultClient
 	users map[types.NamespacedName]string // Sync → the id of the client it uses
 }
 
@@ -114,10 +114,12 @@ func NewVaultSecrets(opts VaultSecretsOptions) *VaultSecrets {
 	if opts.VaultAudience == "" {
 		opts.VaultAudience = "vault"
 	}
-	return &VaultSecrets{opts: opts, byID: map[string]*vaultSecrets{}, users: map[types.NamespacedName]string{}}
+	return &VaultSecrets{opts: opts, byID: map[string]*vaultClient{}, users: map[types.NamespacedName]string{}}
 }
 
-type vaultSecrets struct {
+// vaultClient is the resolver, Vault backend and cache of one Vault
+// identity; VaultSecrets hands one out per identity.
+type vaultClient struct {
 	resolver *resolver.Resolver
 	// checker reads like resolver, without its cache, for promotion checks.
 	checker *resolver.Resolver
@@ -139,11 +141,11 @@ type checkedVersion struct {
 // versionMemoTTL is how long a version read answers other Syncs' checks.
 const versionMemoTTL = 2 * time.Second
 
-func (v *vaultSecrets) Resolve(ctx context.Context, objs []*unstructured.Unstructured, origin func(int) string) (*resolver.Result, error) {
+func (v *vaultClient) Resolve(ctx context.Context, objs []*unstructured.Unstructured, origin func(int) string) (*resolver.Result, error) {
 	return v.resolver.Resolve(ctx, objs, origin)
 }
 
-func (v *vaultSecrets) CurrentVersions(ctx context.Context, locs []resolver.Location) (map[resolver.Location]int, error) {
+func (v *vaultClient) CurrentVersions(ctx context.Context, locs []resolver.Location) (map[resolver.Location]int, error) {
 	if v.backend == nil || len(locs) == 0 {
 		return nil, nil
 	}
@@ -177,11 +179,11 @@ func (v *vaultSecrets) CurrentVersions(ctx context.Context, locs []resolver.Loca
 	return out, err
 }
 
-func (v *vaultSecrets) Check(ctx context.Context, res *render.Result) (promotion.Report, error) {
+func (v *vaultClient) Check(ctx context.Context, res *render.Result) (promotion.Report, error) {
 	return promotion.CheckWith(ctx, res, v.checker)
 }
 
-func (v *vaultSecrets) Invalidate(locs ...resolver.Location) {
+func (v *vaultClient) Invalidate(locs ...resolver.Location) {
 	for _, l := range locs {
 		v.cache.Invalidate(l)
 	}
@@ -196,10 +198,10 @@ func (p *VaultSecrets) For(ctx context.Context, s *v1alpha1.Sync) (Secrets, erro
 		p.Forget(key)
 		return nil, err
 	}
-	return &syncSecrets{vaultSecrets: vs, sync: s, policy: &p.opts.Tenancy, unseals: p.opts.Unsealer != nil}, nil
+	return &syncSecrets{vaultClient: vs, sync: s, policy: &p.opts.Tenancy, unseals: p.opts.Unsealer != nil}, nil
 }
 
-func (p *VaultSecrets) forSync(ctx context.Context, s *v1alpha1.Sync) (*vaultSecrets, error) {
+func (p *VaultSecrets) forSync(ctx context.Context, s *v1alpha1.Sync) (*vaultClient, error) {
 	keysNS := p.opts.SealedSecretsNamespace
 	if s.Spec.SealedSecrets != nil && s.Spec.SealedSecrets.KeysNamespace != "" {
 		keysNS = s.Spec.SealedSecrets.KeysNamespace
@@ -231,8 +233,8 @@ func (p *VaultSecrets) forSync(ctx context.Context, s *v1alpha1.Sync) (*vaultSec
 }
 
 // build must be called with mu held.
-func (p *VaultSecrets) build(ctx context.Context, login *vaultLogin, keysNS string) (*vaultSecrets, error) {
-	vs := &vaultSecrets{cache: resolver.NewCache(p.opts.CacheTTL)}
+func (p *VaultSecrets) build(ctx context.Context, login *vaultLogin, keysNS string) (*vaultClient, error) {
+	vs := &vaultClient{cache: resolver.NewCache(p.opts.CacheTTL)}
 	ropts := resolver.Options{HMACKey: p.opts.HMACKey, Cache: vs.cache}
 	var backend resolver.Backend
 	switch cfg := login.cfg; {
@@ -346,11 +348,4 @@ func fingerprint(l *vaultLogin, keysNamespace string) string {
 			c.Auth.Method, c.Auth.Role, c.Auth.MountPath, c.Auth.RoleID, string(c.Auth.SecretID), string(c.Auth.Token))
 	}
 	return hex.EncodeToString(m.Sum(nil))
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

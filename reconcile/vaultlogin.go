@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -125,7 +126,7 @@ func (p *VaultSecrets) login(ctx context.Context, s *v1alpha1.Sync) (*vaultLogin
 	var auth config.VaultAuth
 	switch {
 	case a.Kubernetes != nil:
-		auth.Method, auth.Role, auth.MountPath = config.VaultAuthKubernetes, a.Kubernetes.Role, orDefault(a.Kubernetes.Mount, "kubernetes")
+		auth.Method, auth.Role, auth.MountPath = config.VaultAuthKubernetes, a.Kubernetes.Role, cmp.Or(a.Kubernetes.Mount, "kubernetes")
 		sa, err := pol.ServiceAccount(ns, s.Spec.ServiceAccountName)
 		if err != nil {
 			return nil, err
@@ -138,7 +139,7 @@ func (p *VaultSecrets) login(ctx context.Context, s *v1alpha1.Sync) (*vaultLogin
 				return nil, errors.New("spec.vault.auth.kubernetes logs in as the Sync's ServiceAccount and the Sync names none: set spec.serviceAccountName " +
 					"(the controller's own ServiceAccount token is never sent to a Vault a Sync names or verifies)")
 			}
-			auth.TokenPath = orDefault(c.Auth.TokenPath, config.DefaultServiceAccountTokenPath)
+			auth.TokenPath = cmp.Or(c.Auth.TokenPath, config.DefaultServiceAccountTokenPath)
 			login.identity = controllerIdentity
 			break
 		}
@@ -149,7 +150,7 @@ func (p *VaultSecrets) login(ctx context.Context, s *v1alpha1.Sync) (*vaultLogin
 		if err != nil {
 			return nil, fmt.Errorf("spec.vault.auth.appRole: %w", err)
 		}
-		auth.Method, auth.MountPath = config.VaultAuthAppRole, orDefault(a.AppRole.Mount, "approle")
+		auth.Method, auth.MountPath = config.VaultAuthAppRole, cmp.Or(a.AppRole.Mount, "approle")
 		auth.RoleID, auth.SecretID = string(data["role_id"]), config.Sensitive(data["secret_id"])
 	case a.Token != nil:
 		data, err := p.secretData(ctx, ns, a.Token.SecretRef.Name, "token")

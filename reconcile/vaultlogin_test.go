@@ -183,13 +183,13 @@ func TestVaultClientsAreKeyedByIdentityAndEvicted(t *testing.T) {
 		}
 		return s
 	}
-	clientOf := func(s *v1alpha1.Sync) *vaultSecrets {
+	clientOf := func(s *v1alpha1.Sync) *vaultClient {
 		t.Helper()
 		got, err := p.For(ctx, s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return got.(*syncSecrets).vaultSecrets
+		return got.(*syncSecrets).vaultClient
 	}
 	a1, a2 := named("team-a", "one", "app", "team-a"), named("team-a", "two", "app", "team-a")
 	b1 := named("team-b", "one", "app", "team-a") // the same role name, another ServiceAccount

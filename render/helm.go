@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
@@ -50,13 +51,13 @@ func renderHelm(ctx context.Context, src source, o HelmOptions) (*Result, error)
 	install.DryRunOption = "client"
 	install.ClientOnly = true
 	install.Replace = true
-	install.ReleaseName = firstNonEmpty(o.ReleaseName, "release-name")
-	install.Namespace = firstNonEmpty(o.Namespace, "default")
+	install.ReleaseName = cmp.Or(o.ReleaseName, "release-name")
+	install.Namespace = cmp.Or(o.Namespace, "default")
 	install.IncludeCRDs = !o.SkipCRDs
 	install.DisableHooks = o.SkipHooks
 	install.APIVersions = chartutil.VersionSet(o.APIVersions)
 	// Helm's own default is v1.20.0, older than any supported cluster.
-	kubeVersion := firstNonEmpty(o.KubeVersion, DefaultKubeVersion())
+	kubeVersion := cmp.Or(o.KubeVersion, DefaultKubeVersion())
 	kv, err := chartutil.ParseKubeVersion(kubeVersion)
 	if err != nil {
 		return nil, fmt.Errorf("helm: kube version %q (--kube-version): %w", kubeVersion, err)
@@ -234,11 +235,4 @@ func copyValue(v any) any {
 		return out
 	}
 	return v
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

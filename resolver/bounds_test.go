@@ -38,21 +38,21 @@ func TestResolveBoundsEachValue(t *testing.T) {
 		{"a negative indent", "<path:secret/big#small | indent -1>",
 			"malformed reference: modifier indent needs a number of spaces from 0 to 64"},
 		{"an indent whose result would exceed the value bound", "<path:secret/big#lines | indent 8>",
-			`modifier "indent 8": the value exceeds the limit of 1 KiB per resolved value`},
+			`modifier "indent 8": the value exceeds the limit of 1Ki per resolved value`},
 		{"base64encode growing past the bound", "<path:secret/big#k800 | base64encode>",
-			`modifier "base64encode": the value exceeds the limit of 1 KiB per resolved value`},
+			`modifier "base64encode": the value exceeds the limit of 1Ki per resolved value`},
 		{"a chain of base64encode stops at the bound", "<path:secret/big#small" + strings.Repeat(" | base64encode", 40) + ">",
-			`modifier "base64encode": the value exceeds the limit of 1 KiB per resolved value`},
+			`modifier "base64encode": the value exceeds the limit of 1Ki per resolved value`},
 		{"a jsonPath template printing the value many times", "<path:secret/big#json | jsonPath " + strings.Repeat("{.a}", 10) + ">",
-			`modifier "jsonPath ` + strings.Repeat("{.a}", 10) + `": the value exceeds the limit of 1 KiB per resolved value`},
+			`modifier "jsonPath ` + strings.Repeat("{.a}", 10) + `": the value exceeds the limit of 1Ki per resolved value`},
 		{"a jsonPath template that fans out too widely", "<path:secret/big#list | jsonPath {[*]}{[*]}{[*]}>",
 			`modifier "jsonPath {[*]}{[*]}{[*]}": JSONPath {[*]}{[*]}{[*]} selects too widely: at most 2`},
 		{"a jsonPath recursive descent", "<path:secret/big#json | jsonPath {..a}>",
 			`modifier "jsonPath {..a}": JSONPath {..a} uses a recursive descent`},
 		{"a value over the bound as read", "<path:secret/big#k2000>",
-			"the value exceeds the limit of 1 KiB per resolved value"},
+			"the value exceeds the limit of 1Ki per resolved value"},
 		{"a value over the bound as read, before a pipeline that would shrink it", "<path:secret/big#k2000 | sha256sum>",
-			"the value exceeds the limit of 1 KiB per resolved value"},
+			"the value exceeds the limit of 1Ki per resolved value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,7 +104,7 @@ func TestResolveBoundsTheWholeSet(t *testing.T) {
 	if !errors.As(err, &re) || len(re.Failures) != 1 {
 		t.Fatalf("want one failure, got %v", err)
 	}
-	want := "Secret s1 field stringData.a: secret/big#k800: the values resolved for this set exceed the limit of 4 KiB in total (fix: reference fewer"
+	want := "Secret s1 field stringData.a: secret/big#k800: the values resolved for this set exceed the limit of 4Ki in total (fix: reference fewer"
 	if got := re.Failures[0].String(); !strings.HasPrefix(got, want) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
@@ -121,7 +121,7 @@ func TestResolveDefaultBounds(t *testing.T) {
 	m.put("secret/huge", map[string]any{"k": strings.Repeat("h", 1<<20+1)})
 	in := objects(t, "kind: Secret\nmetadata: {name: s}\nstringData: {a: '<path:secret/huge#k>'}")
 	_, err := New(m, Options{}).Resolve(context.Background(), in, nil)
-	if err == nil || !strings.Contains(err.Error(), "the value exceeds the limit of 1 MiB per resolved value") {
+	if err == nil || !strings.Contains(err.Error(), "the value exceeds the limit of 1Mi per resolved value") {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package resolver
 import (
 	"errors"
 	"fmt"
+
+	"github.com/latchkey-dev/latchkey/config"
 )
 
 // budget bounds the bytes one Resolve writes into its objects: each value
@@ -39,9 +41,9 @@ type sizeError struct {
 
 func (e *sizeError) Error() string {
 	if e.total {
-		return fmt.Sprintf("the values resolved for this set exceed the limit of %s in total", byteText(e.limit))
+		return fmt.Sprintf("the values resolved for this set exceed the limit of %s in total", config.ByteSize(e.limit))
 	}
-	return fmt.Sprintf("the value exceeds the limit of %s per resolved value", byteText(e.limit))
+	return fmt.Sprintf("the value exceeds the limit of %s per resolved value", config.ByteSize(e.limit))
 }
 
 // fix says what to do about it, in Failure.Fix.
@@ -56,17 +58,6 @@ func isSizeError(err error) (*sizeError, bool) {
 	var se *sizeError
 	ok := errors.As(err, &se)
 	return se, ok
-}
-
-// byteText writes a limit the way it is configured: 1 MiB, 64 MiB, 512 KiB.
-func byteText(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // textSize is the size of a value as it is written into an object: a

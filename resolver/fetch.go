@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 
@@ -90,34 +91,68 @@ func readVersion(loc Location, t target) (string, error) {
 
 var errBadVersion = errors.New("version is not a number")
 
+// versionError is a pinned version that KV v2 cannot read; it is
+// errBadVersion, with the version and the mount named.
+type versionError struct {
+	version, mount string
+}
+
+func (e *versionError) Error() string {
+	return fmt.Sprintf("version %q is not a number; %s is KV v2, whose versions are numbered", e.version, e.mount)
+}
+
+func (e *versionError) Unwrap() error { return errBadVersion }
+
+// fetch reads everything plans need, in three bounded phases: locate each
+// distinct path, read each distinct secret version (or take it from the
+// cache), unseal each SealedSecret. Failures are recorded per key, never
+// returned: substitution turns them into Failures that name the reference.
 func (r *Resolver) fetch(ctx context.Context, plans []*objectPlan) *fetched {
 	f := &fetched{
 		locs:     map[locateKey]locateResult{},
 		secrets:  map[readKey]readResult{},
 		unsealed: map[int]unsealResult{},
 	}
+	r.locateAll(ctx, f, r.locateKeys(plans))
+	r.readAll(ctx, f, readKeys(plans, f.locs))
+	r.unsealAll(ctx, f, plans)
+	return f
+}
 
-	// Every distinct (path, hint) is located once.
-	var wantLocs []locateKey
+// eachTarget calls fn with the target of every reference of plans.
+func eachTarget(plans []*objectPlan, fn func(target)) {
 	for _, p := range plans {
 		for _, s := range p.sites {
 			for _, ref := range s.refs {
-				t := p.target(ref)
-				if t.path == "" || !r.pathAllowed(t.path) {
-					continue
-				}
-				k := locateKey{t.path, t.hint}
-				if _, ok := f.locs[k]; !ok {
-					f.locs[k] = locateResult{}
-					wantLocs = append(wantLocs, k)
-				}
+				fn(p.target(ref))
 			}
 		}
 	}
+}
+
+// locateKeys lists every distinct (path, hint) the references read, in
+// order of first use; paths the validation pattern refuses are not located.
+func (r *Resolver) locateKeys(plans []*objectPlan) []locateKey {
+	var keys []locateKey
+	seen := map[locateKey]bool{}
+	eachTarget(plans, func(t target) {
+		k := locateKey{t.path, t.hint}
+		if t.path == "" || seen[k] || !r.pathAllowed(t.path) {
+			return
+		}
+		seen[k] = true
+		keys = append(keys, k)
+	})
+	return keys
+}
+
+// locateAll asks the backend where each path lives (mount, KV version),
+// at most Concurrency at a time.
+func (r *Resolver) locateAll(ctx context.Context, f *fetched, keys []locateKey) {
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.opts.Concurrency)
-	for _, k := range wantLocs {
+	for _, k := range keys {
 		g.Go(func() error {
 			var res locateResult
 			if r.backend == nil {
@@ -132,33 +167,38 @@ func (r *Resolver) fetch(ctx context.Context, plans []*objectPlan) *fetched {
 		})
 	}
 	_ = g.Wait()
+}
 
-	// Every distinct (location, version) is read once, or served by the cache.
-	var wantReads []readKey
+// readKeys lists every distinct (location, version) to read, in order of first
+// use; references whose path failed to locate or whose version is not a
+// number are left to substitution to report.
+func readKeys(plans []*objectPlan, locs map[locateKey]locateResult) []readKey {
+	var keys []readKey
 	seen := map[readKey]bool{}
-	for _, p := range plans {
-		for _, s := range p.sites {
-			for _, ref := range s.refs {
-				t := p.target(ref)
-				lr, ok := f.locs[locateKey{t.path, t.hint}]
-				if !ok || lr.err != nil {
-					continue
-				}
-				v, err := readVersion(lr.loc, t)
-				if err != nil {
-					continue
-				}
-				k := readKey{lr.loc.Key(), v}
-				if !seen[k] {
-					seen[k] = true
-					wantReads = append(wantReads, k)
-				}
-			}
+	eachTarget(plans, func(t target) {
+		lr, ok := locs[locateKey{t.path, t.hint}]
+		if !ok || lr.err != nil {
+			return
 		}
-	}
-	g, gctx = errgroup.WithContext(ctx)
+		v, err := readVersion(lr.loc, t)
+		if err != nil {
+			return
+		}
+		if k := (readKey{lr.loc.Key(), v}); !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	})
+	return keys
+}
+
+// readAll serves each key from the cache or reads it from the backend, at
+// most Concurrency reads at a time, and counts reads and cache hits.
+func (r *Resolver) readAll(ctx context.Context, f *fetched, keys []readKey) {
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.opts.Concurrency)
-	for _, k := range wantReads {
+	for _, k := range keys {
 		if s, ok := r.opts.Cache.get(k.loc, k.version); ok {
 			// Reads started in earlier iterations write f.secrets concurrently.
 			mu.Lock()
@@ -180,9 +220,12 @@ func (r *Resolver) fetch(ctx context.Context, plans []*objectPlan) *fetched {
 		})
 	}
 	_ = g.Wait()
+}
 
-	// SealedSecrets are unsealed with the same bound.
-	g, gctx = errgroup.WithContext(ctx)
+// unsealAll unseals every SealedSecret of plans with the same bound.
+func (r *Resolver) unsealAll(ctx context.Context, f *fetched, plans []*objectPlan) {
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.opts.Concurrency)
 	for _, p := range plans {
 		if !p.sealed {
@@ -197,7 +240,6 @@ func (r *Resolver) fetch(ctx context.Context, plans []*objectPlan) *fetched {
 		})
 	}
 	_ = g.Wait()
-	return f
 }
 
 func (r *Resolver) pathAllowed(path string) bool {

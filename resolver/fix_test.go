@@ -36,3 +36,38 @@ func TestFailureFixNamesTheCause(t *testing.T) {
 		})
 	}
 }
+
+// The fix is chosen by what the error is, not by how its message is worded:
+// each error here comes from the code that produces it in a resolve, and
+// each is also checked with its message reworded around it.
+func TestFailureFixFollowsTheErrorNotItsWording(t *testing.T) {
+	_, modErr := applyModifiers([]reference.Modifier{{Name: "base64decode"}}, "not base64!", 1<<20)
+	_, bigErr := applyModifiers([]reference.Modifier{{Name: "base64encode"}}, "abcdef", 4)
+	_, versionErr := readVersion(Location{KVVersion: 2}, target{version: "latest"})
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"a modifier fails on the value", modErr, "correct the modifier pipeline"},
+		{"a modifier's result is too large", bigErr, "store a smaller value"},
+		{"a pinned version is not a number", &versionError{version: "latest", mount: "secret/"}, "pin a numeric version"},
+		{"readVersion's own error", versionErr, "pin a numeric version"},
+	}
+	p := &objectPlan{}
+	s := &site{field: "stringData.password"}
+	ref := reference.Ref{Kind: reference.AVPPath, Path: "secret/data/db", Key: "password"}
+	for _, tt := range tests {
+		if tt.err == nil {
+			t.Fatalf("%s: the code path returned no error", tt.name)
+		}
+		for _, err := range []error{tt.err, fmt.Errorf("while resolving (reworded): %w", tt.err)} {
+			t.Run(tt.name, func(t *testing.T) {
+				f := failureFor(p, s, ref, err)
+				if !strings.Contains(f.Fix, tt.want) {
+					t.Fatalf("error %q: fix %q does not say %q", err, f.Fix, tt.want)
+				}
+			})
+		}
+	}
+}

@@ -34,11 +34,21 @@ func applyModifiers(mods []reference.Modifier, v any, limit int64) (any, error) 
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("modifier %q: %w", m.String(), err)
+			return nil, &modifierError{modifier: m.String(), err: err}
 		}
 	}
 	return v, nil
 }
+
+// modifierError is a modifier of a reference's pipeline failing on the value
+// it was given: the fix is the pipeline or the value in Vault.
+type modifierError struct {
+	modifier string
+	err      error
+}
+
+func (e *modifierError) Error() string { return fmt.Sprintf("modifier %q: %v", e.modifier, e.err) }
+func (e *modifierError) Unwrap() error { return e.err }
 
 func applyModifier(m reference.Modifier, v any, limit int64) (any, error) {
 	switch m.Name {

@@ -4,7 +4,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -129,12 +130,12 @@ type walker struct {
 }
 
 func (w *walker) object(root map[string]any) {
-	for _, k := range sortedKeys(root) {
+	for _, k := range slices.Sorted(maps.Keys(root)) {
 		// A Secret's data and a ConfigMap's binaryData hold base64: a
 		// placeholder may be written encoded there.
 		encodedMap := (w.plan.obj.GetKind() == "Secret" && k == "data") || (w.configMap && k == "binaryData")
 		if m, ok := root[k].(map[string]any); ok && encodedMap {
-			for _, dk := range sortedKeys(m) {
+			for _, dk := range slices.Sorted(maps.Keys(m)) {
 				if s, ok := m[dk].(string); ok {
 					w.encodedStr(m, dk, s, fieldPath(k, dk))
 				} else {
@@ -150,7 +151,7 @@ func (w *walker) object(root map[string]any) {
 func (w *walker) value(v any, field string, set func(any), remove func()) {
 	switch x := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			w.value(x[k], fieldPath(field, k), setMap(x, k), removeMap(x, k))
 		}
 	case []any:
@@ -212,15 +213,6 @@ func (w *walker) add(s, field string, encoded bool, set func(any), remove func()
 func setMap(m map[string]any, k string) func(any) { return func(v any) { m[k] = v } }
 func removeMap(m map[string]any, k string) func() { return func() { delete(m, k) } }
 func setSlice(s []any, i int) func(any)           { return func(v any) { s[i] = v } }
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 // fieldPath appends key to a dotted path, bracketing keys that contain dots.
 func fieldPath(parent, key string) string {

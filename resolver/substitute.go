@@ -4,7 +4,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -132,7 +133,7 @@ func (r *Resolver) value(p *objectPlan, s *site, ref reference.Ref, f *fetched, 
 	}
 	version, err := readVersion(loc, t)
 	if err != nil {
-		return nil, fmt.Errorf("version %q is not a number; %s is KV v2, whose versions are numbered", t.version, loc.Mount)
+		return nil, &versionError{version: t.version, mount: loc.Mount}
 	}
 	rr := f.secrets[readKey{loc.Key(), version}]
 	if rr.err != nil {
@@ -204,11 +205,7 @@ func describe(s *Secret, version string) string {
 }
 
 func keysOf(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	if len(keys) > 20 {
 		keys = append(keys[:20], fmt.Sprintf("... (%d more)", len(keys)-20))
 	}
@@ -226,6 +223,7 @@ var (
 func failureFor(p *objectPlan, s *site, ref reference.Ref, err error) Failure {
 	f := Failure{Object: p.ref, Field: s.field, Ref: refText(p, ref), Problem: err.Error()}
 	var mk *missingKeyError
+	var me *modifierError
 	se, tooLarge := isSizeError(err)
 	switch {
 	case tooLarge:
@@ -257,9 +255,9 @@ func failureFor(p *objectPlan, s *site, ref reference.Ref, err error) Failure {
 		f.Fix = "read from a path the validation pattern allows, or change the pattern"
 	case errors.Is(err, errKVMismatch):
 		f.Fix = "correct or remove the avp.kubernetes.io/kv-version annotation"
-	case strings.HasPrefix(err.Error(), "modifier "):
+	case errors.As(err, &me):
 		f.Fix = "correct the modifier pipeline or the value stored in Vault"
-	case strings.HasPrefix(err.Error(), "version "):
+	case errors.Is(err, errBadVersion):
 		f.Fix = "pin a numeric version, or remove the version to read the latest"
 	}
 	return f
@@ -275,7 +273,7 @@ func (r *Resolver) unsealed(p *objectPlan, f *fetched, b *budget, prov *provenan
 		return nil, Provenance{}
 	}
 	data, _, _ := unstructured.NestedMap(u.obj.Object, "data")
-	for _, k := range sortedKeys(data) {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
 		enc, _ := data[k].(string)
 		plain, err := base64.StdEncoding.DecodeString(enc)
 		if err != nil {

@@ -30,23 +30,26 @@ var (
 		"(check encrypted_regex / unencrypted_suffix in .sops.yaml)", 3}
 	checkAssignment = check{"secret-assignment", "store the value (vault kv put secret/%[1]s %[2]s=-) and replace the literal with the reference <path:secret/data/%[1]s#%[2]s> " +
 		"or read it from the environment at run time", 2}
+	checkCredentialFile = check{"credential-file", "keep this file out of Git (git rm --cached %[3]s): generate it at deploy time from a Secret " +
+		"(store the value: vault kv put secret/%[1]s %[2]s=-, referenced as <path:secret/data/%[1]s#%[2]s>) or a CI secret, and commit a template without the values", 3}
 	checkDotenv = check{"dotenv-secret", "keep files with real values out of Git (git rm --cached %[3]s, and .gitignore it), commit an example " +
 		"with empty values, and store the value (vault kv put secret/%[1]s %[2]s=-) to reference as <path:secret/data/%[1]s#%[2]s>", 2}
 )
 
 // checkDescriptions say what each manifest- and line-aware check detects.
 var checkDescriptions = map[string]string{
-	checkSecret.id:        "A Kubernetes Secret's data or stringData value is plaintext (data is only base64-encoded), not a Vault reference.",
-	checkDockerConfig.id:  "A Secret's .dockerconfigjson or .dockercfg carries registry credentials in plaintext.",
-	checkEnv.id:           "A container env variable (or name/value parameter) whose name says secret has a literal value.",
-	checkConfigMap.id:     "A ConfigMap key whose name says secret holds a literal value; ConfigMaps are not even meant for secrets.",
-	checkHelmValues.id:    "A Helm values key such as password, token, apiKey or credentials holds a literal value.",
-	checkArgoParameter.id: "An Argo CD Application passes a secret-named Helm parameter as a literal.",
-	checkKustomize.id:     "A Kustomize secretGenerator literal, env file or file is plaintext.",
-	checkSealed.id:        "A SealedSecret carries plaintext: in spec.template, or encryptedData that is not ciphertext.",
-	checkSOPS.id:          "A SOPS-encrypted file has a secret-named key that is not encrypted (not ENC[...]).",
-	checkAssignment.id:    "A key or variable whose name says secret is assigned a literal value.",
-	checkDotenv.id:        "An env, properties or shell file assigns a literal value to a secret-named variable.",
+	checkSecret.id:         "A Kubernetes Secret's data or stringData value is plaintext (data is only base64-encoded), not a Vault reference.",
+	checkDockerConfig.id:   "A Secret's .dockerconfigjson or .dockercfg carries registry credentials in plaintext.",
+	checkEnv.id:            "A container env variable (or name/value parameter) whose name says secret has a literal value.",
+	checkConfigMap.id:      "A ConfigMap key whose name says secret holds a literal value; ConfigMaps are not even meant for secrets.",
+	checkHelmValues.id:     "A Helm values key such as password, token, apiKey or credentials holds a literal value.",
+	checkArgoParameter.id:  "An Argo CD Application passes a secret-named Helm parameter as a literal.",
+	checkKustomize.id:      "A Kustomize secretGenerator literal, env file or file is plaintext.",
+	checkSealed.id:         "A SealedSecret carries plaintext: in spec.template, or encryptedData that is not ciphertext.",
+	checkSOPS.id:           "A SOPS-encrypted file has a secret-named key that is not encrypted (not ENC[...]).",
+	checkAssignment.id:     "A key or variable whose name says secret is assigned a literal value.",
+	checkCredentialFile.id: "A credential file (.pgpass, htpasswd, rsyncd.secrets, pgbouncer userlist, a key file) holds a plaintext password or key.",
+	checkDotenv.id:         "An env, properties or shell file assigns a literal value to a secret-named variable.",
 }
 
 // Rules describes every rule the scanner can report, by ID.

@@ -8,7 +8,6 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/latchkey-dev/latchkey/scanner/manifest"
-	"github.com/latchkey-dev/latchkey/scanner/rules"
 )
 
 // kustomization checks secretGenerator (and configMapGenerator) entries:
@@ -63,21 +62,14 @@ func (f *fileScan) literal(l *yaml.Node, name string, secret bool) {
 	if !ok {
 		return
 	}
-	class := rules.ClassifyName(key)
-	switch {
-	case !rules.Literal(value):
+	// A configMapGenerator literal is ConfigMap data, judged as ConfigMap
+	// data is; a secretGenerator literal is Secret data.
+	at := atKey
+	if secret {
+		at = inSecretData
+	}
+	if judge(key, value, at) == notSecret {
 		return
-	case class == rules.NameNotSecret && !rules.Token(value):
-		return
-	case !secret:
-		// A ConfigMap: only the name makes a credential of a value.
-		if class != rules.NameSecret && !(class == rules.NameMaybeSecret && rules.Random(value)) {
-			return
-		}
-	case class == rules.NameWeakSecret && rules.ObjectName(value):
-		return
-	case (class == rules.NameOther || class == rules.NameMaybeSecret) && (rules.Hexish(value) && class == rules.NameOther || rules.PlainSetting(value)):
-		return // a host name, a mode, a checksum: configuration beside the credential
 	}
 	line, col := f.valuePos(l)
 	if !strings.Contains(l.Value, "\n") {
@@ -112,7 +104,6 @@ func (f *fileScan) generatorFile(rel, key, name string, secret, env bool) {
 	}
 	other := &fileScan{sc: f.sc, file: &File{Path: target, Commit: f.file.Commit}, data: data}
 	value := strings.TrimRight(string(data), "\r\n")
-	class := rules.ClassifyName(key)
 	switch {
 	case env:
 		other.scanLines(0, len(data), lineContext{check: checkKustomize, secretContext: secret})
@@ -123,7 +114,7 @@ func (f *fileScan) generatorFile(rel, key, name string, secret, env bool) {
 		// secret-named assignments are the findings.
 		other.scanLines(0, len(data), lineContext{check: checkKustomize})
 	default:
-		if rules.Literal(value) && (class != rules.NameNotSecret || rules.Token(value)) {
+		if judge(key, value, inSecretData) != notSecret {
 			other.report(finding{
 				check: checkKustomize,
 				why:   fmt.Sprintf("secretGenerator %q reads key %s from this file, which is plaintext", name, key),

@@ -3,6 +3,7 @@ package scanner
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/latchkey-dev/latchkey/scanner/rules"
@@ -23,6 +24,9 @@ type lineContext struct {
 	// quotedOnly: only quoted string literals are values (source code, where
 	// "password = get_password()" is not a literal).
 	quotedOnly bool
+	// directives: "name value" separated by blanks is an assignment too
+	// (redis.conf, haproxy.cfg, keepalived.conf, named.conf, .netrc).
+	directives bool
 }
 
 // scanLines scans the byte region [from, to) line by line for assignments
@@ -89,6 +93,11 @@ func (f *fileScan) assignment(start int, lc lineContext) {
 		end++
 	}
 	name := string(data[start:end])
+	if start > 0 && data[start-1] == '<' && end < len(data) && data[end] == '>' {
+		f.xmlElement(name, start, end+1, lc) // <db.password>value</db.password>
+		return
+	}
+	quoted := start > 0 && end < len(data) && (data[start-1] == '"' || data[start-1] == '\'') && data[end] == data[start-1]
 	i := end
 	if i < len(data) && (data[i] == '"' || data[i] == '\'') {
 		i++ // "name": value
@@ -100,6 +109,20 @@ func (f *fileScan) assignment(start int, lc lineContext) {
 		return
 	}
 	sep := data[i]
+	if lc.directives && i > end && !quoted && sep != ':' && sep != '=' && sep != '\n' && sep != '\r' && sep != '{' {
+		// requirepass VALUE, secret "VALUE";, machine h login u password VALUE
+		if vs, ve, ok := readValue(data, i, '='); ok {
+			f.judgeAssignment(name, start, vs, ve, lc)
+		}
+		return
+	}
+	if sep == ',' && quoted && callArgument(data, start-1) {
+		// define('AUTH_KEY', 'value'), setenv("TOKEN", "value")
+		if vs, ve, ok := readValue(data, i+1, ','); ok {
+			f.judgeAssignment(name, start, vs, ve, lc)
+		}
+		return
+	}
 	if sep == '\n' || sep == '\r' || sep == '"' || sep == '\'' || sep == ',' || sep == '}' {
 		// "- name: DB_PASSWORD" with the value on a later line (or in flow style).
 		if namePrefix(data, start) {
@@ -117,6 +140,8 @@ func (f *fileScan) assignment(start int, lc lineContext) {
 			return
 		}
 		i++
+	case sep == '=' && data[i+1] == '>' && (quoted || lc.quotedOnly):
+		i += 2 // 'password' => 'value' (PHP arrays, Ruby and Perl hashes)
 	default:
 		return
 	}
@@ -137,30 +162,25 @@ func (f *fileScan) judgeAssignment(name string, keyOff, vs, ve int, lc lineConte
 	if lc.quotedOnly && !wholeStringLiteral(f.data, vs, ve) {
 		return
 	}
-	if !rules.Literal(value) {
-		return
+	if name == "default" {
+		// variable "db_password" { default = "..." }: the default is the
+		// value of the variable the block declares.
+		label, ok := blockLabel(f.data, keyOff)
+		if !ok {
+			return
+		}
+		name = label
 	}
-	class := rules.ClassifyName(name)
+	at := atKey
+	if lc.secretContext {
+		at = inSecretData
+	}
 	why := "%q is assigned a literal value; its name says it is a secret"
-	switch class {
-	case rules.NameSecret:
-	case rules.NameWeakSecret:
-		if rules.ObjectName(value) || rules.Hexish(value) {
-			return
-		}
-	case rules.NameMaybeSecret:
-		if lc.secretContext && rules.PlainSetting(value) || !lc.secretContext && !rules.Random(value) {
-			return
-		}
-	case rules.NameOther:
-		// In a file that becomes a Secret, any value may be the credential;
-		// host names, modes and checksums are the configuration beside it.
-		if !lc.secretContext || rules.Hexish(value) || rules.PlainSetting(value) {
-			return
-		}
-		why = "%q is assigned a literal value that becomes Secret data"
-	default:
+	switch judge(name, value, at) {
+	case notSecret:
 		return
+	case byPlace:
+		why = "%q is assigned a literal value that becomes Secret data"
 	}
 	line, col := f.pos(vs)
 	keyLine, _ := f.pos(keyOff)
@@ -185,8 +205,7 @@ func (f *fileScan) namedValue(keyStart, valStart int) {
 		return
 	}
 	name := string(data[vs:ve])
-	class := rules.ClassifyName(name)
-	if class != rules.NameSecret && class != rules.NameWeakSecret && class != rules.NameMaybeSecret {
+	if !namesCredential(name) {
 		return
 	}
 	// Same line (flow style): name: X, value: Y
@@ -197,7 +216,7 @@ func (f *fileScan) namedValue(keyStart, valStart int) {
 	search := data[ve : ve+lineEnd]
 	base := ve
 	if bytes.Contains(search, []byte("value")) {
-		f.valueKey(name, class, keyStart, base, search)
+		f.valueKey(name, keyStart, base, search)
 		return
 	}
 	// The next lines, up to the next list item or three lines on.
@@ -213,14 +232,14 @@ func (f *fileScan) namedValue(keyStart, valStart int) {
 			return
 		}
 		if bytes.HasPrefix(t, []byte("value:")) || bytes.HasPrefix(t, []byte(`"value":`)) {
-			f.valueKey(name, class, keyStart, off, line)
+			f.valueKey(name, keyStart, off, line)
 			return
 		}
 		off += e + 1
 	}
 }
 
-func (f *fileScan) valueKey(name string, class rules.NameClass, keyStart, base int, line []byte) {
+func (f *fileScan) valueKey(name string, keyStart, base int, line []byte) {
 	i := bytes.Index(line, []byte("value"))
 	j := i + len("value")
 	if j < len(line) && line[j] == '"' {
@@ -237,7 +256,7 @@ func (f *fileScan) valueKey(name string, class rules.NameClass, keyStart, base i
 		return
 	}
 	value := string(f.data[vs:ve])
-	if !rules.Literal(value) || class == rules.NameWeakSecret && rules.ObjectName(value) || class == rules.NameMaybeSecret && !rules.Random(value) {
+	if judge(name, value, atEnv) == notSecret {
 		return
 	}
 	line1, col := f.pos(vs)
@@ -366,4 +385,63 @@ func wholeStringLiteral(data []byte, vs, ve int) bool {
 		i++
 	}
 	return i >= len(data) || bytes.IndexByte([]byte(",;)}]\r\n#/"), data[i]) >= 0
+}
+
+// callArgument reports a quoted name that is the first argument of a call:
+// define('NAME', ...), setenv("NAME", ...). q is the offset of its quote.
+func callArgument(data []byte, q int) bool {
+	i := q - 1
+	for i >= 0 && (data[i] == ' ' || data[i] == '\t') {
+		i--
+	}
+	return i > 0 && data[i] == '(' && isTokenByte(data[i-1])
+}
+
+// xmlElement judges <name>text</name>: the element's text is its value.
+func (f *fileScan) xmlElement(name string, keyOff, vs int, lc lineContext) {
+	data := f.data
+	ve := vs
+	for ve < len(data) && data[ve] != '<' && data[ve] != '\n' {
+		ve++
+	}
+	if ve+1 >= len(data) || data[ve] != '<' || data[ve+1] != '/' || ve == vs {
+		return
+	}
+	lc.quotedOnly = false // the element's text is the whole value
+	f.judgeAssignment(name, keyOff, vs, ve, lc)
+}
+
+// blockLabel finds the label of the HCL block around offset off
+// (variable "db_password" {), looking a few lines up.
+func blockLabel(data []byte, off int) (string, bool) {
+	end := bytes.LastIndexByte(data[:off], '\n')
+	for n := 0; n < 12 && end > 0; n++ {
+		start := bytes.LastIndexByte(data[:end], '\n') + 1
+		line := bytes.TrimSpace(data[start:end])
+		if bytes.HasPrefix(line, []byte("}")) {
+			return "", false
+		}
+		if m := hclBlock.FindSubmatch(line); m != nil {
+			return string(m[1]), true
+		}
+		end = start - 1
+	}
+	return "", false
+}
+
+var hclBlock = regexp.MustCompile(`^(?:variable|output|locals?)\s+"([^"]+)"\s*\{`)
+
+// hclDefault finds the defaults of declared variables, whose line has no
+// secret-like word of its own: the variable's name is a few lines up.
+var hclDefault = regexp.MustCompile(`(?m)^[ \t]*default[ \t]*=`)
+
+// variableDefaults judges every "default = value" of a Terraform or HCL file
+// by the name of the variable it belongs to.
+func (f *fileScan) variableDefaults(lc lineContext) {
+	if !bytes.Contains(f.data, []byte("variable")) {
+		return
+	}
+	for _, m := range hclDefault.FindAllIndex(f.data, -1) {
+		f.assignment(m[0]+firstNonSpace(f.data[m[0]:m[1]]), lc)
+	}
 }

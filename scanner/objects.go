@@ -3,6 +3,7 @@ package scanner
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -150,31 +151,21 @@ func (f *fileScan) scalar(k, v *yaml.Node, p []string, ctx walkContext) {
 		f.item(v, p, ctx)
 		return
 	}
-	class := rules.ClassifyName(k.Value)
 	value := v.Value
-	why := "%s holds a literal value; its name says it is a secret"
-	switch class {
-	case rules.NameSecret:
-	case rules.NameWeakSecret:
-		if rules.ObjectName(value) || rules.Hexish(value) {
-			return
-		}
-	case rules.NameMaybeSecret:
-		if !rules.Random(value) {
-			return
-		}
-	case rules.NameOther:
-		// Under "secrets:" or "secretEnv:" the parent names what its entries
-		// are; a generated-looking value there is a credential whatever its key.
-		if len(p) < 2 || !secretMap(p[len(p)-2]) || !rules.Random(value) {
-			return
-		}
-		why = "%s holds a literal value under a key that declares secrets"
-	default:
+	if numericTag(v) {
 		return
 	}
-	if !rules.Literal(value) || numericTag(v) {
+	at := atKey
+	if len(p) >= 2 && secretMap(p[len(p)-2]) {
+		// Under "secrets:" or "secretEnv:" the parent names what its entries are.
+		at = underSecrets
+	}
+	why := "%s holds a literal value; its name says it is a secret"
+	switch judge(k.Value, value, at) {
+	case notSecret:
 		return
+	case byPlace:
+		why = "%s holds a literal value under a key that declares secrets"
 	}
 	line, col := f.valuePos(v)
 	f.report(finding{
@@ -197,22 +188,7 @@ func (f *fileScan) item(v *yaml.Node, p []string, ctx walkContext) {
 		return
 	}
 	list := p[len(p)-2]
-	class := rules.ClassifyName(singular(list))
-	if class == rules.NameOther || class == rules.NameNotSecret || !rules.Literal(v.Value) {
-		return
-	}
-	switch class {
-	case rules.NameSecret, rules.NameWeakSecret:
-		// Lists under such names often hold the names of Secrets
-		// ("secrets: [app-tls]"), so a word is not a credential here.
-		if rules.ObjectName(v.Value) || rules.Hexish(v.Value) && !rules.Random(v.Value) {
-			return
-		}
-	case rules.NameMaybeSecret:
-		if !rules.Random(v.Value) {
-			return
-		}
-	default:
+	if judge(singular(list), v.Value, inList) == notSecret {
 		return
 	}
 	line, col := f.valuePos(v)
@@ -234,20 +210,7 @@ func (f *fileScan) flagArguments(seq *yaml.Node, p []string, ctx walkContext) {
 			continue
 		}
 		name := strings.TrimLeft(flag.Value, "-")
-		if name == "" || !rules.Literal(value.Value) {
-			continue
-		}
-		switch rules.ClassifyName(name) {
-		case rules.NameSecret:
-		case rules.NameWeakSecret:
-			if rules.ObjectName(value.Value) {
-				continue
-			}
-		case rules.NameMaybeSecret:
-			if !rules.Random(value.Value) {
-				continue
-			}
-		default:
+		if name == "" || judge(name, value.Value, atEnv) == notSecret {
 			continue
 		}
 		line, col := f.valuePos(value)
@@ -264,6 +227,9 @@ func (f *fileScan) flagArguments(seq *yaml.Node, p []string, ctx walkContext) {
 // secretMap reports a mapping key whose entries are secrets by declaration:
 // secrets, credentials, secretEnv, extraSecretEnvVars, secretData...
 func secretMap(key string) bool {
+	if !containsFold(key, "secret") && !containsFold(key, "cred") && !containsFold(key, "sensitive") {
+		return false // most keys: decided without splitting the name
+	}
 	switch w := rules.SplitName(key); {
 	case len(w) == 0:
 		return false
@@ -274,6 +240,17 @@ func secretMap(key string) bool {
 		return (prev == "secret" || prev == "secrets") && (last == "env" || last == "vars" || last == "data" || last == "values" || last == "environment") ||
 			prev == "env" && last == "secrets" || last == "vars" && len(w) >= 3 && w[len(w)-3] == "secret"
 	}
+}
+
+// containsFold reports whether s contains the lower-case word w in any case,
+// without allocating.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
 }
 
 // singular turns the name of a list into the name of one of its items:
@@ -306,16 +283,12 @@ func (f *fileScan) nameValue(m *yaml.Node, p []string, ctx walkContext) {
 	if nameNode == nil || valueNode == nil || nameNode.Kind != yaml.ScalarNode || valueNode.Kind != yaml.ScalarNode {
 		return
 	}
-	class := rules.ClassifyName(nameNode.Value)
-	if class != rules.NameSecret && class != rules.NameWeakSecret && class != rules.NameMaybeSecret {
-		return
-	}
 	value := valueNode.Value
-	if !rules.Literal(value) || class == rules.NameWeakSecret && rules.ObjectName(value) || class == rules.NameMaybeSecret && !rules.Random(value) || numericTag(valueNode) {
+	if numericTag(valueNode) || judge(nameNode.Value, value, atEnv) == notSecret {
 		return
 	}
 	c, what := checkEnv, "env variable"
-	if ctx.argo || contains(p, "parameters") {
+	if ctx.argo || slices.Contains(p, "parameters") {
 		c, what = checkArgoParameter, "Helm parameter"
 	}
 	line, col := f.valuePos(valueNode)
@@ -411,15 +384,6 @@ func dotted(p []string) string {
 		b.WriteString(s)
 	}
 	return b.String()
-}
-
-func contains(p []string, s string) bool {
-	for _, x := range p {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // isSOPS recognises a document encrypted by SOPS: a top-level "sops" mapping

@@ -225,9 +225,17 @@ func (s *Scanner) ScanFile(f *File, data []byte) (out []Finding) {
 			}
 		}
 	case kindEnv:
-		fs.scanLines(0, len(data), lineContext{check: checkDotenv})
+		fs.scanLines(0, len(data), lineContext{check: checkDotenv, directives: directiveFile(f.Path)})
+	case kindCredentials:
+		fs.credentialLines()
+	case kindText:
+		fs.keyFile()
 	case kindCode:
-		fs.scanLines(0, len(data), lineContext{check: checkAssignment, quotedOnly: true})
+		lc := lineContext{check: checkAssignment, quotedOnly: true}
+		fs.scanLines(0, len(data), lc)
+		if ext := path.Ext(f.Path); ext == ".tf" || ext == ".hcl" {
+			fs.variableDefaults(lc)
+		}
 	}
 	return sortFindings(fs.out)
 }
@@ -235,11 +243,12 @@ func (s *Scanner) ScanFile(f *File, data []byte) (out []Finding) {
 type fileKind int
 
 const (
-	kindText     fileKind = iota // generic shape rules only
-	kindManifest                 // YAML or JSON, parsed
-	kindTemplate                 // YAML with template actions, read line by line
-	kindEnv                      // .env, properties, ini and shell: assignments
-	kindCode                     // source code: assignments of quoted string literals
+	kindText        fileKind = iota // generic shape rules only
+	kindManifest                    // YAML or JSON, parsed
+	kindTemplate                    // YAML with template actions, read line by line
+	kindEnv                         // .env, properties, ini and shell: assignments
+	kindCode                        // source code: assignments of quoted string literals
+	kindCredentials                 // a file of credentials by its format: .pgpass, htpasswd, rsyncd.secrets
 )
 
 func classify(p string, data []byte) fileKind {
@@ -255,12 +264,19 @@ func classify(p string, data []byte) fileKind {
 		return kindManifest
 	case ".tpl", ".gotmpl", ".tmpl":
 		return kindTemplate
-	case ".env", ".properties", ".ini", ".cfg", ".conf", ".toml", ".sh", ".bash", ".zsh", ".envrc", ".tfvars", ".npmrc", ".pypirc", ".netrc":
+	case ".env", ".properties", ".ini", ".cfg", ".conf", ".cnf", ".toml", ".sh", ".bash", ".zsh", ".envrc", ".tfvars", ".npmrc", ".pypirc", ".netrc":
 		return kindEnv
 	}
 	switch ext {
 	case ".py", ".js", ".mjs", ".cjs", ".ts", ".jsx", ".tsx", ".go", ".rb", ".java", ".php", ".cs", ".kt", ".kts",
-		".scala", ".rs", ".swift", ".groovy", ".gradle", ".tf", ".hcl":
+		".scala", ".rs", ".swift", ".groovy", ".gradle", ".tf", ".hcl", ".jsonnet", ".libsonnet", ".cue", ".dhall",
+		".pl", ".pm", ".lua", ".xml":
+		return kindCode
+	}
+	if credentialFormat(base) != nil {
+		return kindCredentials
+	}
+	if base == "Jenkinsfile" || strings.HasPrefix(base, "Jenkinsfile.") {
 		return kindCode
 	}
 	if base == ".env" || strings.HasPrefix(base, ".env.") || base == "Dockerfile" || strings.HasPrefix(base, "Dockerfile.") || base == ".npmrc" || base == ".pypirc" || base == ".netrc" {
@@ -349,11 +365,11 @@ func docFile(p string) bool {
 	return false
 }
 
-// documentationExample drops URL and connection-string passwords in prose
+// documentationExample drops URL, connection-string and command-line passwords in prose
 // that are plain words ("--set password=secretpassword",
 // "mongodb://user:mypass@host"), keeping anything that looks generated.
 func documentationExample(f Finding) bool {
-	return (f.RuleID == "url-password" || f.RuleID == "connection-string-password") && f.plainWord
+	return (f.RuleID == "url-password" || f.RuleID == "connection-string-password" || f.RuleID == "command-line-password") && f.plainWord
 }
 
 // isBinary uses Git's rule: a NUL byte in the first 8000 bytes.

@@ -31,18 +31,9 @@ func (f *fileScan) sealedSecret(root *yaml.Node, name string) {
 	})
 	for _, field := range []string{"data", "stringData"} {
 		manifest.Entries(manifest.GetPath(spec, "template", field), func(k, v *yaml.Node) {
-			if v.Kind != yaml.ScalarNode || !rules.Literal(v.Value) {
+			// The template is copied verbatim into the unsealed Secret.
+			if v.Kind != yaml.ScalarNode || judge(k.Value, v.Value, inSecretData) == notSecret {
 				return
-			}
-			switch rules.ClassifyName(k.Value) {
-			case rules.NameNotSecret:
-				if !rules.Token(v.Value) {
-					return
-				}
-			case rules.NameOther, rules.NameMaybeSecret:
-				if rules.PlainSetting(v.Value) && !rules.Token(v.Value) {
-					return // a host name or a mode beside the sealed values
-				}
 			}
 			line, col := f.valuePos(v)
 			f.report(finding{

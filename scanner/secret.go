@@ -99,10 +99,7 @@ func (f *fileScan) secretValue(name, field string, k, v *yaml.Node, value string
 			f.secretFile(v, value, decoded, class, d)
 		}
 		return
-	case class == rules.NameOther && (rules.Hexish(value) || rules.PlainSetting(value)),
-		class == rules.NameMaybeSecret && rules.PlainSetting(value):
-		// A checksum of a value, a host name, a mode, a duration: the
-		// configuration that travels with a credential, not the credential.
+	case judge(key, value, inSecretData) == notSecret:
 		return
 	}
 	if binary {

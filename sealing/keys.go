@@ -7,8 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 
 	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
 	sscrypto "github.com/bitnami-labs/sealed-secrets/pkg/crypto"
@@ -44,12 +45,7 @@ func (k Keys) add(key *rsa.PrivateKey) error {
 
 // Fingerprints lists the keys, sorted, for messages.
 func (k Keys) Fingerprints() []string {
-	out := make([]string, 0, len(k))
-	for fp := range k {
-		out = append(out, fp)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(k))
 }
 
 // SecretLister lists Secrets of one namespace; client-go's

@@ -7,7 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
@@ -77,7 +78,7 @@ func (u *Unsealer) check(ss *ssv1alpha1.SealedSecret) error {
 	scope := ss.Scope()
 	label := ssv1alpha1.EncryptionLabel(ss.Namespace, ss.Name, scope)
 	var bad []string
-	for _, k := range sortedKeys(ss.Spec.EncryptedData) {
+	for _, k := range slices.Sorted(maps.Keys(ss.Spec.EncryptedData)) {
 		ct, err := base64.StdEncoding.DecodeString(ss.Spec.EncryptedData[k])
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("encryptedData.%s is not base64", k))
@@ -111,15 +112,6 @@ func scopeLabel(ss *ssv1alpha1.SealedSecret, s ssv1alpha1.SealingScope) string {
 		return fmt.Sprintf("(namespace %q)", ss.Namespace)
 	}
 	return fmt.Sprintf("(namespace %q, name %q)", ss.Namespace, ss.Name)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func clearCreationTimestamp(obj map[string]any) {

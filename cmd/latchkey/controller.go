@@ -65,7 +65,7 @@ A Sync's spec.vault overrides it.`,
 			if err != nil {
 				return controllerConfigError{fmt.Errorf("the Vault configuration: %w", err)}
 			}
-			return runController(cmd.Context(), cfg, restCfg, vaultCfg, nil)
+			return runController(cmd.Context(), cfg, restCfg, vaultCfg)
 		},
 	}
 	cfg.AddFlags(cmd.Flags())
@@ -94,10 +94,9 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	return c, nil
 }
 
-// runController runs until ctx ends. started, when not nil, is called with
-// the reconciler once it is built (latchkey dev uses it).
+// runController runs until ctx ends.
 // vaultCfg nil means no controller-wide Vault.
-func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Config, vaultCfg *config.Vault, started func(*reconcile.Reconciler)) error {
+func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Config, vaultCfg *config.Vault) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -161,9 +160,6 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 		if err := mgr.Add(webhookServer(cfg.WebhookAddr, rc, defaultWebhookTimeouts)); err != nil {
 			return err
 		}
-	}
-	if started != nil {
-		started(r)
 	}
 	if !policy.Enabled {
 		ctrl.Log.WithName("latchkey").Info("WARNING: tenancy is off: Syncs without spec.serviceAccountName act with the controller's own rights and may use its Vault credentials; " +

@@ -143,7 +143,7 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	// Tenancy on, as the chart installs it: the Sync acts as its own
 	// ServiceAccount; the demo namespace may use the dev Vault's token.
 	cfg.Tenancy.Enabled, cfg.Tenancy.VaultDefaultNamespaces = true, append([]string{"demo"}, devPromotionNamespaces...)
-	go func() { ctlDone <- runController(ctlCtx, cfg, kube.Config, devVaultConfig(vault), nil) }()
+	go func() { ctlDone <- runController(ctlCtx, cfg, kube.Config, devVaultConfig(vault)) }()
 	cleanups = append(cleanups, func() {
 		stopCtl()
 		select {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,7 +91,7 @@ plugin passes it to helm. See docs/resolving.md and docs/argocd-plugin.md.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.mode, "mode", "auto", "how to render DIR: auto, plain, kustomize or helm")
-	f.StringVar(&fl.helm.ReleaseName, "release-name", firstNonEmpty(app.Name, "release-name"), "Helm release name (default $ARGOCD_APP_NAME)")
+	f.StringVar(&fl.helm.ReleaseName, "release-name", cmp.Or(app.Name, "release-name"), "Helm release name (default $ARGOCD_APP_NAME)")
 	f.StringVarP(&fl.helm.Namespace, "namespace", "n", app.Namespace, "Helm release namespace, and the namespace of SealedSecrets that name none (default $ARGOCD_APP_NAMESPACE)")
 	f.StringArrayVarP(&fl.helm.ValuesFiles, "values", "f", nil, "Helm values file (repeatable; later files win)")
 	f.StringArrayVar(&fl.helm.Set, "set", nil, "Helm value on the command line, key=value (repeatable)")
@@ -264,12 +266,7 @@ func applyArgoCD(cmd *cobra.Command, app *config.ArgoCDApp, fl *renderFlags) err
 		if !ok {
 			continue
 		}
-		keys := make([]string, 0, len(p.Map))
-		for k := range p.Map {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(p.Map)) {
 			if name == "set" {
 				fl.helm.Set = append(fl.helm.Set, k+"="+p.Map[k])
 			} else {
@@ -278,13 +275,6 @@ func applyArgoCD(cmd *cobra.Command, app *config.ArgoCDApp, fl *renderFlags) err
 		}
 	}
 	return nil
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // stdinIsTerminal reports whether standard input is an interactive

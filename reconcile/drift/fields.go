@@ -3,7 +3,9 @@ package drift
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -131,12 +133,7 @@ func keys(a, b map[string]any) []string {
 	for k := range b {
 		set[k] = true
 	}
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
 
 func join(parent, key string) string {

@@ -79,7 +79,7 @@ func TestFetchRefusesAHugeInflatedBlobBeforeHoldingIt(t *testing.T) {
 	_, err := f.Fetch(context.Background(), repo.URL, Ref{}, rev, nil)
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&after)
-	wantLimit(t, err, DefaultMaxFileBytes, flagMaxFileBytes, "16 MiB")
+	wantLimit(t, err, DefaultMaxFileBytes, flagMaxFileBytes, "16Mi")
 	grew := after.TotalAlloc - before.TotalAlloc
 	t.Logf("refused in %s; allocated %d KiB in total during the fetch, heap in use %d KiB after (%d KiB before); test process peak RSS %s",
 		elapsed.Round(time.Millisecond), grew>>10, after.HeapInuse>>10, before.HeapInuse>>10, peakRSS())
@@ -97,7 +97,7 @@ func TestFetchRefusesARevisionOverItsTotal(t *testing.T) {
 		"a.txt": strings.Repeat("a", 6<<20), "b.txt": strings.Repeat("b", 6<<20), "c.txt": strings.Repeat("c", 6<<20),
 	})
 	_, err := NewFetcher(Options{MaxBytes: 16 << 20}).Fetch(context.Background(), repo.URL, Ref{}, rev, nil)
-	wantLimit(t, err, 16<<20, flagMaxBytes, "16 MiB")
+	wantLimit(t, err, 16<<20, flagMaxBytes, "16Mi")
 
 	// Within a total that holds them, the same revision fetches.
 	s, err := NewFetcher(Options{MaxBytes: 32 << 20}).Fetch(context.Background(), repo.URL, Ref{}, rev, nil)
@@ -116,7 +116,7 @@ func TestFetchAndRefListingStopAtTheWireLimit(t *testing.T) {
 	rev := repo.Commit(t, "noise", map[string]string{"noise.bin": string(noise)})
 	f := NewFetcher(Options{MaxFetchBytes: 1 << 20})
 	_, err := f.Fetch(context.Background(), repo.URL, Ref{}, rev, nil)
-	wantLimit(t, err, 1<<20, flagMaxFetchBytes, "1 MiB")
+	wantLimit(t, err, 1<<20, flagMaxFetchBytes, "1Mi")
 
 	// The ref advertisement is metered too: a few hundred bytes pass a
 	// budget of 1 KiB, not of 100 bytes.
@@ -124,7 +124,7 @@ func TestFetchAndRefListingStopAtTheWireLimit(t *testing.T) {
 		t.Fatalf("listing refs within the budget: %v", err)
 	}
 	_, err = NewFetcher(Options{MaxFetchBytes: 100}).Revision(context.Background(), repo.URL, Ref{}, nil, 0)
-	wantLimit(t, err, 100, flagMaxFetchBytes, "100 bytes")
+	wantLimit(t, err, 100, flagMaxFetchBytes, "100")
 }
 
 func TestPackOverTheWireLimitIsRefusedWhileReceived(t *testing.T) {
@@ -138,7 +138,7 @@ func TestPackOverTheWireLimitIsRefusedWhileReceived(t *testing.T) {
 		t.Fatalf("within the limit: %v", err)
 	}
 	_, err = w.Write(make([]byte, 100))
-	wantLimit(t, err, 1<<10, flagMaxFetchBytes, "1 KiB")
+	wantLimit(t, err, 1<<10, flagMaxFetchBytes, "1Ki")
 }
 
 func TestSnapshotCacheStaysWithinItsBytes(t *testing.T) {

@@ -19,6 +19,8 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/latchkey-dev/latchkey/config"
 )
 
 // Ref is the revision a Sync follows: Commit wins over Tag, Tag over Branch.
@@ -282,7 +284,7 @@ func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision s
 	storage.reserve = func(n int64) error {
 		if err := f.inflating.Acquire(ctx, n); err != nil {
 			return fmt.Errorf("waiting for the other Git fetches in progress to leave room for %s (they share %s, %s): %w",
-				redactURL(repoURL), byteText(f.opts.MaxBytes), flagMaxBytes, err)
+				redactURL(repoURL), config.ByteSize(f.opts.MaxBytes), flagMaxBytes, err)
 		}
 		reserved += n
 		return nil

@@ -1,6 +1,10 @@
 package source
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/latchkey-dev/latchkey/config"
+)
 
 // Default bounds of a Fetcher. A Sync's repository is written by a tenant,
 // and go-git clones into memory: without bounds one repository could take the
@@ -35,18 +39,7 @@ type LimitError struct {
 
 func (e *LimitError) Error() string {
 	return fmt.Sprintf("%s exceeds the limit of %s: the fetch was stopped before holding it in memory (remove the content from the repository, or raise %s if the repository is meant to be this large)",
-		e.What, byteText(e.Limit), e.Flag)
-}
-
-// byteText writes a limit the way it is usually configured: 16 MiB, 512 KiB.
-func byteText(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
+		e.What, config.ByteSize(e.Limit), e.Flag)
 }
 
 // Flags that set the bounds, named in LimitError so that the message says how

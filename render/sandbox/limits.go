@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/latchkey-dev/latchkey/config"
 )
 
 // Limits bound one render in the child process. Zero fields take the
@@ -100,13 +102,13 @@ func (e *LimitError) Error() string {
 	var what string
 	switch e.Limit {
 	case LimitMemory:
-		what = fmt.Sprintf("the render memory limit of %s (--render-memory-limit; peak RSS %s)", bytesText(e.Limits.Memory), bytesText(e.Stats.PeakRSS))
+		what = fmt.Sprintf("the render memory limit of %s (--render-memory-limit; peak RSS %s)", config.ByteSize(e.Limits.Memory), config.ByteSize(e.Stats.PeakRSS&^(1<<20-1))) // peak RSS to the MiB
 	case LimitCPU:
 		what = fmt.Sprintf("the render CPU limit of %s (--render-cpu-limit; used %s)", e.Limits.CPU, e.Stats.CPU.Round(10*time.Millisecond))
 	case LimitTimeout:
 		what = fmt.Sprintf("the render timeout of %s (--render-timeout)", e.Limits.Timeout)
 	case LimitOutput:
-		what = fmt.Sprintf("the render output limit of %s (--render-output-limit)", bytesText(e.Limits.Output))
+		what = fmt.Sprintf("the render output limit of %s (--render-output-limit)", config.ByteSize(e.Limits.Output))
 	}
 	msg := "rendering exceeded " + what
 	if e.Detail != "" {
@@ -125,16 +127,4 @@ type Stats struct {
 	CPU time.Duration
 	// Wall is the time from starting the worker to its end.
 	Wall time.Duration
-}
-
-func bytesText(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/latchkey-dev/latchkey/render"
+
+	"github.com/latchkey-dev/latchkey/config"
 )
 
 // Config configures a Sandbox.
@@ -163,7 +165,7 @@ func (s *Sandbox) Run(ctx context.Context, fsys fs.FS, dir string, opts render.O
 	case outOfMemory(out) != "":
 		return limit(LimitMemory, outOfMemory(out))
 	case sig == "killed":
-		return nil, stats, fmt.Errorf("rendering %s: the render worker was killed (SIGKILL), most likely by the kernel's OOM killer: the pod's memory limit must hold the controller plus --render-workers (%d) times --render-memory-limit (%s)", dir, s.limits.Workers, bytesText(s.limits.Memory))
+		return nil, stats, fmt.Errorf("rendering %s: the render worker was killed (SIGKILL), most likely by the kernel's OOM killer: the pod's memory limit must hold the controller plus --render-workers (%d) times --render-memory-limit (%s)", dir, s.limits.Workers, config.ByteSize(s.limits.Memory))
 	}
 	detail := firstLine(out)
 	if detail == "" {

@@ -124,7 +124,7 @@ func TestHelmRepeatBombIsStoppedByTheMemoryLimit(t *testing.T) {
 	before := testenv.PeakRSS(t, os.Getpid())
 	_, stats, err := sb.Run(context.Background(), bomb, "app", render.Options{Mode: render.Helm})
 	after := testenv.PeakRSS(t, os.Getpid())
-	requireLimit(t, err, sandbox.LimitMemory, "rendering exceeded the render memory limit of 256 MiB")
+	requireLimit(t, err, sandbox.LimitMemory, "rendering exceeded the render memory limit of 256Mi")
 	t.Logf("%v", err)
 	t.Logf("worker: peak RSS %d MiB, CPU %s, wall %s; parent peak RSS %d MiB before, %d MiB after", stats.PeakRSS>>20, stats.CPU, stats.Wall, before>>20, after>>20)
 	if stats.PeakRSS > 400<<20 {
@@ -159,7 +159,7 @@ replacements:
 	before := testenv.PeakRSS(t, os.Getpid())
 	_, stats, err := sb.Run(context.Background(), fsys, "k", render.Options{Mode: render.Kustomize})
 	after := testenv.PeakRSS(t, os.Getpid())
-	requireLimit(t, err, sandbox.LimitMemory, "rendering exceeded the render memory limit of 256 MiB")
+	requireLimit(t, err, sandbox.LimitMemory, "rendering exceeded the render memory limit of 256Mi")
 	t.Logf("%v; worker peak RSS %d MiB, CPU %s", err, stats.PeakRSS>>20, stats.CPU)
 	if grew := after - before; grew > 32<<20 {
 		t.Errorf("the parent's peak RSS grew by %d MiB during the render", grew>>20)
@@ -208,7 +208,7 @@ func TestOutputBeyondTheLimitIsRefused(t *testing.T) {
 	big := chart("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  a: {{ repeat 3000000 \"A\" }}\n")
 	sb := sandbox.New(sandbox.Config{Limits: sandbox.Limits{Output: 1 << 20}})
 	_, _, err := sb.Run(context.Background(), big, "app", render.Options{Mode: render.Helm})
-	requireLimit(t, err, sandbox.LimitOutput, "rendering exceeded the render output limit of 1 MiB")
+	requireLimit(t, err, sandbox.LimitOutput, "rendering exceeded the render output limit of 1Mi")
 }
 
 // TestMissingWorkerIsNamed: a worker command that cannot start fails the

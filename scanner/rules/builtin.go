@@ -10,9 +10,10 @@ import (
 )
 
 const (
-	fixToken = "revoke or rotate it at the provider, store the new one in Vault and reference it, e.g. <path:secret/data/APP#KEY>"
-	fixKey   = "remove the private key, rotate it, and keep it in Vault (<path:secret/data/APP#tls.key>) or seal it: latchkey seal"
-	fixURL   = "take the password out of the URL: reference it, e.g. <path:secret/data/APP#password>, or build the URL from a secretKeyRef"
+	fixToken   = "revoke or rotate it at the provider, store the new one in Vault and reference it, e.g. <path:secret/data/APP#KEY>"
+	fixKey     = "remove the private key, rotate it, and keep it in Vault (<path:secret/data/APP#tls.key>) or seal it: latchkey seal"
+	fixCommand = "pass the password through the client's environment or a file (MYSQL_PWD, an option file, SSHPASS, REDISCLI_AUTH, CODECOV_TOKEN) filled from a Secret or a CI secret"
+	fixURL     = "take the password out of the URL: reference it, e.g. <path:secret/data/APP#password>, or build the URL from a secretKeyRef"
 )
 
 func token(id, desc, re string, keywords ...string) *Rule {
@@ -108,6 +109,17 @@ func builtin() []*Rule {
 			Keywords:    []string{"jdbc:oracle:"},
 			Regex:       regexp.MustCompile(`(?i)jdbc:oracle:[a-z]+:[A-Za-z0-9_$#.\-]+/([^@\s"'/]{3,})@`),
 			SecretGroup: 1, Literal: true, Check: connectionString,
+		},
+		{
+			// Database and cache clients that take the password on their
+			// command line (mysql -pSECRET, sshpass -p SECRET, redis-cli -a
+			// SECRET), and upload tools that take a token (codecov -t):
+			// shell lines in CI files, Jobs and scripts.
+			ID: "command-line-password", Description: "password or token on a client's command line", Fix: fixCommand,
+			Keywords: []string{"mysql", "mariadb", "sshpass", "redis-cli", "codecov"},
+			Regex: regexp.MustCompile(`(?:\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n|;&]*?\s-p|\bsshpass\s+-p\s*|\bredis-cli\b[^\n|;&]*?\s-a\s+|\bcodecov\b[^\n|;&]*?\s(?:-t|--token)[ =])` +
+				`['"]?([^\s'"$;|&)]{4,})`),
+			SecretGroup: 1, Literal: true,
 		},
 		{
 			ID: "authorization-header", Description: "credentials in an HTTP Authorization header", Fix: fixToken,

@@ -18,7 +18,7 @@ const bankVaults = `\bvault:[A-Za-z0-9_\-./]+#[A-Za-z0-9_\-.]+(?:#\d+)?`
 var bankVaultsRef = regexp.MustCompile(bankVaults)
 
 // Whole values that are a variable or format placeholder: $VAR, %s, {name}.
-var variable = regexp.MustCompile(`^(?:\$[A-Za-z_][A-Za-z0-9_]*|%[sv]|%\([a-z_]+\)s|\{[A-Za-z_][A-Za-z0-9_.]*\}|@[A-Za-z_][A-Za-z0-9_]*@)$`)
+var variable = regexp.MustCompile(`^(?:\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|(?:env|environ|file|secret|vault|ssm|awssm|gcpsm|azkv):[A-Za-z_/][\w./\-]*|%[sv]|%\([a-z_]+\)s|\{[A-Za-z_][A-Za-z0-9_.]*\}|@[A-Za-z_][A-Za-z0-9_]*@)$`)
 
 // Values that say "put the real secret here".
 var placeholder = regexp.MustCompile(`(?i)^(?:[x*#.?_\-=~]+|null|nil|none|n/a|tbd|todo|fixme|redacted|hidden|masked|secret|password|passwd|token|apikey|api[_-]?key|changeme|change[_-]?me|change[_-]?it|replace[_-]?me|to[_-]?be[_-]?replaced|example|sample|dummy|fake|default|empty|undefined|unset|foo|bar|baz|test)$|replace|placeholder|your[_\- ]|insert[_\- ]|enter[_\- ]|example\.com|xxxx|\*\*\*|\.\.\.|^my[_-]?(?:secret|password|token|pass|api[_-]?key)$|[^0-9]example|^(?:fill|set)[_-]?(?:me|in)`)
@@ -72,7 +72,7 @@ func StripIndirection(v string) string {
 // credential's name: password hashes (htpasswd, bcrypt, crypt, LDAP),
 // function calls in code, file names, and upper-case variable names.
 var (
-	passwordHash = regexp.MustCompile(`\$(?:2[abxy]?|5|6|argon2i?d?|apr1|pbkdf2[\w-]*|scrypt)\$|^\{(?:S?SHA|SSHA256|SSHA512|CRYPT|MD5|PBKDF2[\w-]*)\}`)
+	passwordHash = regexp.MustCompile(`\$(?:2[abxy]?|5|6|argon2i?d?|apr1|pbkdf2[\w-]*|scrypt)\$|^\{(?:S?SHA|SSHA256|SSHA512|CRYPT|MD5|PBKDF2[\w-]*)\}|^SCRAM-SHA-(?:1|256)\$|^md5[0-9a-f]{32}$`)
 	funcCall     = regexp.MustCompile(`^[A-Za-z_][\w.]*\(`)
 	fileName     = regexp.MustCompile(`(?i)^[\w.\-/]+\.(?:json|ya?ml|pem|key|crt|cer|der|txt|conf|cfg|ini|p12|pfx|jks|keystore|truststore|properties|env|toml|xml|asc|gpg|pub)$`)
 	envName      = regexp.MustCompile(`^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$`)

@@ -30,7 +30,8 @@ const (
 var secretSubwords = []string{"password", "passwd", "passphrase", "passcode", "token", "secret", "apikey", "privatekey", "secretkey", "accesskey", "credential"}
 
 // Words that contain a credential word and mean something else.
-var notSecretWords = set("tokenizer", "tokenizers", "tokenize", "tokenized", "tokenization", "detokenize", "secretary", "secretion")
+var notSecretWords = set("bypass", "compass", "encompass", "overpass", "underpass", "surpass", "trespass", "multipass", "firstpass", "onepass", "twopass", "singlepass",
+	"tokenizer", "tokenizers", "tokenize", "tokenized", "tokenization", "detokenize", "secretary", "secretion")
 
 // Whole words that make a name a credential.
 var secretWords = set("pwd", "pw", "pass", "dsn", "creds", "credentials", "credential", "jwt", "pat", "_auth", "auth", "apikey", "bearer", "connectionstring", "connstr", "sas")
@@ -90,6 +91,9 @@ var disqualifyingWords = set(
 	"reference", "references",
 )
 
+// Words that say the credential after them is written in the clear.
+var plaintextWords = set("insecure", "plain", "plaintext", "clear", "cleartext", "unencrypted", "raw")
+
 // Words that make a name public even inside a Secret: Stripe's publishable
 // key, a public key.
 var publicWords = set("public", "publishable", "pub")
@@ -133,6 +137,9 @@ func ClassifyName(name string) NameClass {
 	}
 	if n := len(words); n >= 2 && words[n-1] == "id" && words[n-2] == "key" {
 		return NameNotSecret // the ID of a key (access key ID, KMS key ID), not the key
+	}
+	if n := len(words); n >= 2 && plaintextWords[words[n-2]] && secretishWord(words[n-1]) {
+		return NameSecret // HAProxy's insecure-password, a cleartext_password: the plaintext form
 	}
 	for _, w := range words {
 		if disqualifyingWords[w] {
@@ -196,6 +203,11 @@ func ClassifyName(name string) NameClass {
 			return NameSecret
 		case len(w) > 2 && len(w) <= 8 && strings.HasSuffix(w, "pw"):
 			return NameSecret // run-together "bindpw", "rootpw"
+		case len(w) > 4 && len(w) <= 14 && strings.HasSuffix(w, "pass") && !notSecretWords[w]:
+			return NameSecret // run-together "requirepass", "rootpass", "bindpass"
+		case len(w) >= 8 && len(w) <= 14 && strings.HasSuffix(w, "auth") && !notSecretWords[w]:
+			weak = true // run-together "masterauth": a credential, or a switch
+			continue
 		}
 		if notSecretWords[w] {
 			continue

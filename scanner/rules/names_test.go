@@ -34,6 +34,10 @@ func TestClassifyName(t *testing.T) {
 		{"GITHUB_TOKEN", NameSecret}, {"privateKey", NameSecret}, {"aws_secret_access_key", NameSecret},
 		{"SENTRY_DSN", NameSecret}, {"credentials", NameWeakSecret}, {"secret_id", NameSecret},
 		{"connectionString", NameSecret}, {"_authToken", NameSecret}, {"passphrase", NameSecret},
+		// Run-together directives of host configs, and plaintext variants.
+		{"requirepass", NameSecret}, {"rootpass", NameSecret}, {"masterauth", NameWeakSecret},
+		{"insecure-password", NameSecret}, {"cleartext_password", NameSecret},
+		{"bypass", NameOther}, {"compass", NameOther}, {"insecureSkipVerify", NameOther},
 		// Names of credentials, not credentials.
 		{"existingSecret", NameOther}, {"existingSecretPasswordKey", NameOther}, {"passwordKey", NameOther},
 		{"secretName", NameOther}, {"secretKeyRef", NameOther}, {"passwordFile", NameOther},

@@ -1,0 +1,2 @@
+let Config = { user : Text, password : Text }
+in  { user = "orders", password = env:DB_PASSWORD as Text } : Config

@@ -1,0 +1,7 @@
+region          = "eu-west-1"
+instance_type   = "t3.large"
+aws_access_key  = "AKIAZEKF7LAU7UYJFDQP"
+aws_secret_key  = "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"
+datadog_api_key = "3798fcfc5c1f702640db7ba53a1b88aa"
+db_password     = "changeme"
+cluster_name    = "prod-eu"
