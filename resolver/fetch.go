@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/latchkey-dev/latchkey/resolver/reference"
 )
@@ -16,11 +15,10 @@ import (
 // each distinct path located once, each distinct secret version read once,
 // however many references use it.
 type fetched struct {
-	locs     map[locateKey]locateResult
-	secrets  map[readKey]readResult
-	unsealed map[int]unsealResult // by object index
-	reads    int
-	hits     int
+	locs    map[locateKey]locateResult
+	secrets map[readKey]readResult
+	reads   int
+	hits    int
 }
 
 type locateKey struct {
@@ -41,11 +39,6 @@ type readKey struct {
 type readResult struct {
 	secret *Secret
 	err    error
-}
-
-type unsealResult struct {
-	obj *unstructured.Unstructured
-	err error
 }
 
 // target is the path, version and KV hint a reference reads.
@@ -92,9 +85,8 @@ var errBadVersion = errors.New("version is not a number")
 
 func (r *Resolver) fetch(ctx context.Context, plans []*objectPlan) *fetched {
 	f := &fetched{
-		locs:     map[locateKey]locateResult{},
-		secrets:  map[readKey]readResult{},
-		unsealed: map[int]unsealResult{},
+		locs:    map[locateKey]locateResult{},
+		secrets: map[readKey]readResult{},
 	}
 
 	// Every distinct (path, hint) is located once.
@@ -181,22 +173,6 @@ func (r *Resolver) fetch(ctx context.Context, plans []*objectPlan) *fetched {
 	}
 	_ = g.Wait()
 
-	// SealedSecrets are unsealed with the same bound.
-	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(r.opts.Concurrency)
-	for _, p := range plans {
-		if !p.sealed {
-			continue
-		}
-		g.Go(func() error {
-			obj, err := r.opts.Unsealer.Unseal(gctx, p.obj)
-			mu.Lock()
-			f.unsealed[p.index] = unsealResult{obj: obj, err: err}
-			mu.Unlock()
-			return nil
-		})
-	}
-	_ = g.Wait()
 	return f
 }
 

@@ -20,8 +20,12 @@ type objectPlan struct {
 	obj   *unstructured.Unstructured // the private copy being resolved
 	ref   ObjectRef
 
-	ignore        bool
-	sealed        bool // a SealedSecret to unseal
+	ignore bool
+	sealed bool // a SealedSecret to unseal
+	// After unsealing, obj and sites are those of the unsealed Secret;
+	// encrypted names the keys that came from spec.encryptedData.
+	unsealErr     error
+	encrypted     []string
 	removeMissing bool
 	kvHint        int    // avp.kubernetes.io/kv-version, else the configured default
 	hintFromAnno  bool   // kvHint came from the object's annotation
