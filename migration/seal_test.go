@@ -170,6 +170,9 @@ func TestSealKeepsTheReferencesOfASecretMixingThemWithLiterals(t *testing.T) {
 		t.Fatalf("mixed.yaml:\n%s", written)
 	}
 
+	if findings := scanTree(t, root); len(findings) != 0 {
+		t.Errorf("the sealed tree does not scan clean: %d finding(s), the first at line %d", len(findings), findings[0].Line)
+	}
 	// Latchkey unseals and resolves: the render is the same, value by value.
 	after, err := r.Digest(ctx, root, mac)
 	if err != nil {
