@@ -96,15 +96,15 @@ type Result struct {
 func (r *Resolver) Resolve(ctx context.Context, objs []*unstructured.Unstructured, origin func(i int) string) (*Result, error) {
 	var fs failures
 	plans := make([]*objectPlan, len(objs))
-	origins := make([]string, len(objs))
 	for i, in := range objs {
+		o := ""
 		if origin != nil {
-			origins[i] = origin(i)
+			o = origin(i)
 		}
-		plans[i] = r.plan(i, in.DeepCopy(), origins[i], &fs)
+		plans[i] = r.plan(i, in.DeepCopy(), o, &fs)
 	}
 
-	r.unseal(ctx, plans, origins, &fs)
+	r.unseal(ctx, plans, &fs)
 	f := r.fetch(ctx, plans)
 
 	res := &Result{

@@ -18,7 +18,7 @@ import (
 // resolved too: the sealed text is the author's, as a Secret's would be.
 // The upstream controller resolves none of them (template data is a Go
 // template to it, and a reference is plain text there).
-func (r *Resolver) unseal(ctx context.Context, plans []*objectPlan, origins []string, fs *failures) {
+func (r *Resolver) unseal(ctx context.Context, plans []*objectPlan, fs *failures) {
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.opts.Concurrency)
@@ -50,8 +50,7 @@ func (r *Resolver) unseal(ctx context.Context, plans []*objectPlan, origins []st
 		// The unsealed Secret is planned as a Secret (its annotations come
 		// from spec.template.metadata), but failures keep naming the
 		// SealedSecret the author wrote.
-		q := r.plan(p.index, results[i], origins[i], fs)
-		q.ref = p.ref
+		q := r.planAs(p.index, results[i], p.ref, fs)
 		q.sealed = true
 		for k := range encrypted {
 			q.encrypted = append(q.encrypted, k)
