@@ -3,16 +3,11 @@ package migration
 import (
 	"bytes"
 	"crypto/rsa"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 
-	yaml "go.yaml.in/yaml/v3"
-
-	"github.com/latchkey-dev/latchkey/resolver/reference"
-	"github.com/latchkey-dev/latchkey/scanner/manifest"
 	"github.com/latchkey-dev/latchkey/sealing"
 )
 
@@ -29,8 +24,12 @@ type SealedDoc struct {
 	File   string
 	Line   int
 	Object Object
-	// Keys are the literal keys found (every key of the Secret is sealed).
-	Keys       []string
+	// Keys are the literal keys found (every key of the Secret that is not
+	// a reference is sealed).
+	Keys []string
+	// refs are the keys whose values are references, kept as they are in
+	// spec.template.data (see seal_refs.go).
+	refs       map[string]string
 	start, end int // the document's bytes
 	doc        []byte
 }
@@ -64,45 +63,18 @@ func PlanSeal(root string, sites []*Site, skipped []Skip) (*SealPlan, error) {
 		d, ok := docs[id]
 		if !ok {
 			d = &SealedDoc{File: s.File, Line: t.line(start), Object: s.Object, start: start, end: end, doc: t.data[start:end]}
-			if reason := mixedReferences(d.doc); reason != "" {
+			refs, reason := referenceKeys(d.doc)
+			if reason != "" {
 				p.Skipped = append(p.Skipped, Skip{File: s.File, Line: s.Line, Reason: reason})
 				continue
 			}
+			d.refs = refs
 			docs[id] = d
 			p.Secrets = append(p.Secrets, d)
 		}
 		d.Keys = append(d.Keys, s.Key)
 	}
 	return p, nil
-}
-
-// mixedReferences refuses a Secret that holds Vault references next to its
-// literals: sealed, the references would reach the cluster as text (neither
-// the sealed-secrets controller nor Latchkey resolves references inside a
-// SealedSecret), so such a Secret is moved with --fix vault instead.
-func mixedReferences(doc []byte) string {
-	docs, err := manifest.Parse(doc)
-	if err != nil || len(docs) != 1 {
-		return "the Secret's document does not parse on its own: move it to a file of its own"
-	}
-	found := false
-	for _, field := range []string{"data", "stringData"} {
-		manifest.Entries(manifest.Get(docs[0], field), func(_, v *yaml.Node) {
-			s := v.Value
-			if field == "data" {
-				if b, err := base64.StdEncoding.DecodeString(s); err == nil {
-					s = string(b)
-				}
-			}
-			if reference.Contains(s) {
-				found = true
-			}
-		})
-	}
-	if found {
-		return "the Secret mixes Vault references and literals; sealing would turn its references into text: use --fix vault for it"
-	}
-	return ""
 }
 
 // documentSpan is the byte span of the YAML document holding offset off,
@@ -171,12 +143,20 @@ func (p *SealPlan) Write(pub *rsa.PublicKey, scope sealing.Scope, defaultNS stri
 			if !bytes.Equal(data[d.start:d.end], d.doc) {
 				return w, fmt.Errorf("%s changed since it was planned: run again", file)
 			}
-			var out bytes.Buffer
-			err := sealing.SealStream(bytes.NewReader(d.doc), &out, pub, sealing.SealOptions{Format: "yaml", Scope: scope, Namespace: defaultNS})
+			literals, err := withoutKeys(d.doc, d.refs)
 			if err != nil {
 				return w, fmt.Errorf("sealing Secret %s in %s: %w", d.Object.Name, file, err)
 			}
-			sealed := strings.TrimPrefix(out.String(), "---\n")
+			var out bytes.Buffer
+			err = sealing.SealStream(bytes.NewReader(literals), &out, pub, sealing.SealOptions{Format: "yaml", Scope: scope, Namespace: defaultNS})
+			if err != nil {
+				return w, fmt.Errorf("sealing Secret %s in %s: %w", d.Object.Name, file, err)
+			}
+			kept, err := keepReferences(out.Bytes(), d.refs)
+			if err != nil {
+				return w, fmt.Errorf("keeping the references of Secret %s in %s: %w", d.Object.Name, file, err)
+			}
+			sealed := strings.TrimPrefix(string(kept), "---\n")
 			if !strings.HasSuffix(sealed, "\n") {
 				sealed += "\n"
 			}
@@ -201,7 +181,11 @@ func (p *SealPlan) Write(pub *rsa.PublicKey, scope sealing.Scope, defaultNS stri
 func (p *SealPlan) Print(w io.Writer) {
 	fmt.Fprintf(w, "latchkey scan --fix seal: %d Secret(s) to seal, %d finding(s) left alone\n", len(p.Secrets), len(p.Skipped))
 	for _, d := range p.Secrets {
-		fmt.Fprintf(w, "  %s:%d → SealedSecret %s (keys with plaintext: %s)\n", d.File, d.Line, d.Object, strings.Join(d.Keys, ", "))
+		kept := ""
+		if len(d.refs) > 0 {
+			kept = "; references kept in spec.template.data: " + strings.Join(slices.Sorted(mapKeys(d.refs)), ", ")
+		}
+		fmt.Fprintf(w, "  %s:%d → SealedSecret %s (keys with plaintext: %s%s)\n", d.File, d.Line, d.Object, strings.Join(d.Keys, ", "), kept)
 	}
 	printSkipped(w, p.Skipped)
 }

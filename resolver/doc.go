@@ -14,5 +14,7 @@
 // avp.kubernetes.io/path annotation, modifier pipelines, the kv-version,
 // secret-version, ignore and remove-missing annotations) and vals-style
 // ref+vault:// references. SealedSecrets are unsealed when an Unsealer is
-// configured.
+// configured, before Vault is read: the references of the unsealed Secret
+// (spec.template.data, or inside a sealed value) are then resolved like
+// those of any Secret.
 package resolver

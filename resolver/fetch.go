@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/latchkey-dev/latchkey/resolver/reference"
 )
@@ -17,11 +16,10 @@ import (
 // each distinct path located once, each distinct secret version read once,
 // however many references use it.
 type fetched struct {
-	locs     map[locateKey]locateResult
-	secrets  map[readKey]readResult
-	unsealed map[int]unsealResult // by object index
-	reads    int
-	hits     int
+	locs    map[locateKey]locateResult
+	secrets map[readKey]readResult
+	reads   int
+	hits    int
 }
 
 type locateKey struct {
@@ -42,11 +40,6 @@ type readKey struct {
 type readResult struct {
 	secret *Secret
 	err    error
-}
-
-type unsealResult struct {
-	obj *unstructured.Unstructured
-	err error
 }
 
 // target is the path, version and KV hint a reference reads.
@@ -103,19 +96,18 @@ func (e *versionError) Error() string {
 
 func (e *versionError) Unwrap() error { return errBadVersion }
 
-// fetch reads everything plans need, in three bounded phases: locate each
+// fetch reads everything plans need, in two bounded phases: locate each
 // distinct path, read each distinct secret version (or take it from the
-// cache), unseal each SealedSecret. Failures are recorded per key, never
+// cache). SealedSecrets are unsealed before (unseal.go): their references
+// are only known then. Failures are recorded per key, never
 // returned: substitution turns them into Failures that name the reference.
 func (r *Resolver) fetch(ctx context.Context, plans []*objectPlan) *fetched {
 	f := &fetched{
-		locs:     map[locateKey]locateResult{},
-		secrets:  map[readKey]readResult{},
-		unsealed: map[int]unsealResult{},
+		locs:    map[locateKey]locateResult{},
+		secrets: map[readKey]readResult{},
 	}
 	r.locateAll(ctx, f, r.locateKeys(plans))
 	r.readAll(ctx, f, readKeys(plans, f.locs))
-	r.unsealAll(ctx, f, plans)
 	return f
 }
 
@@ -215,26 +207,6 @@ func (r *Resolver) readAll(ctx context.Context, f *fetched, keys []readKey) {
 			}
 			mu.Lock()
 			f.secrets[k] = readResult{secret: s, err: err}
-			mu.Unlock()
-			return nil
-		})
-	}
-	_ = g.Wait()
-}
-
-// unsealAll unseals every SealedSecret of plans with the same bound.
-func (r *Resolver) unsealAll(ctx context.Context, f *fetched, plans []*objectPlan) {
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.opts.Concurrency)
-	for _, p := range plans {
-		if !p.sealed {
-			continue
-		}
-		g.Go(func() error {
-			obj, err := r.opts.Unsealer.Unseal(gctx, p.obj)
-			mu.Lock()
-			f.unsealed[p.index] = unsealResult{obj: obj, err: err}
 			mu.Unlock()
 			return nil
 		})

@@ -21,8 +21,12 @@ type objectPlan struct {
 	obj   *unstructured.Unstructured // the private copy being resolved
 	ref   ObjectRef
 
-	ignore        bool
-	sealed        bool // a SealedSecret to unseal
+	ignore bool
+	sealed bool // a SealedSecret to unseal
+	// After unsealing, obj and sites are those of the unsealed Secret;
+	// encrypted names the keys that came from spec.encryptedData.
+	unsealErr     error
+	encrypted     []string
 	removeMissing bool
 	kvHint        int    // avp.kubernetes.io/kv-version, else the configured default
 	hintFromAnno  bool   // kvHint came from the object's annotation
@@ -62,7 +66,13 @@ func IsSealedSecret(obj *unstructured.Unstructured) bool {
 // with the object itself (bad annotations, malformed placeholders) are added
 // to fs.
 func (r *Resolver) plan(index int, obj *unstructured.Unstructured, origin string, fs *failures) *objectPlan {
-	p := &objectPlan{index: index, obj: obj, ref: objectRefOf(obj, origin), kvHint: r.opts.DefaultKVVersion}
+	return r.planAs(index, obj, objectRefOf(obj, origin), fs)
+}
+
+// planAs plans obj with failures naming ref: an unsealed Secret's name the
+// SealedSecret its author wrote.
+func (r *Resolver) planAs(index int, obj *unstructured.Unstructured, ref ObjectRef, fs *failures) *objectPlan {
+	p := &objectPlan{index: index, obj: obj, ref: ref, kvHint: r.opts.DefaultKVVersion}
 	anno := obj.GetAnnotations()
 	objectFailure := func(problem, fix string) {
 		fs.add(index, Failure{Object: p.ref, Problem: problem, Fix: fix})

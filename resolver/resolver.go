@@ -104,6 +104,7 @@ func (r *Resolver) Resolve(ctx context.Context, objs []*unstructured.Unstructure
 		plans[i] = r.plan(i, in.DeepCopy(), o, &fs)
 	}
 
+	r.unseal(ctx, plans, &fs)
 	f := r.fetch(ctx, plans)
 
 	res := &Result{

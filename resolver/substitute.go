@@ -21,12 +21,17 @@ import (
 func (r *Resolver) substitute(p *objectPlan, f *fetched, b *budget, fs *failures) (*unstructured.Unstructured, Provenance) {
 	var prov provenanceSet
 	switch {
+	case p.sealed:
+		// Before ignore: an unsealed Secret annotated ignore (in its
+		// template) still records what was sealed.
+		if b.exhausted {
+			return nil, Provenance{}
+		}
+		return r.unsealed(p, f, b, &prov, fs)
 	case p.ignore:
 		return p.obj, Provenance{}
 	case b.exhausted:
 		return nil, Provenance{}
-	case p.sealed:
-		return r.unsealed(p, f, b, &prov, fs)
 	}
 	for _, s := range p.sites {
 		if b.exhausted {
@@ -263,17 +268,18 @@ func failureFor(p *objectPlan, s *site, ref reference.Ref, err error) Failure {
 	return f
 }
 
-// unsealed places the Secret unsealed from a SealedSecret and records the
-// HMAC of each of its values.
+// unsealed places the Secret unsealed from a SealedSecret: it records the
+// HMAC of each value of its encryptedData as sealed, then substitutes the
+// references the Secret holds (template data, or inside a sealed value) as
+// for any Secret.
 func (r *Resolver) unsealed(p *objectPlan, f *fetched, b *budget, prov *provenanceSet, fs *failures) (*unstructured.Unstructured, Provenance) {
-	u := f.unsealed[p.index]
-	if u.err != nil {
-		fs.add(p.index, Failure{Object: p.ref, Problem: "cannot unseal: " + u.err.Error(),
+	if p.unsealErr != nil {
+		fs.add(p.index, Failure{Object: p.ref, Problem: "cannot unseal: " + p.unsealErr.Error(),
 			Fix: "seal the Secret again with the current certificate of this cluster's sealed-secrets controller (and the right namespace, name and scope)"})
 		return nil, Provenance{}
 	}
-	data, _, _ := unstructured.NestedMap(u.obj.Object, "data")
-	for _, k := range slices.Sorted(maps.Keys(data)) {
+	data, _, _ := unstructured.NestedMap(p.obj.Object, "data")
+	for _, k := range p.encrypted {
 		enc, _ := data[k].(string)
 		plain, err := base64.StdEncoding.DecodeString(enc)
 		if err != nil {
@@ -286,5 +292,14 @@ func (r *Resolver) unsealed(p *objectPlan, f *fetched, b *budget, prov *provenan
 		}
 		prov.add(RefProvenance{Source: SourceSealedSecret, Reference: "encryptedData." + k, Field: "data." + k, Key: k, HMAC: r.mac(plain)})
 	}
-	return u.obj, Provenance{Refs: prov.refs}
+	if p.ignore {
+		return p.obj, Provenance{Refs: prov.refs}
+	}
+	for _, s := range p.sites {
+		if b.exhausted {
+			break
+		}
+		r.substituteSite(p, s, f, b, prov, fs)
+	}
+	return p.obj, Provenance{Refs: prov.refs}
 }
