@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -261,7 +260,10 @@ func fixHistory(ctx context.Context, cmd *cobra.Command, root string, sc *scanne
 // fixBackend is Vault as `latchkey render` configures it (nil when
 // VAULT_ADDR is unset), and the resolver options for the proof.
 func fixBackend(ctx context.Context, fl fixFlags) (*vault.Backend, resolver.Options, error) {
-	opts := resolver.Options{}
+	b, opts, err := vaultBackendFromEnv(config.WithArgoCDPrefix(config.OSEnv))
+	if err != nil {
+		return nil, opts, err
+	}
 	if len(fl.unsealKeys) > 0 {
 		u, err := unsealer(ctx, renderFlags{unsealKeys: fl.unsealKeys})
 		if err != nil {
@@ -270,20 +272,6 @@ func fixBackend(ctx context.Context, fl fixFlags) (*vault.Backend, resolver.Opti
 		u.DefaultNamespace = fl.namespace
 		opts.Unsealer = u
 	}
-	vcfg, err := config.VaultFromEnv(config.WithArgoCDPrefix(config.OSEnv))
-	switch {
-	case errors.Is(err, config.ErrVaultNotConfigured):
-		return nil, opts, nil
-	case err != nil:
-		return nil, opts, err
-	}
-	b, err := vault.New(vcfg)
-	if err != nil {
-		return nil, opts, err
-	}
-	opts.DefaultKVVersion = vcfg.KVVersion
-	opts.PathValidation = vcfg.PathValidation
-	opts.Concurrency = vcfg.Concurrency
 	return b, opts, nil
 }
 

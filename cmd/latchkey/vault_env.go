@@ -14,6 +14,16 @@ import (
 // manifests without references still render, and any reference fails
 // saying to configure Vault.
 func vaultFromEnv(env config.Env) (resolver.Backend, resolver.Options, error) {
+	b, opts, err := vaultBackendFromEnv(env)
+	if b == nil {
+		// A nil *vault.Backend in the interface would not compare equal to nil.
+		return nil, opts, err
+	}
+	return b, opts, err
+}
+
+// vaultBackendFromEnv is vaultFromEnv for callers that also write (scan --fix).
+func vaultBackendFromEnv(env config.Env) (*vault.Backend, resolver.Options, error) {
 	var opts resolver.Options
 	vcfg, err := config.VaultFromEnv(env)
 	switch {
