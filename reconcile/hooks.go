@@ -135,7 +135,13 @@ func newHook(o *unstructured.Unstructured, key []byte) (*hook, error) {
 		// template) run again.
 		h.policy[policyBeforeCreation] = true
 	}
-	raw, err := json.Marshal(o.Object)
+	// The revision annotation changes at every commit: a hook is
+	// unchanged when all else is.
+	c := o.DeepCopy()
+	ann := c.GetAnnotations()
+	delete(ann, AnnotationRevision)
+	c.SetAnnotations(ann)
+	raw, err := json.Marshal(c.Object)
 	if err != nil {
 		return nil, fmt.Errorf("hook %s: %w", inventory.Describe(o), err)
 	}
