@@ -19,6 +19,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/reconcile"
+	"github.com/latchkey-dev/latchkey/reconcile/tenancy"
 )
 
 // hooksChart is a chart with a Deployment and three hooks: "schema"
@@ -244,5 +245,56 @@ func TestHelmHooks(t *testing.T) {
 		if r.name == "notify" && r.webImage == "web:3" {
 			t.Errorf("the post-upgrade hook ran after a failed pre-upgrade hook")
 		}
+	}
+}
+
+// Hooks act as the Sync's ServiceAccount, as its set does: every write of
+// the controller's own identity in the namespace is refused, so a ConfigMap
+// hook that is created, waited for and deleted (hook-succeeded) proves
+// impersonation; a Job hook the ServiceAccount may not create is refused
+// by the access check, naming it, before anything is applied.
+func TestHelmHooksActAsTheServiceAccount(t *testing.T) {
+	ctx := context.Background()
+	sc := newScenario(t, "hooks-tenant")
+	ctlKube, controllerUser := controllerKube(t, sc.kube)
+	serviceAccount(t, sc.kube, "team-h", "deployer")
+	grantRole(t, sc.kube, "team-h", "deployer", "team-h", "deployer", configMapRules(true))
+	forbidControllerWrites(t, sc.kube, "team-h", controllerUser)
+	startShardController(t, ctlKube, nil, "", func(o *reconcile.Options) {
+		o.Tenancy = tenancy.Policy{Enabled: true}
+	})
+	chart := map[string]string{
+		"app/Chart.yaml":          "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+		"app/templates/main.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: main}\ndata: {v: {{ .Values.v | quote }}}\n",
+		"app/templates/hook.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prepare\n  annotations: {helm.sh/hook: pre-install, helm.sh/hook-delete-policy: hook-succeeded}\ndata: {v: \"1\"}\n",
+		"app/values.yaml":         "v: \"1\"\n",
+	}
+	r1 := sc.repo.Commit(t, "v1", chart)
+	s := sc.gitSync("team-h", "app", "app", time.Second)
+	s.Spec.ServiceAccountName = "deployer"
+	s.Spec.Render = v1alpha1.Render{Type: v1alpha1.RenderHelm}
+	sc.create(t, s)
+	sc.waitApplied(t, "installed as the ServiceAccount", "team-h", "app", r1)
+	if h := getSync(t, sc.c, "team-h", "app").Status.Hooks; len(h) != 1 || h[0].Object != "ConfigMap team-h/prepare" {
+		t.Errorf("status.hooks = %+v, want the prepare hook", h)
+	}
+	var cm corev1.ConfigMap
+	if err := sc.c.Get(ctx, client.ObjectKey{Namespace: "team-h", Name: "prepare"}, &cm); !apierrors.IsNotFound(err) {
+		t.Errorf("the hook-succeeded hook is still there: %v", err)
+	}
+
+	chart["app/values.yaml"] = "v: \"2\"\n"
+	chart["app/templates/job.yaml"] = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {helm.sh/hook: pre-upgrade}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: run, image: migrate}]\n"
+	r2 := sc.repo.Commit(t, "v2", chart)
+	eventually(t, 30*time.Second, "the Job hook refused", func() error {
+		s := getSync(t, sc.c, "team-h", "app")
+		got := condition(s, v1alpha1.ConditionReady)
+		if s.Status.LastAttemptedRevision != r2 || !strings.HasPrefix(got, "False/"+v1alpha1.ReasonForbidden) || !strings.Contains(got, "Job team-h/migrate") {
+			return fmt.Errorf("Ready %s", got)
+		}
+		return nil
+	})
+	if err := sc.c.Get(ctx, client.ObjectKey{Namespace: "team-h", Name: "main"}, &cm); err != nil || cm.Data["v"] != "1" {
+		t.Errorf("main applied although its hook was refused: %v %v", err, cm.Data)
 	}
 }

@@ -195,8 +195,9 @@ func planHooks(s *v1alpha1.Sync, hooks []*hook) *hookPlan {
 }
 
 // byWeight groups hooks by helm.sh/hook-weight, lowest first; within a
-// group, in the kind order of an apply, then by namespace and name, as
-// Helm sorts them.
+// group, in the kind order of an apply (a ConfigMap before the Job that
+// mounts it), then by namespace and name. Helm runs hooks one by one, by
+// weight then name; a group here is applied whole, then waited for.
 func byWeight(hooks []*hook) [][]*hook {
 	sort.SliceStable(hooks, func(i, j int) bool {
 		if hooks[i].weight != hooks[j].weight {
