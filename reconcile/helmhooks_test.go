@@ -72,8 +72,8 @@ type jobRun struct {
 }
 
 // jobController plays the Job controller envtest lacks: every Job without
-// an outcome is completed (or failed, when labelled outcome=fail), in the
-// order the Jobs appear.
+// an outcome is completed (or failed, when labelled outcome=fail; left
+// running when outcome=hang), in the order the Jobs appear.
 type jobController struct {
 	mu   sync.Mutex
 	runs []jobRun
@@ -99,7 +99,7 @@ func (jc *jobController) start(t *testing.T, c client.Client, ns string) {
 			}
 			for i := range jobs.Items {
 				j := &jobs.Items[i]
-				if len(j.Status.Conditions) > 0 || j.DeletionTimestamp != nil {
+				if len(j.Status.Conditions) > 0 || j.DeletionTimestamp != nil || j.Labels["outcome"] == "hang" {
 					continue
 				}
 				var web appsv1.Deployment
@@ -296,5 +296,50 @@ func TestHelmHooksActAsTheServiceAccount(t *testing.T) {
 	})
 	if err := sc.c.Get(ctx, client.ObjectKey{Namespace: "team-h", Name: "main"}, &cm); err != nil || cm.Data["v"] != "1" {
 		t.Errorf("main applied although its hook was refused: %v %v", err, cm.Data)
+	}
+}
+
+// A hook that does not complete within spec.wait.timeout fails the Sync,
+// naming it and the timeout; under hook-failed it is deleted, and the set
+// is not applied.
+func TestHelmHookTimeout(t *testing.T) {
+	ctx := context.Background()
+	sc := newScenario(t, "hooks-timeout")
+	startController(t, sc.kube, nil)
+	sc.kube.CreateNamespace(t, "app")
+	(&jobController{}).start(t, sc.c, "app")
+	files := hooksChart("web:1", "hang")
+	files["app/templates/migrate.yaml"] = strings.Replace(files["app/templates/migrate.yaml"], "helm.sh/hook-weight", "helm.sh/hook-delete-policy: hook-failed\n    helm.sh/hook-weight", 1)
+	r1 := sc.repo.Commit(t, "v1", files)
+	s := sc.gitSync("app", "app", "app", time.Hour)
+	s.Spec.Render = v1alpha1.Render{Type: v1alpha1.RenderHelm}
+	s.Spec.Wait = &v1alpha1.Wait{Timeout: &metav1.Duration{Duration: 2 * time.Second}}
+	sc.create(t, s)
+	var first batchv1.Job
+	eventually(t, 30*time.Second, "migrate started", func() error {
+		return sc.c.Get(ctx, client.ObjectKey{Namespace: "app", Name: "migrate"}, &first)
+	})
+	eventually(t, 30*time.Second, "the Sync failed on its hook's timeout", func() error {
+		s := getSync(t, sc.c, "app", "app")
+		got := condition(s, v1alpha1.ConditionReady)
+		if s.Status.LastAttemptedRevision != r1 || !strings.HasPrefix(got, "False/"+v1alpha1.ReasonHookFailed) ||
+			!strings.Contains(got, "pre-install hook Job app/migrate") || !strings.Contains(got, "within 2s") {
+			return fmt.Errorf("Ready %s", got)
+		}
+		return nil
+	})
+	var web appsv1.Deployment
+	if err := sc.c.Get(ctx, client.ObjectKey{Namespace: "app", Name: "web"}, &web); !apierrors.IsNotFound(err) {
+		t.Errorf("the Deployment was applied although its pre-install hook timed out: %v", err)
+	}
+	if h := getSync(t, sc.c, "app", "app").Status.Hooks; len(h) != 1 || h[0].Object != "Job app/schema" {
+		t.Errorf("status.hooks = %+v, want only schema (migrate never succeeded)", h)
+	}
+	// The retries create it again: the first one must be gone.
+	var j batchv1.Job
+	if err := sc.c.Get(ctx, client.ObjectKey{Namespace: "app", Name: "migrate"}, &j); err == nil && j.UID == first.UID {
+		t.Errorf("migrate %s is still there after it timed out (hook-failed)", first.UID)
+	} else if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
 	}
 }
