@@ -31,6 +31,7 @@ type outcome struct {
 	drift   map[string]v1alpha1.DriftedObject // by inventory ID
 	checked []string                          // IDs compared in a partial check
 	message string
+	hooks   []v1alpha1.HookRun // status.hooks after a full apply
 }
 
 // record writes the outcome into the status.
@@ -39,6 +40,7 @@ func (o *outcome) record(st *v1alpha1.SyncStatus, s *v1alpha1.Sync, d *desired) 
 	if o.applied {
 		st.LastAppliedRevision = d.revision
 		st.Inventory = &v1alpha1.Inventory{Entries: o.inventory}
+		st.Hooks = o.hooks
 		if len(st.History) == 0 || st.History[0].Digest != d.digest || st.History[0].Revision != d.revision {
 			pushHistory(st, v1alpha1.Apply{
 				Revision: d.revision, AppliedAt: metav1.Now(), Digest: d.digest,
@@ -110,9 +112,14 @@ func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, id *identity
 		if stale, err = inventory.Stale(stored, next); err != nil {
 			return outcome{}, failed(v1alpha1.ReasonPruneFailed, err)
 		}
+		stale = notHooks(stale, d.hooks)
 	}
-	if err := r.checkAccess(ctx, s, id, d.revision, d.objects, stale); err != nil {
+	if err := r.checkAccess(ctx, s, id, d.revision, append(hookObjects(d.hooks), d.objects...), stale); err != nil {
 		return outcome{}, failed(reasonFor(err, v1alpha1.ReasonApplyFailed), err)
+	}
+	hooks := planHooks(s, d.hooks)
+	if err := r.runHooks(ctx, s, id, d.revision, hooks, phasePre); err != nil {
+		return outcome{}, failed(reasonFor(err, v1alpha1.ReasonHookFailed), err)
 	}
 	if err := r.recordPending(ctx, s, stored, next); err != nil {
 		return outcome{}, failed(v1alpha1.ReasonApplyFailed, fmt.Errorf("recording revision %s in the inventory before applying it: %w", short(d.revision), err))
@@ -130,7 +137,10 @@ func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, id *identity
 	created, configured := changes(cs)
 	r.metrics.Applies.WithLabelValues(s.Namespace, "created").Add(float64(len(created)))
 	r.metrics.Applies.WithLabelValues(s.Namespace, "configured").Add(float64(len(configured)))
-	out := outcome{applied: true, full: true, inventory: next}
+	if err := r.runHooks(ctx, s, id, d.revision, hooks, phasePost); err != nil {
+		return outcome{}, failed(reasonFor(err, v1alpha1.ReasonHookFailed), err)
+	}
+	out := outcome{applied: true, full: true, inventory: next, hooks: hooks.ran}
 	switch {
 	case len(created)+len(configured) == 0:
 		out.message = fmt.Sprintf("revision %s applied: %d objects unchanged", short(d.revision), len(d.objects))

@@ -49,8 +49,10 @@ type desired struct {
 	// capabilities is the digest of the cluster capabilities a Helm render
 	// used; "" for other renders.
 	capabilities string
-	reads        int
-	hits         int
+	// hooks are the Helm hooks, split out of objects (hooks.go).
+	hooks []*hook
+	reads int
+	hits  int
 }
 
 // build renders the snapshot, labels what it renders and resolves it. With
@@ -180,6 +182,9 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 	d.digest, err = digest(rendered, d.prov, key)
 	if err != nil {
 		return nil, failed(v1alpha1.ReasonRenderFailed, err)
+	}
+	if err := d.splitHooks(r.opts.HMACKey); err != nil {
+		return nil, failed(v1alpha1.ReasonRenderFailed, redact.Error(err))
 	}
 	return d, nil
 }

@@ -136,6 +136,10 @@ type SyncStatus struct {
 	// ref applied under spec.promotion), newest first.
 	// +optional
 	Promotions []PromotionRecord `json:"promotions,omitempty"`
+	// Hooks are the Helm hooks that last ran to success, with the keyed
+	// digest they ran at: an unchanged hook is not run again.
+	// +optional
+	Hooks []HookRun `json:"hooks,omitempty"`
 }
 
 // Published records one publication of a verified revision.
