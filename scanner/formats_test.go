@@ -33,6 +33,10 @@ func TestOtherFileKinds(t *testing.T) {
 		{"Jenkinsfile", "environment {\n  SONAR_TOKEN = credentials('sonar-token')\n  DEPLOY_KEY = 'dk8fKq2LmXz7Wc4N' #want\n}\nsh \"mysql -u ci -pJk8fKq2LmX -h db\" #want\nsh 'mysql -u ci -p\"$MYSQL_PASSWORD\"'\n"},
 		{"docs/mariadb.md", "Connect with:\n\n    mysql -uroot -prandompassword -e 'select 1'\n    mysql -uroot -pQ8fKq2LmXz7 -e 'select 1' #want\n"},
 		{"config.jsonnet", "{\n  password: secrets.db_password,\n  adminPassword: 'Jn8fKq2LmXz7Wc', #want\n}\n"},
+		// Code: a call that gives a name a value is an assignment; a table of
+		// rule IDs and titles, an enum constant and a placeholder in a comment
+		// are not.
+		{"rules.go", "var all = []rule{\n\ttoken(\"github-token\", \"GitHub token\", pattern),\n}\nconst ReasonSecretsMissing = \"SecretsMissing\"\n// <db.password>value</db.password>\nfunc init() {\n\tos.Setenv(\"DB_PASSWORD\", \"Gs8fKq2LmXz7Wc\") #want\n\tmysqlHelp := \"mysql -pSECRET, sshpass -p\"\n}\n"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			var want []string

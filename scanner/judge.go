@@ -1,6 +1,10 @@
 package scanner
 
-import "github.com/latchkey-dev/latchkey/scanner/rules"
+import (
+	"strings"
+
+	"github.com/latchkey-dev/latchkey/scanner/rules"
+)
 
 // place is where a named literal sits. It decides how much the name must say
 // before a value counts: a key of ordinary configuration is a credential
@@ -58,6 +62,9 @@ func judge(name, value string, at place) verdict {
 	}
 	if at == inSecretData {
 		return judgeSecretData(class, value)
+	}
+	if spelledByName(name, value) {
+		return notSecret // ReasonSecretsMissing = "SecretsMissing": a label
 	}
 	switch class {
 	case rules.NameSecret:
@@ -139,4 +146,25 @@ func namesCredential(name string) bool {
 		return true
 	}
 	return false
+}
+
+// spelledByName reports a value the name itself spells out (separators and
+// case aside): an enum constant or a label, which names what it is instead
+// of holding a credential.
+func spelledByName(name, value string) bool {
+	v := squash(value)
+	return len(v) >= 4 && strings.Contains(squash(name), v)
+}
+
+// squash lowercases s and drops everything but letters and digits.
+func squash(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case 'a' <= r && r <= 'z', '0' <= r && r <= '9':
+			return r
+		case 'A' <= r && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return -1
+	}, s)
 }

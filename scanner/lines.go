@@ -387,15 +387,28 @@ func wholeStringLiteral(data []byte, vs, ve int) bool {
 	return i >= len(data) || bytes.IndexByte([]byte(",;)}]\r\n#/"), data[i]) >= 0
 }
 
-// callArgument reports a quoted name that is the first argument of a call:
-// define('NAME', ...), setenv("NAME", ...). q is the offset of its quote.
+// callArgument reports a quoted name that is the first argument of a call
+// that defines a named value: define('NAME', ...), setenv("NAME", ...),
+// System.setProperty("NAME", ...), ENV.store("NAME", ...). q is the offset
+// of its quote. Other calls with two strings (a table of rule IDs and
+// titles, a log line) name nothing that holds the second.
 func callArgument(data []byte, q int) bool {
 	i := q - 1
 	for i >= 0 && (data[i] == ' ' || data[i] == '\t') {
 		i--
 	}
-	return i > 0 && data[i] == '(' && isTokenByte(data[i-1])
+	if i <= 0 || data[i] != '(' || !isTokenByte(data[i-1]) {
+		return false
+	}
+	fn := strings.ToLower(string(data[tokenStart(data, i):i]))
+	if j := strings.LastIndexAny(fn, "./"); j >= 0 {
+		fn = fn[j+1:]
+	}
+	return definingCall.MatchString(fn)
 }
+
+// definingCall is the name of a call that gives a name a value.
+var definingCall = regexp.MustCompile(`define|env|^set|^put|^store|^add|property|secret|password|credential`)
 
 // xmlElement judges <name>text</name>: the element's text is its value.
 func (f *fileScan) xmlElement(name string, keyOff, vs int, lc lineContext) {

@@ -69,7 +69,7 @@ func runPromotionDemo(ctx context.Context, d devDriver, v *components.Vault, git
 		}
 	}
 	for _, env := range []string{"dev", "staging"} {
-		if _, err := v.PutKV2(ctx, "secret", env+"/shop/payments", map[string]any{"token": "demo-" + env + "-token"}); err != nil {
+		if _, err := v.PutKV2(ctx, "secret", env+"/shop/payments", demoPayments(env, "token")); err != nil {
 			return err
 		}
 	}
@@ -128,7 +128,7 @@ func runPromotionDemo(ctx context.Context, d devDriver, v *components.Vault, git
 	d.describePromotion(s)
 
 	n.step("A commit adds a reference to a key dev has and staging does not")
-	if _, err := v.PutKV2(ctx, "secret", "dev/shop/payments", map[string]any{"token": "demo-dev-token", "apikey": "demo-dev-apikey"}); err != nil {
+	if _, err := v.PutKV2(ctx, "secret", "dev/shop/payments", demoPayments("dev", "token", "apikey")); err != nil {
 		return err
 	}
 	r2, err := git.Commit("promo app 1.1: the payments API key", promoApp("1.1", true))
@@ -162,7 +162,7 @@ func runPromotionDemo(ctx context.Context, d devDriver, v *components.Vault, git
 
 	n.step("Someone writes the key into staging's Vault")
 	written := time.Now()
-	if _, err := v.PutKV2(ctx, "secret", "staging/shop/payments", map[string]any{"token": "demo-staging-token", "apikey": "demo-staging-apikey"}); err != nil {
+	if _, err := v.PutKV2(ctx, "secret", "staging/shop/payments", demoPayments("staging", "token", "apikey")); err != nil {
 		return err
 	}
 	s, err = d.waitSyncIn(stagingNS, 60*time.Second, "staging to apply "+short(r2), func(s *v1alpha1.Sync) bool {
@@ -238,4 +238,14 @@ func (d devDriver) waitSyncIn(namespace string, timeout time.Duration, what stri
 		return nil, fmt.Errorf("%w; Ready: %s", err, readyMessage(&s))
 	}
 	return &s, nil
+}
+
+// demoPayments is the demo's payments secret of env with keys: made-up
+// values, each "demo-ENV-KEY", so the narration can show which one a Secret got.
+func demoPayments(env string, keys ...string) map[string]any {
+	data := make(map[string]any, len(keys))
+	for _, k := range keys {
+		data[k] = "demo-" + env + "-" + k
+	}
+	return data
 }

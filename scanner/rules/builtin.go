@@ -118,7 +118,7 @@ func builtin() []*Rule {
 			ID: "command-line-password", Description: "password or token on a client's command line", Fix: fixCommand,
 			Keywords: []string{"mysql", "mariadb", "sshpass", "redis-cli", "codecov"},
 			Regex: regexp.MustCompile(`(?:\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n|;&]*?\s-p|\bsshpass\s+-p\s*|\bredis-cli\b[^\n|;&]*?\s-a\s+|\bcodecov\b[^\n|;&]*?\s(?:-t|--token)[ =])` +
-				`['"]?([^\s'"$;|&)]{4,})`),
+				`['"\x60]?([^\s'"\x60$;|&),]{4,})`),
 			SecretGroup: 1, Literal: true,
 		},
 		{

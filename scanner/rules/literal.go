@@ -21,7 +21,7 @@ var bankVaultsRef = regexp.MustCompile(bankVaults)
 var variable = regexp.MustCompile(`^(?:\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|(?:env|environ|file|secret|vault|ssm|awssm|gcpsm|azkv):[A-Za-z_/][\w./\-]*|%[sv]|%\([a-z_]+\)s|\{[A-Za-z_][A-Za-z0-9_.]*\}|@[A-Za-z_][A-Za-z0-9_]*@)$`)
 
 // Values that say "put the real secret here".
-var placeholder = regexp.MustCompile(`(?i)^(?:[x*#.?_\-=~]+|null|nil|none|n/a|tbd|todo|fixme|redacted|hidden|masked|secret|password|passwd|token|apikey|api[_-]?key|changeme|change[_-]?me|change[_-]?it|replace[_-]?me|to[_-]?be[_-]?replaced|example|sample|dummy|fake|default|empty|undefined|unset|foo|bar|baz|test)$|replace|placeholder|your[_\- ]|insert[_\- ]|enter[_\- ]|example\.com|xxxx|\*\*\*|\.\.\.|^my[_-]?(?:secret|password|token|pass|api[_-]?key)$|[^0-9]example|^(?:fill|set)[_-]?(?:me|in)`)
+var placeholder = regexp.MustCompile(`(?i)^(?:[x*#.?_\-=~]+|null|nil|none|n/a|tbd|todo|fixme|redacted|hidden|masked|secret|password|passwd|token|apikey|api[_-]?key|changeme|change[_-]?me|change[_-]?it|replace[_-]?me|to[_-]?be[_-]?replaced|example|sample|dummy|fake|default|empty|undefined|unset|foo|bar|baz|test|value|values?[_-]?here)$|replace|placeholder|your[_\- ]|insert[_\- ]|enter[_\- ]|example\.com|xxxx|\*\*\*|\.\.\.|^my[_-]?(?:secret|password|token|pass|api[_-]?key)$|[^0-9]example|^(?:fill|set)[_-]?(?:me|in)`)
 
 var boolish = set("true", "false", "yes", "no", "on", "off", "y", "n", "~", "null", "nil", "none", "[]", "{}", `""`, "''")
 
