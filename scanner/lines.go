@@ -125,8 +125,12 @@ func (f *fileScan) assignment(start int, lc lineContext) {
 	}
 	if sep == '\n' || sep == '\r' || sep == '"' || sep == '\'' || sep == ',' || sep == '}' {
 		// "- name: DB_PASSWORD" with the value on a later line (or in flow style).
-		if namePrefix(data, start) {
+		switch {
+		case keyPrefix(data, start, "name"):
 			f.namedValue(start, start)
+		case data[start] == '/' && keyPrefix(data, start, "path"):
+			// "path: /data/DB_PASSWORD" of a JSON patch operation.
+			f.patchPath(start, start)
 		}
 		return
 	}
@@ -208,6 +212,37 @@ func (f *fileScan) namedValue(keyStart, valStart int) {
 	if !namesCredential(name) {
 		return
 	}
+	f.laterValue(name, keyStart, ve)
+}
+
+// patchPath handles a JSON patch operation ("path: /data/DB_PASSWORD" with
+// "value: literal" on a later line: kustomize patches, Argo CD and Flux
+// patches): the value is named by the last segment of the pointer.
+func (f *fileScan) patchPath(keyStart, valStart int) {
+	data := f.data
+	if valStart > 0 && (data[valStart-1] == '"' || data[valStart-1] == '\'') {
+		valStart--
+	}
+	vs, ve, ok := readValue(data, valStart, ':')
+	if !ok || data[vs] != '/' {
+		return
+	}
+	if name := jsonPointerKey(string(data[vs:ve])); namesCredential(name) {
+		f.laterValue(name, keyStart, ve)
+	}
+}
+
+// jsonPointerKey is the last reference token of a JSON pointer, unescaped
+// (RFC 6901: ~1 is '/', ~0 is '~').
+func jsonPointerKey(p string) string {
+	k := p[strings.LastIndexByte(p, '/')+1:]
+	return strings.ReplaceAll(strings.ReplaceAll(k, "~1", "/"), "~0", "~")
+}
+
+// laterValue looks for the "value:" of an entry named name, on the line
+// that ends at ve (flow style) or on the next few lines.
+func (f *fileScan) laterValue(name string, keyStart, ve int) {
+	data := f.data
 	// Same line (flow style): name: X, value: Y
 	lineEnd := bytes.IndexByte(data[ve:], '\n')
 	if lineEnd < 0 {
@@ -353,19 +388,19 @@ func npmrcScope(t []byte) bool {
 	return i > 2 && bytes.IndexByte(t[:i], ' ') < 0
 }
 
-// namePrefix reports whether the token at start is the value of a "name:"
-// key on its line ("- name: X", "{name: X", `"name": "X"`).
-func namePrefix(data []byte, start int) bool {
+// keyPrefix reports whether the token at start is the value of key on its
+// line ("- name: X", "{name: X", `"path": "/data/X"`).
+func keyPrefix(data []byte, start int, key string) bool {
 	s := bytes.LastIndexByte(data[:start], '\n') + 1
 	before := bytes.TrimRight(data[s:start], " \t\"'")
 	if !bytes.HasSuffix(before, []byte(":")) {
 		return false
 	}
 	before = bytes.TrimRight(before[:len(before)-1], " \t\"'")
-	if !bytes.HasSuffix(before, []byte("name")) {
+	if !bytes.HasSuffix(before, []byte(key)) {
 		return false
 	}
-	head := before[:len(before)-4]
+	head := before[:len(before)-len(key)]
 	return len(head) == 0 || strings.IndexByte(" \t-{,\"'", head[len(head)-1]) >= 0
 }
 

@@ -115,6 +115,10 @@ type walkContext struct {
 // walk looks at every value of a document for secret-named keys holding
 // literals, env-style name/value pairs, and multi-line text.
 func (f *fileScan) walk(root *yaml.Node, ctx walkContext) {
+	if root.Kind == yaml.MappingNode {
+		// An item of a JSON patch file is a document of its own.
+		f.patchOperation(root, manifest.Get(root, "value"), ctx)
+	}
 	manifest.Walk(root, func(p []string, k, v *yaml.Node) bool {
 		if len(p) == 1 && ctx.skipTop[p[0]] {
 			return false
@@ -281,6 +285,7 @@ func (f *fileScan) nameValue(m *yaml.Node, p []string, ctx walkContext) {
 		nameNode = manifest.Get(m, "key")
 	}
 	if nameNode == nil || valueNode == nil || nameNode.Kind != yaml.ScalarNode || valueNode.Kind != yaml.ScalarNode {
+		f.patchOperation(m, valueNode, ctx)
 		return
 	}
 	value := valueNode.Value
@@ -297,6 +302,28 @@ func (f *fileScan) nameValue(m *yaml.Node, p []string, ctx walkContext) {
 		why:   fmt.Sprintf("%s %q has a literal value; its name says it is a secret", what, nameNode.Value),
 		line:  line, col: col, keyLine: nameNode.Line,
 		secret: value, object: ctx.object, key: nameNode.Value,
+	})
+}
+
+// patchOperation handles a JSON patch operation {op, path: /data/X_PASSWORD,
+// value: literal} (a patch file, or patches inline in Argo CD or Flux): the
+// value is named by the last segment of the pointer.
+func (f *fileScan) patchOperation(m, valueNode *yaml.Node, ctx walkContext) {
+	pathNode := manifest.Get(m, "path")
+	if valueNode == nil || valueNode.Kind != yaml.ScalarNode || manifest.Get(m, "op") == nil ||
+		pathNode == nil || pathNode.Kind != yaml.ScalarNode || !strings.HasPrefix(pathNode.Value, "/") || numericTag(valueNode) {
+		return
+	}
+	name := jsonPointerKey(pathNode.Value)
+	if judge(name, valueNode.Value, atEnv) == notSecret {
+		return
+	}
+	line, col := f.valuePos(valueNode)
+	f.report(finding{
+		check: ctx.check,
+		why:   fmt.Sprintf("patch of %s sets a literal value; its name says it is a secret", pathNode.Value),
+		line:  line, col: col, keyLine: pathNode.Line,
+		secret: valueNode.Value, object: ctx.object, key: name,
 	})
 }
 

@@ -412,10 +412,11 @@ func (f *fileScan) needsParse() bool {
 				need = true // "apiKeys:" followed by a list, "secrets:" followed by entries
 			}
 		}
-		// "- name: DB_PASSWORD" announces a value on the next line, "--token"
-		// an argument in the next item.
+		// "- name: DB_PASSWORD" announces a value on the next line, as does
+		// "path: /data/DB_PASSWORD" of a JSON patch; "--token" an argument
+		// in the next item.
 		head := bytes.TrimLeft(f.data[s:end], " \t-{\"")
-		if bytes.HasPrefix(head, []byte("name")) || bytes.HasPrefix(f.data[tokenStart(f.data, end-1):end], []byte("--")) && !commentLine(f.data, end-1) {
+		if bytes.HasPrefix(head, []byte("name")) || bytes.HasPrefix(head, []byte("path")) && f.data[tokenStart(f.data, end-1)] == '/' || bytes.HasPrefix(f.data[tokenStart(f.data, end-1):end], []byte("--")) && !commentLine(f.data, end-1) {
 			need = true
 		}
 		return !need
