@@ -320,7 +320,7 @@ func (f *fileScan) patchOperation(m, valueNode *yaml.Node, ctx walkContext) {
 	}
 	line, col := f.valuePos(valueNode)
 	f.report(finding{
-		check: ctx.check,
+		check: checkEnv, // as the line reader reports it in an inline patch
 		why:   fmt.Sprintf("patch of %s sets a literal value; its name says it is a secret", pathNode.Value),
 		line:  line, col: col, keyLine: pathNode.Line,
 		secret: valueNode.Value, object: ctx.object, key: name,
