@@ -8,6 +8,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/latchkey-dev/latchkey/scanner"
 	"github.com/latchkey-dev/latchkey/scanner/manifest"
 )
 
@@ -234,7 +235,7 @@ func (l *locator) scalar(d document, p []string, v *yaml.Node, line, col int) (*
 		if !l.whole(v, line, col) {
 			return nil, reasonInside
 		}
-		site.Form, site.Key = HelmValue, dotted(p)
+		site.Form, site.Key = HelmValue, scanner.FieldPath(p)
 		site.Object = Object{Kind: "chart", Namespace: l.defaultNS, Name: chartName(l.file)}
 	default:
 		what := "a " + d.kind + " field"
@@ -388,21 +389,6 @@ func unquote(s string) string {
 		return s[1 : len(s)-1]
 	}
 	return s
-}
-
-func dotted(p []string) string {
-	var b strings.Builder
-	for _, s := range p {
-		if strings.HasPrefix(s, "[") {
-			b.WriteString(s)
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(s)
-	}
-	return b.String()
 }
 
 // validEnvKey is a Secret data key (and so a Vault key and a reference key).

@@ -69,16 +69,9 @@ func (p Presence) Missing() bool {
 // (their keys are checked by the controller that holds the sealing key).
 func (r *Resolver) Presence(ctx context.Context, objs []*unstructured.Unstructured, origin func(i int) string) ([]Presence, error) {
 	var fs failures
-	plans := make([]*objectPlan, len(objs))
-	for i, in := range objs {
-		o := ""
-		if origin != nil {
-			o = origin(i)
-		}
-		plans[i] = r.plan(i, in.DeepCopy(), o, &fs)
-		if plans[i].sealed {
-			plans[i].sealed = false // Presence never unseals
-		}
+	plans := r.planAll(objs, origin, &fs)
+	for _, p := range plans {
+		p.sealed = false // Presence never unseals
 	}
 	f := r.fetch(ctx, plans)
 

@@ -95,14 +95,7 @@ type Result struct {
 // ConfigMap annotated avp.kubernetes.io/remove-missing: "true".
 func (r *Resolver) Resolve(ctx context.Context, objs []*unstructured.Unstructured, origin func(i int) string) (*Result, error) {
 	var fs failures
-	plans := make([]*objectPlan, len(objs))
-	for i, in := range objs {
-		o := ""
-		if origin != nil {
-			o = origin(i)
-		}
-		plans[i] = r.plan(i, in.DeepCopy(), o, &fs)
-	}
+	plans := r.planAll(objs, origin, &fs)
 
 	r.unseal(ctx, plans, &fs)
 	f := r.fetch(ctx, plans)
@@ -135,4 +128,17 @@ func (r *Resolver) CurrentVersions(ctx context.Context, locs []Location) (map[Lo
 		return nil, errors.New("the secret backend cannot report versions")
 	}
 	return vr.CurrentVersions(ctx, locs)
+}
+
+// planAll plans a copy of every object, each named by its origin.
+func (r *Resolver) planAll(objs []*unstructured.Unstructured, origin func(i int) string, fs *failures) []*objectPlan {
+	plans := make([]*objectPlan, len(objs))
+	for i, in := range objs {
+		o := ""
+		if origin != nil {
+			o = origin(i)
+		}
+		plans[i] = r.plan(i, in.DeepCopy(), o, fs)
+	}
+	return plans
 }

@@ -174,7 +174,7 @@ func (f *fileScan) scalar(k, v *yaml.Node, p []string, ctx walkContext) {
 	line, col := f.valuePos(v)
 	f.report(finding{
 		check: ctx.check,
-		why:   fmt.Sprintf(why, dotted(p)),
+		why:   fmt.Sprintf(why, FieldPath(p)),
 		line:  line, col: col, keyLine: k.Line,
 		secret: value, object: ctx.object, key: k.Value,
 	})
@@ -198,7 +198,7 @@ func (f *fileScan) item(v *yaml.Node, p []string, ctx walkContext) {
 	line, col := f.valuePos(v)
 	f.report(finding{
 		check: ctx.check,
-		why:   fmt.Sprintf("%s is a literal value in a list of credentials", dotted(p)),
+		why:   fmt.Sprintf("%s is a literal value in a list of credentials", FieldPath(p)),
 		line:  line, col: col,
 		secret: v.Value, object: ctx.object, key: list,
 	})
@@ -220,7 +220,7 @@ func (f *fileScan) flagArguments(seq *yaml.Node, p []string, ctx walkContext) {
 		line, col := f.valuePos(value)
 		f.report(finding{
 			check: ctx.check,
-			why:   fmt.Sprintf("argument %s of %s is followed by a literal value; its name says it is a secret", flag.Value, dotted(p)),
+			why:   fmt.Sprintf("argument %s of %s is followed by a literal value; its name says it is a secret", flag.Value, FieldPath(p)),
 			line:  line, col: col, keyLine: flag.Line,
 			secret: value.Value, object: ctx.object, key: name,
 		})
@@ -398,7 +398,9 @@ func (f *fileScan) valuePos(v *yaml.Node) (int, int) {
 	return v.Line, v.Column
 }
 
-func dotted(p []string) string {
+// FieldPath writes a YAML path as findings name fields: keys joined by dots,
+// list indexes as [i] (spec.containers[0].env).
+func FieldPath(p []string) string {
 	var b strings.Builder
 	for _, s := range p {
 		if strings.HasPrefix(s, "[") {
