@@ -58,7 +58,7 @@ func TestSealWritesInPlaceToDevices(t *testing.T) {
 		return
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: mknod and a private mount namespace")
+		testenv.Unavailable(t, "needs root: mknod and a private mount namespace")
 	}
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
