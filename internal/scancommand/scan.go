@@ -400,6 +400,13 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 		}
 		return &scanner.Input{Name: filepath.ToSlash(fl.stdinName), Data: data}, root, nil
 	}
+	return worktreeSource(ctx, args)
+}
+
+// worktreeSource is the default mode: the files at args (the whole
+// repository when none), all in one repository.
+func worktreeSource(ctx context.Context, args []string) (scanner.Source, scanner.Root, error) {
+	var none scanner.Root
 	if len(args) == 0 {
 		args = []string{"."}
 	}
