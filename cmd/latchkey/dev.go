@@ -287,29 +287,16 @@ func (demo *devDemo) badReferenceAppliesNothing() error {
 	bad := map[string]string{"apps/shop/db.yaml": strings.Replace(app["apps/shop/db.yaml"],
 		"<path:secret/data/demo/db#password>", "<path:secret/data/demo/db-typo#password>", 1),
 		"apps/shop/settings.yaml": strings.Replace(app["apps/shop/settings.yaml"], "blue", "red", 1)}
-	badRev, err := demo.git.Commit("typo in a reference", bad)
-	if err != nil {
+	if err := demo.refused("typo in a reference", bad, "the failure"); err != nil {
 		return err
 	}
-	s, err := demo.waitSync(30*time.Second, "the failure to be reported", func(s *v1alpha1.Sync) bool {
-		return s.Status.LastAttemptedRevision == badRev && !ready(s)
-	})
-	if err != nil {
-		return err
-	}
-	n.say("Ready=False: %s", readyMessage(s))
-	color, err := demo.settingsColor()
-	if err != nil {
-		return err
-	}
-	n.say("last applied revision is still %s; ConfigMap settings still says color=%s", s.Status.LastAppliedRevision[:8], color)
 
 	n.step("Reverting the bad commit, as `git revert` would")
 	fixRev, err := demo.git.Commit("Revert \"typo in a reference\"", app)
 	if err != nil {
 		return err
 	}
-	s, err = demo.waitSync(30*time.Second, "the revert to apply", func(s *v1alpha1.Sync) bool {
+	s, err := demo.waitSync(30*time.Second, "the revert to apply", func(s *v1alpha1.Sync) bool {
 		return s.Status.LastAppliedRevision == fixRev && ready(s)
 	})
 	if err != nil {
@@ -326,22 +313,9 @@ func (demo *devDemo) escapeRefused() error {
 	for k, v := range demo.app {
 		escape[k] = strings.Replace(v, "blue", "green", 1)
 	}
-	escRev, err := demo.git.Commit("a ConfigMap in kube-system", escape)
-	if err != nil {
+	if err := demo.refused("a ConfigMap in kube-system", escape, "the refusal"); err != nil {
 		return err
 	}
-	s, err := demo.waitSync(30*time.Second, "the refusal to be reported", func(s *v1alpha1.Sync) bool {
-		return s.Status.LastAttemptedRevision == escRev && !ready(s)
-	})
-	if err != nil {
-		return err
-	}
-	n.say("Ready=False: %s", readyMessage(s))
-	color, err := demo.settingsColor()
-	if err != nil {
-		return err
-	}
-	n.say("nothing of it applied: ConfigMap settings still says color=%s", color)
 	fixRev, err := demo.git.Revert("HEAD")
 	if err != nil {
 		return err
@@ -355,13 +329,28 @@ func (demo *devDemo) escapeRefused() error {
 	return nil
 }
 
-// settingsColor is what the app's ConfigMap says in the cluster.
-func (d devDriver) settingsColor() (string, error) {
-	var cm corev1.ConfigMap
-	if err := d.c.Get(d.ctx, client.ObjectKey{Namespace: "demo", Name: "settings"}, &cm); err != nil {
-		return "", err
+// refused commits files and shows the Sync failing that revision while
+// nothing of it reaches the cluster: the last applied revision stays, and
+// the app's ConfigMap keeps its color.
+func (demo *devDemo) refused(message string, files map[string]string, what string) error {
+	rev, err := demo.git.Commit(message, files)
+	if err != nil {
+		return err
 	}
-	return cm.Data["color"], nil
+	s, err := demo.waitSync(30*time.Second, what+" to be reported", func(s *v1alpha1.Sync) bool {
+		return s.Status.LastAttemptedRevision == rev && !ready(s)
+	})
+	if err != nil {
+		return err
+	}
+	demo.n.say("Ready=False: %s", readyMessage(s))
+	var cm corev1.ConfigMap
+	if err := demo.c.Get(demo.ctx, client.ObjectKey{Namespace: "demo", Name: "settings"}, &cm); err != nil {
+		return err
+	}
+	demo.n.say("nothing of it applied: the last applied revision is still %s; ConfigMap settings still says color=%s",
+		s.Status.LastAppliedRevision[:8], cm.Data["color"])
+	return nil
 }
 
 func ready(s *v1alpha1.Sync) bool {
