@@ -1,0 +1,291 @@
+package faults
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/latchkey-dev/latchkey/api/v1alpha1"
+	"github.com/latchkey-dev/latchkey/reconcile"
+)
+
+// The crash campaign's repository: one path every Sync follows, holding up
+// to crashConfigMaps ConfigMaps and one Secret resolved from Vault.
+const (
+	crashPath       = "crash"
+	crashConfigMaps = 20
+	crashSecret     = "db"
+	crashVaultPath  = "crash/db"
+	// crashInterval is every Sync's poll interval: a commit is seen within
+	// it, so a kill 0.1-2 s after the commit lands before, during or after
+	// the reconciliations it starts.
+	crashInterval = time.Second
+)
+
+// CrashFault is the row's name in the faults table.
+const CrashFault = "controller SIGKILL 0.1-2 s after a commit"
+
+// Crash runs c.Trials trials of the controller killed (SIGKILL) at a random
+// moment of a reconciliation, on a World of syncs Syncs (in namespaces
+// crash-0 ...) following one path of the repository. Each trial commits a
+// seeded random change (up to 20 ConfigMaps added or removed, the others
+// edited), kills the controller a seeded 0.1-2 s later, restarts it at once
+// and waits for every Sync to be Ready at the new head. It then checks that
+// no ConfigMap Git still renders was deleted during the trial (a watch
+// records every deletion), that each Sync's inventory and labelled objects
+// are exactly what Git renders (no orphan), that the applied data is the
+// head's, and that the Vault value (a canary) reached the Secret and never
+// the controller log or a Sync's status. Recovery is restart → every Sync
+// Ready at the head.
+func Crash(tb testing.TB, c Campaign, syncs int) Row {
+	tb.Helper()
+	row := Row{Fault: CrashFault, Trials: c.Trials,
+		Checked: "converged; no orphan; no wrong prune (deletions watched); inventory = Git; data = head; Vault canary only in the Secret"}
+	cr := startCrash(tb, syncs)
+	r := c.Rand(CrashFault)
+	ctx := context.Background()
+	for trial := 1; trial <= c.Trials; trial++ {
+		toggle := r.Perm(crashConfigMaps)[:1+r.IntN(crashConfigMaps)]
+		delay := 100*time.Millisecond + time.Duration(r.Int64N(int64(1900*time.Millisecond)))
+		for _, i := range toggle {
+			cr.present[i] = !cr.present[i]
+		}
+		rev := cr.commit(tb, trial)
+		time.Sleep(delay)
+		if err := cr.w.Controller.Kill(); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Logf("crash trial %d: %d ConfigMaps toggled, killed %s after commit %.8s (%s)",
+			trial, len(toggle), delay.Round(time.Millisecond), rev, cr.progress(ctx, rev))
+		if err := cr.w.Controller.Start(); err != nil {
+			tb.Fatalf("restarting the controller: %v", err)
+		}
+		took, err := cr.w.WaitReady(ctx, cr.namespaces, rev, 2*time.Minute+time.Duration(syncs)*3*time.Second)
+		if err != nil {
+			row.Fail(trial, "not converged after restart: %v", err)
+		} else {
+			row.Recovery = append(row.Recovery, took)
+		}
+		cr.check(tb, ctx, &row, trial)
+	}
+	return row
+}
+
+// crash is the campaign's World and what Git renders now.
+type crash struct {
+	w          *World
+	namespaces []string
+	canary     string
+	present    []bool // ConfigMap i is in the head revision
+	trial      int    // the data every rendered ConfigMap carries
+	secretUIDs map[string]types.UID
+	deletions  *Deletions
+}
+
+func startCrash(tb testing.TB, syncs int) *crash {
+	tb.Helper()
+	ctx := context.Background()
+	w := StartWorld(tb, WorldOptions{Vault: true})
+	cr := &crash{w: w, canary: "canary-crash-" + rand.Text(), present: make([]bool, crashConfigMaps),
+		secretUIDs: map[string]types.UID{}}
+	w.Vault.PutKV2(tb, "secret", crashVaultPath, map[string]any{"password": cr.canary})
+	for i := range cr.present {
+		cr.present[i] = i%2 == 0
+	}
+	rev := cr.commit(tb, 0)
+	for i := range syncs {
+		ns := "crash-" + strconv.Itoa(i)
+		cr.namespaces = append(cr.namespaces, ns)
+		w.Tenant(tb, ns, crashPath, crashInterval)
+	}
+	if _, err := w.WaitReady(ctx, cr.namespaces, rev, 2*time.Minute+time.Duration(syncs)*3*time.Second); err != nil {
+		tb.Fatalf("the crash campaign's World did not converge before any fault: %v", err)
+	}
+	for _, ns := range cr.namespaces {
+		var s corev1.Secret
+		if err := w.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: crashSecret}, &s); err != nil {
+			tb.Fatalf("reading the resolved Secret: %v", err)
+		}
+		cr.secretUIDs[ns] = s.UID
+	}
+	d, err := WatchDeletions(ctx, w.Kube.Clientset)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(d.Stop)
+	cr.deletions = d
+	return cr
+}
+
+func configMapName(i int) string { return fmt.Sprintf("cm-%02d", i+1) }
+
+// commit writes the ConfigMaps present (each carrying trial) and the
+// Secret, removes the others, and pushes one commit.
+func (cr *crash) commit(tb testing.TB, trial int) string {
+	tb.Helper()
+	cr.trial = trial
+	files := map[string]string{
+		crashPath + "/" + crashSecret + ".yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: " + crashSecret +
+			"\nstringData:\n  password: <path:secret/data/" + crashVaultPath + "#password>\n",
+	}
+	for i, in := range cr.present {
+		name := configMapName(i)
+		path := crashPath + "/" + name + ".yaml"
+		if in {
+			files[path] = fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  trial: %q\n", name, strconv.Itoa(trial))
+			continue
+		}
+		// Commit stages every change of the working clone, removals too.
+		if err := os.Remove(filepath.Join(cr.w.Repo.Work, filepath.FromSlash(path))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			tb.Fatal(err)
+		}
+	}
+	return cr.w.Repo.Commit(tb, fmt.Sprintf("crash trial %d", trial), files)
+}
+
+// rendered is what Git renders now, as "Kind/name", sorted.
+func (cr *crash) rendered() []string {
+	want := []string{"Secret/" + crashSecret}
+	for i, in := range cr.present {
+		if in {
+			want = append(want, "ConfigMap/"+configMapName(i))
+		}
+	}
+	slices.Sort(want)
+	return want
+}
+
+// progress says where the killed controller had got to: how many Syncs had
+// applied the revision and how many were reconciling it.
+func (cr *crash) progress(ctx context.Context, rev string) string {
+	var list v1alpha1.SyncList
+	if err := cr.w.Client.List(ctx, &list); err != nil {
+		return err.Error()
+	}
+	var applied, reconciling int
+	for i := range list.Items {
+		s := &list.Items[i]
+		switch {
+		case s.Status.LastAppliedRevision == rev:
+			applied++
+		case apimeta.IsStatusConditionTrue(s.Status.Conditions, v1alpha1.ConditionReconciling):
+			reconciling++
+		}
+	}
+	return fmt.Sprintf("%d of %d Syncs had applied it, %d were reconciling", applied, len(list.Items), reconciling)
+}
+
+// check verifies the trial's promises once the Syncs converged (or did not).
+func (cr *crash) check(tb testing.TB, ctx context.Context, row *Row, trial int) {
+	tb.Helper()
+	want := cr.rendered()
+	if err := cr.deletions.Flush(ctx, 30*time.Second); err != nil {
+		tb.Fatal(err)
+	}
+	tenants := map[string]bool{}
+	for _, ns := range cr.namespaces {
+		tenants[ns] = true
+	}
+	var wrong []string
+	for _, d := range cr.deletions.Take() {
+		ns, name, _ := strings.Cut(d, "/")
+		if tenants[ns] && slices.Contains(want, "ConfigMap/"+name) {
+			wrong = append(wrong, d)
+		}
+	}
+	if len(wrong) > 0 {
+		row.WrongPrunes += len(wrong)
+		row.Fail(trial, "deleted while Git still renders them: %s", strings.Join(wrong, " "))
+	}
+	for _, ns := range cr.namespaces {
+		o, err := cr.w.Owned(ctx, ns)
+		if err != nil {
+			tb.Fatalf("reading what %s/app owns: %v", ns, err)
+		}
+		if len(o.Orphans) > 0 {
+			row.Orphans += len(o.Orphans)
+			row.Fail(trial, "%s: orphans (labelled, not in the inventory) %s", ns, strings.Join(o.Orphans, " "))
+		}
+		if d := Diff(want, o.Inventory); d != "" {
+			row.Fail(trial, "%s: inventory differs from Git: %s", ns, d)
+		}
+		if d := Diff(want, o.Labelled); d != "" {
+			row.Fail(trial, "%s: labelled objects differ from Git: %s", ns, d)
+		}
+		cr.checkData(tb, ctx, row, trial, ns)
+	}
+	cr.checkCanary(tb, ctx, row, trial)
+}
+
+// checkData compares the applied ConfigMaps' data with the head's, and the
+// Secret with the Vault value; a Secret with a new UID was deleted.
+func (cr *crash) checkData(tb testing.TB, ctx context.Context, row *Row, trial int, ns string) {
+	tb.Helper()
+	var cms corev1.ConfigMapList
+	if err := cr.w.Client.List(ctx, &cms, client.InNamespace(ns), client.HasLabels{reconcile.LabelSync}); err != nil {
+		tb.Fatal(err)
+	}
+	var stale []string
+	for _, cm := range cms.Items {
+		if got := cm.Data["trial"]; got != strconv.Itoa(cr.trial) {
+			stale = append(stale, fmt.Sprintf("%s (trial %s)", cm.Name, got))
+		}
+	}
+	if len(stale) > 0 {
+		row.Fail(trial, "%s: ConfigMaps not at the head's data (trial %d): %s", ns, cr.trial, strings.Join(stale, " "))
+	}
+	var s corev1.Secret
+	if err := cr.w.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: crashSecret}, &s); err != nil {
+		row.Fail(trial, "%s: reading Secret %s: %v", ns, crashSecret, err)
+		return
+	}
+	if string(s.Data["password"]) != cr.canary {
+		row.Fail(trial, "%s: Secret %s does not hold the Vault value", ns, crashSecret)
+	}
+	if s.UID != cr.secretUIDs[ns] {
+		row.WrongPrunes++
+		row.Fail(trial, "%s: Secret %s was deleted and re-created while Git still renders it", ns, crashSecret)
+		cr.secretUIDs[ns] = s.UID
+	}
+}
+
+// checkCanary looks for the Vault value in the controller's log (both
+// processes': the log is appended across restarts) and every Sync's status.
+func (cr *crash) checkCanary(tb testing.TB, ctx context.Context, row *Row, trial int) {
+	tb.Helper()
+	log, err := os.ReadFile(cr.w.Controller.Log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if strings.Contains(string(log), cr.canary) {
+		row.Fail(trial, "the Vault value appears in the controller log %s", cr.w.Controller.Log)
+	}
+	var list v1alpha1.SyncList
+	if err := cr.w.Client.List(ctx, &list); err != nil {
+		tb.Fatal(err)
+	}
+	for _, s := range list.Items {
+		status, err := json.Marshal(s.Status)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if strings.Contains(string(status), cr.canary) {
+			row.Fail(trial, "the Vault value appears in the status of Sync %s/%s", s.Namespace, s.Name)
+		}
+	}
+}
