@@ -100,7 +100,10 @@ type crash struct {
 func startCrash(tb testing.TB, syncs int) *crash {
 	tb.Helper()
 	ctx := context.Background()
-	w := StartWorld(tb, WorldOptions{Vault: true})
+	// The interval floor (10 s by default) would have the controller see
+	// each commit long after the kill: lifted, a commit is seen within
+	// crashInterval and the kill lands amid its reconciliations.
+	w := StartWorld(tb, WorldOptions{Vault: true, ControllerArgs: []string{"--min-interval=0"}})
 	cr := &crash{w: w, canary: "canary-crash-" + rand.Text(), present: make([]bool, crashConfigMaps),
 		secretUIDs: map[string]types.UID{}}
 	w.Vault.PutKV2(tb, "secret", crashVaultPath, map[string]any{"password": cr.canary})
