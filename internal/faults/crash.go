@@ -44,14 +44,16 @@ const CrashFault = "controller SIGKILL 0.1-2 s after a commit"
 // moment of a reconciliation, on a World of syncs Syncs (in namespaces
 // crash-0 ...) following one path of the repository. Each trial commits a
 // seeded random change (up to 20 ConfigMaps added or removed, the others
-// edited), kills the controller a seeded 0.1-2 s later, restarts it at once
-// and waits for every Sync to be Ready at the new head. It then checks that
-// no ConfigMap Git still renders was deleted during the trial (a watch
-// records every deletion), that each Sync's inventory and labelled objects
-// are exactly what Git renders (no orphan), that the applied data is the
-// head's, and that the Vault value (a canary) reached the Secret and never
-// the controller log or a Sync's status. Recovery is restart → every Sync
-// Ready at the head.
+// edited), kills the controller a seeded 0.1-2 s later, commits a second
+// seeded change while it is down (Git moves on during a crash: what the
+// killed reconciliation applied may be gone from the head the restarted
+// one sees), restarts it and waits for every Sync to be Ready at the head.
+// It then checks that no ConfigMap Git rendered throughout the trial was
+// deleted (a watch records every deletion), that each Sync's inventory and
+// labelled objects are exactly what Git renders (no orphan), that the
+// applied data is the head's, and that the Vault value (a canary) reached
+// the Secret and never the controller log or a Sync's status. Recovery is
+// restart → every Sync Ready at the head.
 func Crash(tb testing.TB, c Campaign, syncs int) Row {
 	tb.Helper()
 	row := Row{Fault: CrashFault, Trials: c.Trials,
@@ -59,29 +61,47 @@ func Crash(tb testing.TB, c Campaign, syncs int) Row {
 	cr := startCrash(tb, syncs)
 	r := c.Rand(CrashFault)
 	ctx := context.Background()
-	for trial := 1; trial <= c.Trials; trial++ {
-		toggle := r.Perm(crashConfigMaps)[:1+r.IntN(crashConfigMaps)]
-		delay := 100*time.Millisecond + time.Duration(r.Int64N(int64(1900*time.Millisecond)))
-		for _, i := range toggle {
+	toggle := func() int {
+		names := r.Perm(crashConfigMaps)[:1+r.IntN(crashConfigMaps)]
+		for _, i := range names {
 			cr.present[i] = !cr.present[i]
 		}
-		rev := cr.commit(tb, trial)
+		return len(names)
+	}
+	for trial := 1; trial <= c.Trials; trial++ {
+		kept := slices.Clone(cr.present) // rendered by every revision of the trial
+		changed := toggle()
+		delay := 100*time.Millisecond + time.Duration(r.Int64N(int64(1900*time.Millisecond)))
+		for i, in := range cr.present {
+			kept[i] = kept[i] && in
+		}
+		rev := cr.commit(tb)
 		time.Sleep(delay)
 		if err := cr.w.Controller.Kill(); err != nil {
 			tb.Fatal(err)
 		}
-		tb.Logf("crash trial %d: %d ConfigMaps toggled, killed %s after commit %.8s (%s)",
-			trial, len(toggle), delay.Round(time.Millisecond), rev, cr.progress(ctx, rev))
+		progress := cr.progress(ctx, rev)
+		changedDown := toggle()
+		for i, in := range cr.present {
+			kept[i] = kept[i] && in
+		}
+		head := cr.commit(tb)
+		tb.Logf("crash trial %d: killed %s after commit %.8s (%d ConfigMaps toggled; %s); %d toggled by %.8s while down",
+			trial, delay.Round(time.Millisecond), rev, changed, progress, changedDown, head)
 		if err := cr.w.Controller.Start(); err != nil {
 			tb.Fatalf("restarting the controller: %v", err)
 		}
-		took, err := cr.w.WaitReady(ctx, cr.namespaces, rev, 2*time.Minute+time.Duration(syncs)*3*time.Second)
+		var problems []string
+		took, err := cr.w.WaitReady(ctx, cr.namespaces, head, 2*time.Minute+time.Duration(syncs)*3*time.Second)
 		if err != nil {
-			row.Fail(trial, "not converged after restart: %v", err)
+			problems = append(problems, "not converged after restart: "+err.Error())
 		} else {
 			row.Recovery = append(row.Recovery, took)
 		}
-		cr.check(tb, ctx, &row, trial)
+		problems = append(problems, cr.check(tb, ctx, &row, kept)...)
+		if len(problems) > 0 {
+			row.Fail(trial, "%s", strings.Join(problems, "; "))
+		}
 	}
 	return row
 }
@@ -92,7 +112,7 @@ type crash struct {
 	namespaces []string
 	canary     string
 	present    []bool // ConfigMap i is in the head revision
-	trial      int    // the data every rendered ConfigMap carries
+	commits    int    // the data every rendered ConfigMap carries
 	secretUIDs map[string]types.UID
 	deletions  *Deletions
 }
@@ -110,7 +130,7 @@ func startCrash(tb testing.TB, syncs int) *crash {
 	for i := range cr.present {
 		cr.present[i] = i%2 == 0
 	}
-	rev := cr.commit(tb, 0)
+	rev := cr.commit(tb)
 	for i := range syncs {
 		ns := "crash-" + strconv.Itoa(i)
 		cr.namespaces = append(cr.namespaces, ns)
@@ -137,11 +157,20 @@ func startCrash(tb testing.TB, syncs int) *crash {
 
 func configMapName(i int) string { return fmt.Sprintf("cm-%02d", i+1) }
 
-// commit writes the ConfigMaps present (each carrying trial) and the
-// Secret, removes the others, and pushes one commit.
-func (cr *crash) commit(tb testing.TB, trial int) string {
+// names are the ConfigMaps a commit may render, by index.
+func (cr *crash) names() []string {
+	out := make([]string, len(cr.present))
+	for i := range out {
+		out[i] = configMapName(i)
+	}
+	return out
+}
+
+// commit writes the ConfigMaps present (each carrying the commit's number)
+// and the Secret, removes the others, and pushes one commit.
+func (cr *crash) commit(tb testing.TB) string {
 	tb.Helper()
-	cr.trial = trial
+	cr.commits++
 	files := map[string]string{
 		crashPath + "/" + crashSecret + ".yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: " + crashSecret +
 			"\nstringData:\n  password: <path:secret/data/" + crashVaultPath + "#password>\n",
@@ -150,7 +179,7 @@ func (cr *crash) commit(tb testing.TB, trial int) string {
 		name := configMapName(i)
 		path := crashPath + "/" + name + ".yaml"
 		if in {
-			files[path] = fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  trial: %q\n", name, strconv.Itoa(trial))
+			files[path] = fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  commit: %q\n", name, strconv.Itoa(cr.commits))
 			continue
 		}
 		// Commit stages every change of the working clone, removals too.
@@ -158,7 +187,7 @@ func (cr *crash) commit(tb testing.TB, trial int) string {
 			tb.Fatal(err)
 		}
 	}
-	return cr.w.Repo.Commit(tb, fmt.Sprintf("crash trial %d", trial), files)
+	return cr.w.Repo.Commit(tb, fmt.Sprintf("crash commit %d", cr.commits), files)
 }
 
 // rendered is what Git renders now, as "Kind/name", sorted.
@@ -193,8 +222,9 @@ func (cr *crash) progress(ctx context.Context, rev string) string {
 	return fmt.Sprintf("%d of %d Syncs had applied it, %d were reconciling", applied, len(list.Items), reconciling)
 }
 
-// check verifies the trial's promises once the Syncs converged (or did not).
-func (cr *crash) check(tb testing.TB, ctx context.Context, row *Row, trial int) {
+// check verifies the trial's promises once the Syncs converged (or did
+// not); kept are the ConfigMaps every revision of the trial rendered.
+func (cr *crash) check(tb testing.TB, ctx context.Context, row *Row, kept []bool) (problems []string) {
 	tb.Helper()
 	want := cr.rendered()
 	if err := cr.deletions.Flush(ctx, 30*time.Second); err != nil {
@@ -207,13 +237,13 @@ func (cr *crash) check(tb testing.TB, ctx context.Context, row *Row, trial int) 
 	var wrong []string
 	for _, d := range cr.deletions.Take() {
 		ns, name, _ := strings.Cut(d, "/")
-		if tenants[ns] && slices.Contains(want, "ConfigMap/"+name) {
+		if i := slices.Index(cr.names(), name); tenants[ns] && i >= 0 && kept[i] {
 			wrong = append(wrong, d)
 		}
 	}
 	if len(wrong) > 0 {
 		row.WrongPrunes += len(wrong)
-		row.Fail(trial, "deleted while Git still renders them: %s", strings.Join(wrong, " "))
+		problems = append(problems, fmt.Sprintf("deleted while every revision of the trial rendered them: %s", strings.Join(wrong, " ")))
 	}
 	for _, ns := range cr.namespaces {
 		o, err := cr.w.Owned(ctx, ns)
@@ -222,22 +252,22 @@ func (cr *crash) check(tb testing.TB, ctx context.Context, row *Row, trial int) 
 		}
 		if len(o.Orphans) > 0 {
 			row.Orphans += len(o.Orphans)
-			row.Fail(trial, "%s: orphans (labelled, not in the inventory) %s", ns, strings.Join(o.Orphans, " "))
+			problems = append(problems, fmt.Sprintf("%s: orphans (labelled, not in the inventory) %s", ns, strings.Join(o.Orphans, " ")))
 		}
 		if d := Diff(want, o.Inventory); d != "" {
-			row.Fail(trial, "%s: inventory differs from Git: %s", ns, d)
+			problems = append(problems, fmt.Sprintf("%s: inventory differs from Git: %s", ns, d))
 		}
 		if d := Diff(want, o.Labelled); d != "" {
-			row.Fail(trial, "%s: labelled objects differ from Git: %s", ns, d)
+			problems = append(problems, fmt.Sprintf("%s: labelled objects differ from Git: %s", ns, d))
 		}
-		cr.checkData(tb, ctx, row, trial, ns)
+		problems = append(problems, cr.checkData(tb, ctx, row, ns)...)
 	}
-	cr.checkCanary(tb, ctx, row, trial)
+	return append(problems, cr.checkCanary(tb, ctx)...)
 }
 
 // checkData compares the applied ConfigMaps' data with the head's, and the
 // Secret with the Vault value; a Secret with a new UID was deleted.
-func (cr *crash) checkData(tb testing.TB, ctx context.Context, row *Row, trial int, ns string) {
+func (cr *crash) checkData(tb testing.TB, ctx context.Context, row *Row, ns string) (problems []string) {
 	tb.Helper()
 	var cms corev1.ConfigMapList
 	if err := cr.w.Client.List(ctx, &cms, client.InNamespace(ns), client.HasLabels{reconcile.LabelSync}); err != nil {
@@ -245,38 +275,39 @@ func (cr *crash) checkData(tb testing.TB, ctx context.Context, row *Row, trial i
 	}
 	var stale []string
 	for _, cm := range cms.Items {
-		if got := cm.Data["trial"]; got != strconv.Itoa(cr.trial) {
-			stale = append(stale, fmt.Sprintf("%s (trial %s)", cm.Name, got))
+		if got := cm.Data["commit"]; got != strconv.Itoa(cr.commits) {
+			stale = append(stale, fmt.Sprintf("%s (commit %s)", cm.Name, got))
 		}
 	}
 	if len(stale) > 0 {
-		row.Fail(trial, "%s: ConfigMaps not at the head's data (trial %d): %s", ns, cr.trial, strings.Join(stale, " "))
+		problems = append(problems, fmt.Sprintf("%s: ConfigMaps not at the head's data (commit %d): %s", ns, cr.commits, strings.Join(stale, " ")))
 	}
 	var s corev1.Secret
 	if err := cr.w.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: crashSecret}, &s); err != nil {
-		row.Fail(trial, "%s: reading Secret %s: %v", ns, crashSecret, err)
-		return
+		problems = append(problems, fmt.Sprintf("%s: reading Secret %s: %v", ns, crashSecret, err))
+		return problems
 	}
 	if string(s.Data["password"]) != cr.canary {
-		row.Fail(trial, "%s: Secret %s does not hold the Vault value", ns, crashSecret)
+		problems = append(problems, fmt.Sprintf("%s: Secret %s does not hold the Vault value", ns, crashSecret))
 	}
 	if s.UID != cr.secretUIDs[ns] {
 		row.WrongPrunes++
-		row.Fail(trial, "%s: Secret %s was deleted and re-created while Git still renders it", ns, crashSecret)
+		problems = append(problems, fmt.Sprintf("%s: Secret %s was deleted and re-created while Git still renders it", ns, crashSecret))
 		cr.secretUIDs[ns] = s.UID
 	}
+	return problems
 }
 
 // checkCanary looks for the Vault value in the controller's log (both
 // processes': the log is appended across restarts) and every Sync's status.
-func (cr *crash) checkCanary(tb testing.TB, ctx context.Context, row *Row, trial int) {
+func (cr *crash) checkCanary(tb testing.TB, ctx context.Context) (problems []string) {
 	tb.Helper()
 	log, err := os.ReadFile(cr.w.Controller.Log)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if strings.Contains(string(log), cr.canary) {
-		row.Fail(trial, "the Vault value appears in the controller log %s", cr.w.Controller.Log)
+		problems = append(problems, fmt.Sprintf("the Vault value appears in the controller log %s", cr.w.Controller.Log))
 	}
 	var list v1alpha1.SyncList
 	if err := cr.w.Client.List(ctx, &list); err != nil {
@@ -288,7 +319,8 @@ func (cr *crash) checkCanary(tb testing.TB, ctx context.Context, row *Row, trial
 			tb.Fatal(err)
 		}
 		if strings.Contains(string(status), cr.canary) {
-			row.Fail(trial, "the Vault value appears in the status of Sync %s/%s", s.Namespace, s.Name)
+			problems = append(problems, fmt.Sprintf("the Vault value appears in the status of Sync %s/%s", s.Namespace, s.Name))
 		}
 	}
+	return problems
 }
