@@ -44,10 +44,12 @@ const CrashFault = "controller SIGKILL 0.1-2 s after a commit"
 // moment of a reconciliation, on a World of syncs Syncs (in namespaces
 // crash-0 ...) following one path of the repository. Each trial commits a
 // seeded random change (up to 20 ConfigMaps added or removed, the others
-// edited), kills the controller a seeded 0.1-2 s later, commits a second
-// seeded change while it is down (Git moves on during a crash: what the
-// killed reconciliation applied may be gone from the head the restarted
-// one sees), restarts it and waits for every Sync to be Ready at the head.
+// edited), kills the controller a seeded 0.1-2 s later, and while it is
+// down reverts that commit and toggles a seeded subset of the ConfigMaps it
+// left alone (Git moves on during a crash: what the killed reconciliation
+// applied is gone from the head the restarted one sees, and only the
+// inventory can still prune it), restarts it and waits for every Sync to be
+// Ready at the head.
 // It then checks that no ConfigMap Git rendered throughout the trial was
 // deleted (a watch records every deletion), that each Sync's inventory and
 // labelled objects are exactly what Git renders (no orphan), that the
@@ -61,33 +63,38 @@ func Crash(tb testing.TB, c Campaign, syncs int) Row {
 	cr := startCrash(tb, syncs)
 	r := c.Rand(CrashFault)
 	ctx := context.Background()
-	toggle := func() int {
-		names := r.Perm(crashConfigMaps)[:1+r.IntN(crashConfigMaps)]
+	toggle := func(names []int) {
 		for _, i := range names {
 			cr.present[i] = !cr.present[i]
 		}
-		return len(names)
 	}
 	for trial := 1; trial <= c.Trials; trial++ {
 		kept := slices.Clone(cr.present) // rendered by every revision of the trial
-		changed := toggle()
-		delay := 100*time.Millisecond + time.Duration(r.Int64N(int64(1900*time.Millisecond)))
+		perm := r.Perm(crashConfigMaps)
+		first := perm[:1+r.IntN(crashConfigMaps)]
+		toggle(first)
 		for i, in := range cr.present {
 			kept[i] = kept[i] && in
 		}
+		delay := 100*time.Millisecond + time.Duration(r.Int64N(int64(1900*time.Millisecond)))
 		rev := cr.commit(tb)
 		time.Sleep(delay)
 		if err := cr.w.Controller.Kill(); err != nil {
 			tb.Fatal(err)
 		}
 		progress := cr.progress(ctx, rev)
-		changedDown := toggle()
+		// While the controller is down, the commit is reverted (what the
+		// killed reconciliation added is gone from the head, so only the
+		// inventory can still prune it) and other ConfigMaps change.
+		rest := perm[len(first):]
+		second := append(slices.Clone(first), rest[:r.IntN(len(rest)+1)]...)
+		toggle(second)
 		for i, in := range cr.present {
 			kept[i] = kept[i] && in
 		}
 		head := cr.commit(tb)
-		tb.Logf("crash trial %d: killed %s after commit %.8s (%d ConfigMaps toggled; %s); %d toggled by %.8s while down",
-			trial, delay.Round(time.Millisecond), rev, changed, progress, changedDown, head)
+		tb.Logf("crash trial %d: killed %s after commit %.8s (%d ConfigMaps toggled; %s); reverted with %d more toggled by %.8s while down",
+			trial, delay.Round(time.Millisecond), rev, len(first), progress, len(second)-len(first), head)
 		if err := cr.w.Controller.Start(); err != nil {
 			tb.Fatalf("restarting the controller: %v", err)
 		}
