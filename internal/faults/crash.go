@@ -49,8 +49,7 @@ const CrashFault = "controller SIGKILL 0.1-2 s after a commit"
 // left alone (Git moves on during a crash: what the killed reconciliation
 // applied is gone from the head the restarted one sees, and only the
 // inventory can still prune it), restarts it and waits for every Sync to be
-// Ready at the head.
-// It then checks that no ConfigMap Git rendered throughout the trial was
+// Ready at the head. It then checks that no ConfigMap Git rendered throughout the trial was
 // deleted (a watch records every deletion), that each Sync's inventory and
 // labelled objects are exactly what Git renders (no orphan), that the
 // applied data is the head's, and that the Vault value (a canary) reached
