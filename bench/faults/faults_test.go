@@ -28,7 +28,9 @@ type family struct {
 }
 
 var all = []family{
-	{"crash", func(b *testing.B, c faults.Campaign) []faults.Row { return []faults.Row{faults.Crash(b, c, *crashSyncs)} }},
+	{"crash", func(b *testing.B, c faults.Campaign) []faults.Row {
+		return []faults.Row{faults.Crash(b, c, *crashSyncs)}
+	}},
 }
 
 func familyNames() []string {
