@@ -356,7 +356,18 @@ func authFor(repoURL string, creds *Credentials) (transport.AuthMethod, error) {
 		return nil, fmt.Errorf("parsing the repository URL: %w", err)
 	}
 	if u.User != nil {
-		return nil, errors.New("the repository URL carries credentials: put them in the Sync's secretRef instead")
+		_, hasPassword := u.User.Password()
+		if u.Scheme != "ssh" || hasPassword {
+			return nil, errors.New("the repository URL carries credentials: put them in the Sync's secretRef instead")
+		}
+		// ssh://git@host/repo: the user is the SSH login, as every Git
+		// host writes its SSH URLs, not a credential. The Secret's
+		// username, if any, still wins.
+		if creds != nil && creds.Username == "" {
+			withUser := *creds
+			withUser.Username = u.User.Username()
+			creds = &withUser
+		}
 	}
 	return creds.method(u.Scheme)
 }
