@@ -40,8 +40,13 @@ func (r *GitRepo) Rewrite(onto, message, dir string, files map[string]string) (s
 }
 
 // DeleteBranch deletes branch on the server, as `git push origin :branch`
-// does; the working clone keeps it, so a later Commit or Put recreates it.
+// does, even the branch the server's HEAD names (which git refuses by
+// default, as a host protects its default branch until an admin lifts it);
+// the working clone keeps it, so a later Commit or Put recreates it.
 func (r *GitRepo) DeleteBranch(branch string) error {
+	if _, err := runGit(r.Bare, nil, "config", "receive.denyDeleteCurrent", "ignore"); err != nil {
+		return err
+	}
 	_, err := runGit(r.Work, nil, "push", "--quiet", "origin", "--delete", branch)
 	return err
 }
