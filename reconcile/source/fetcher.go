@@ -176,13 +176,19 @@ func (f *Fetcher) lsRemote(ctx context.Context, repoURL string, ref Ref, creds *
 	if err != nil {
 		return "", err
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
 	ctx = withWireBudget(ctx, f.opts.MaxFetchBytes, redactURL(repoURL))
 	remote := git.NewRemote(memory.NewStorage(), &gitconfig.RemoteConfig{Name: "origin", URLs: []string{repoURL}})
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth, PeelingOption: git.AppendPeeled})
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		// Its last branch deleted, a repository has no refs at all: the
+		// branch followed is gone, as when others remain.
+		return "", &RefNotFoundError{Repository: redactURL(repoURL), Ref: ref}
+	}
 	if err != nil {
-		return "", fmt.Errorf("listing the refs of %s: %w", redactURL(repoURL), err)
+		return "", fmt.Errorf("listing the refs of %s: %w", redactURL(repoURL), f.timedOut(parent, err))
 	}
 	var name plumbing.ReferenceName
 	if ref.Tag != "" {
@@ -267,6 +273,7 @@ func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision s
 	if err != nil {
 		return nil, err
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
 	ctx = withWireBudget(ctx, f.opts.MaxFetchBytes, redactURL(repoURL))
@@ -293,8 +300,12 @@ func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision s
 	// objects are garbage after that.
 	defer func() { f.inflating.Release(reserved) }()
 	repo, err := git.CloneContext(ctx, storage, nil, opts)
+	if ref.Commit == "" && (errors.Is(err, transport.ErrEmptyRemoteRepository) || errors.Is(err, git.NoMatchingRefSpecError{})) {
+		// The branch or tag was deleted since Revision saw it.
+		return nil, &RefNotFoundError{Repository: redactURL(repoURL), Ref: ref}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("fetching %s %s: %w", redactURL(repoURL), ref, err)
+		return nil, fmt.Errorf("fetching %s %s: %w", redactURL(repoURL), ref, f.timedOut(parent, err))
 	}
 	commit, err := repo.CommitObject(plumbing.NewHash(revision))
 	if err != nil {
@@ -348,6 +359,16 @@ func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision s
 		return nil, err
 	}
 	return newSnapshot(repoURL, commit.Hash.String(), files), nil
+}
+
+// timedOut names --git-timeout in err when it is the Fetcher's timeout
+// that expired (not the caller's deadline), so the message says what to
+// raise for a slow Git host.
+func (f *Fetcher) timedOut(parent context.Context, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
+		return fmt.Errorf("no answer within %s (%s): %w", f.opts.Timeout, flagTimeout, err)
+	}
+	return err
 }
 
 func authFor(repoURL string, creds *Credentials) (transport.AuthMethod, error) {
