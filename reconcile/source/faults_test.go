@@ -45,7 +45,10 @@ func TestTimeoutNamesItsFlag(t *testing.T) {
 	ctx := context.Background()
 	for what, call := range map[string]func() error{
 		"Revision": func() error { _, err := f.Revision(ctx, slow.URL+"/r.git", Ref{}, nil, 0); return err },
-		"Fetch":    func() error { _, err := f.Fetch(ctx, slow.URL+"/r.git", Ref{}, "0123456789012345678901234567890123456789", nil); return err },
+		"Fetch": func() error {
+			_, err := f.Fetch(ctx, slow.URL+"/r.git", Ref{}, "0123456789012345678901234567890123456789", nil)
+			return err
+		},
 	} {
 		err := call()
 		if err == nil || !strings.Contains(err.Error(), "--git-timeout") || !strings.Contains(err.Error(), slow.URL+"/r.git") ||
