@@ -103,6 +103,11 @@ func gitFaults() []gitFault {
 		{name: "Git server down", kind: proxyFault, proxy: Fault{Kind: Down},
 			hold: randomHold(time.Second), cause: []string{"connection refused"},
 			checked: during + "the refused connection" + after},
+		// A long outage: the retries' backoff must not outgrow the
+		// Sync's interval, or recovery takes as long as the outage did.
+		{name: "Git server down 15-17 s", kind: proxyFault, proxy: Fault{Kind: Down},
+			hold: randomHold(14 * time.Second), cause: []string{"connection refused"},
+			checked: during + "the refused connection" + after},
 		{name: "Git server answering 500", kind: proxyFault, proxy: Fault{Kind: Status, Status: http.StatusInternalServerError},
 			hold: randomHold(time.Second), cause: []string{"status code: 500"},
 			checked: during + "the status" + after},
