@@ -47,7 +47,7 @@ func TestSSHSource(t *testing.T) {
 	}{
 		{ns: "ssh-verified", knownHosts: server.KnownHosts},
 		{ns: "ssh-wrong-host-key", knownHosts: wrongKnownHosts, wantReason: v1alpha1.ReasonFetchFailed,
-			wantMessage: []string{"host key of " + server.Addr + " is not in known_hosts", "ssh://" + server.Addr + "/fleet.git"}},
+			wantMessage: []string{"host key of " + server.Addr + " (SHA256:", "is not in known_hosts", "update known_hosts", "ssh://" + server.Addr + "/fleet.git"}},
 		{ns: "ssh-no-known-hosts", wantReason: v1alpha1.ReasonFetchFailed,
 			wantMessage: []string{"no known_hosts", "refusing to connect to an unverified SSH host"}},
 	}
