@@ -31,6 +31,7 @@ var all = []family{
 	{"crash", func(b *testing.B, c faults.Campaign) []faults.Row {
 		return []faults.Row{faults.Crash(b, c, *crashSyncs)}
 	}},
+	{"git", func(b *testing.B, c faults.Campaign) []faults.Row { return faults.GitFaults(b, c) }},
 }
 
 func familyNames() []string {

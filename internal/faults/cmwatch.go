@@ -7,10 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/latchkey-dev/latchkey/reconcile"
 )
@@ -39,20 +36,9 @@ func (w *World) watchConfigMaps(tb testing.TB) *cmWatch {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
-	cms := w.Kube.Clientset.CoreV1().ConfigMaps("")
-	sel := reconcile.LabelSync
-	list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: sel})
+	rw, err := watchConfigMaps(ctx, w.Kube.Clientset, reconcile.LabelSync)
 	if err != nil {
-		tb.Fatalf("listing ConfigMaps to watch them: %v", err)
-	}
-	rw, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, &cache.ListWatch{
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.LabelSelector = sel
-			return cms.Watch(ctx, opts)
-		},
-	})
-	if err != nil {
-		tb.Fatalf("watching ConfigMaps: %v", err)
+		tb.Fatal(err)
 	}
 	tb.Cleanup(rw.Stop)
 	cw := &cmWatch{}

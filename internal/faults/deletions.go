@@ -40,23 +40,36 @@ const markerName = "faults-deletions-marker"
 
 // WatchDeletions starts watching ConfigMaps in every namespace; Stop ends it.
 func WatchDeletions(ctx context.Context, clientset kubernetes.Interface) (*Deletions, error) {
-	list, err := clientset.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{Limit: 1})
-	if err != nil {
-		return nil, fmt.Errorf("listing ConfigMaps to start the deletions watch: %w", err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	rw, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, &cache.ListWatch{
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return clientset.CoreV1().ConfigMaps("").Watch(ctx, o)
-		},
-	})
+	rw, err := watchConfigMaps(ctx, clientset, "")
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("watching ConfigMaps: %w", err)
+		return nil, fmt.Errorf("the deletions watch: %w", err)
 	}
 	d := &Deletions{clientset: clientset, cancel: cancel, rw: rw, seen: make(chan struct{}, 1)}
 	go d.run()
 	return d, nil
+}
+
+// watchConfigMaps watches the ConfigMaps matching selector in every
+// namespace from now on, resumed from the last resource version whenever
+// the API server ends the watch (a restart, a timeout).
+func watchConfigMaps(ctx context.Context, clientset kubernetes.Interface, selector string) (*watchtools.RetryWatcher, error) {
+	cms := clientset.CoreV1().ConfigMaps("")
+	list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 1})
+	if err != nil {
+		return nil, fmt.Errorf("listing ConfigMaps to start watching them: %w", err)
+	}
+	rw, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, &cache.ListWatch{
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = selector
+			return cms.Watch(ctx, o)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watching ConfigMaps: %w", err)
+	}
+	return rw, nil
 }
 
 func (d *Deletions) run() {
