@@ -135,4 +135,3 @@ func acceptedAt(v string) (time.Time, bool) {
 	}
 	return time.Unix(sec, 0), true
 }
-

@@ -220,9 +220,9 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 		opts:    opts,
 		ids: newIdentities(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper(), c, opts.Concurrency,
 			func(n int) { opts.Metrics.Identities.Set(float64(n)) }),
-		managed:  managed,
-		watched:  map[string]bool{},
-		states:   map[types.NamespacedName]*syncState{},
+		managed: managed,
+		watched: map[string]bool{},
+		states:  map[types.NamespacedName]*syncState{},
 	}
 	r.controller, err = ctrl.NewControllerManagedBy(mgr).
 		Named("sync").
