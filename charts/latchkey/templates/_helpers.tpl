@@ -79,6 +79,13 @@ are where the Deployment mounts the files.
 {{- end }}
 - --concurrency={{ .Values.controller.concurrency }}
 - --leader-elect={{ .Values.controller.leaderElection.enabled }}
+{{- with .Values.controller.leaderElection }}
+{{- if .enabled }}
+- --leader-elect-lease-duration={{ .leaseDuration }}
+- --leader-elect-renew-deadline={{ .renewDeadline }}
+- --leader-elect-retry-period={{ .retryPeriod }}
+{{- end }}
+{{- end }}
 {{- with .Values.controller.shard }}
 - --shard={{ . }}
 {{- end }}
@@ -115,6 +122,14 @@ are where the Deployment mounts the files.
 {{- with .Values.controller.extraArgs }}
 {{ toYaml . }}
 {{- end }}
+{{- end }}
+
+{{/*
+latchkey.deliveryLedgerName is the ConfigMap the controller records webhook
+deliveries in: reconcile.DeliveryLedgerName, <lease name>-webhook-deliveries.
+*/}}
+{{- define "latchkey.deliveryLedgerName" -}}
+{{- if .Values.controller.shard }}latchkey-controller-{{ .Values.controller.shard }}-webhook-deliveries{{ else }}latchkey-controller-webhook-deliveries{{ end }}
 {{- end }}
 
 {{- define "latchkey.webhookSecretName" -}}
