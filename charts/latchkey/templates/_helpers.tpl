@@ -132,6 +132,20 @@ deliveries in: reconcile.DeliveryLedgerName, <lease name>-webhook-deliveries.
 {{- if .Values.controller.shard }}latchkey-controller-{{ .Values.controller.shard }}-webhook-deliveries{{ else }}latchkey-controller-webhook-deliveries{{ end }}
 {{- end }}
 
+{{/*
+latchkey.readsReleaseConfigMaps is "true" when the controller's main rules
+(latchkey.rules: its ClusterRole, or its Role where the release namespace is
+one of rbac.namespaces) already let it get ConfigMaps in the release
+namespace: rbac.managedResources holds configmaps. A second grant would be
+one more rule for nothing.
+*/}}
+{{- define "latchkey.readsReleaseConfigMaps" -}}
+{{- $here := or (not (include "latchkey.namespaced" .)) (has .Release.Namespace .Values.rbac.namespaces) }}
+{{- range .Values.rbac.managedResources }}
+{{- if and $here (has "" .apiGroups) (has "configmaps" .resources) }}true{{ end }}
+{{- end }}
+{{- end }}
+
 {{- define "latchkey.webhookSecretName" -}}
 {{- default (printf "%s-webhook" (include "latchkey.fullname" .)) .Values.webhook.existingSecret }}
 {{- end }}
