@@ -205,6 +205,20 @@ controller:
 		},
 	},
 	{
+		name:   "tenancy-off",
+		values: `tenancy: {enabled: false}`,
+		check: func(t *testing.T, r rendered) {
+			// The ClusterRole already gets and creates the managed
+			// ConfigMaps: the ledger Role adds only updating the ledger.
+			ledger := roleIn(t, r, "tenancy-off-latchkey-webhook-deliveries", releaseNamespace)
+			if len(ledger.Rules) != 1 || !slices.Equal(ledger.Rules[0].Verbs, []string{"update"}) ||
+				!slices.Equal(ledger.Rules[0].ResourceNames, []string{reconcile.DeliveryLedgerName("")}) {
+				t.Errorf("with tenancy off the webhook deliveries Role should only update the ledger: %+v", ledger.Rules)
+			}
+			wantArgs(t, deployment(t, r), "--tenancy=false")
+		},
+	},
+	{
 		name:   "replicas-3",
 		values: `replicaCount: 3`,
 		check: func(t *testing.T, r rendered) {

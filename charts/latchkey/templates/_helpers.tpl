@@ -133,14 +133,15 @@ deliveries in: reconcile.DeliveryLedgerName, <lease name>-webhook-deliveries.
 {{- end }}
 
 {{/*
-latchkey.readsReleaseConfigMaps is "true" when the controller's main rules
+latchkey.managesReleaseConfigMaps is "true" when the controller's main rules
 (latchkey.rules: its ClusterRole, or its Role where the release namespace is
-one of rbac.namespaces) already let it get ConfigMaps in the release
-namespace: rbac.managedResources holds configmaps. A second grant would be
-one more rule for nothing.
+one of rbac.namespaces) already let it get and create ConfigMaps in the
+release namespace: tenancy is off (with it on the controller only lists and
+watches the managed kinds) and rbac.managedResources holds configmaps. A
+second grant would be one more rule for nothing.
 */}}
-{{- define "latchkey.readsReleaseConfigMaps" -}}
-{{- $here := or (not (include "latchkey.namespaced" .)) (has .Release.Namespace .Values.rbac.namespaces) }}
+{{- define "latchkey.managesReleaseConfigMaps" -}}
+{{- $here := and (not .Values.tenancy.enabled) (or (not (include "latchkey.namespaced" .)) (has .Release.Namespace .Values.rbac.namespaces)) }}
 {{- range .Values.rbac.managedResources }}
 {{- if and $here (has "" .apiGroups) (has "configmaps" .resources) }}true{{ end }}
 {{- end }}
