@@ -92,7 +92,10 @@ func (l *DeliveryLedger) Claim(ctx context.Context, now time.Time, window time.D
 		return l.Client.Update(ctx, &cm)
 	})
 	if err != nil {
-		return false, fmt.Errorf("recording the webhook delivery in ConfigMap %s/%s: %w", l.Namespace, l.Name, err)
+		err = fmt.Errorf("recording the webhook delivery in ConfigMap %s/%s (the controller's Role must let it create it, and get and update it by name): %w", l.Namespace, l.Name, err)
+		// The receiver answers 503 without the cause; the operator reads it here.
+		logger(ctx).Error(err, "a webhook delivery was refused")
+		return false, err
 	}
 	return fresh, nil
 }
