@@ -126,6 +126,20 @@ func TestWebhookDeliveredToTheFollower(t *testing.T) {
 			t.Errorf("%s: %d %q, want 409", r.name, code, msg)
 		}
 	}
+
+	// A push while no replica leads (the leader just died) is not lost: the
+	// follower still takes the delivery, and the pushed commit is applied
+	// once it leads (by its first, full, reconciliation of every Sync).
+	if err := leader.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	during, _ := w.commitFleet(t, 2)
+	if code, msg := githubPush(t, follower.Webhook, secret, "delivery-3", w.Repo.URL, during); code != http.StatusAccepted {
+		t.Fatalf("delivery during the failover: %d %q, want 202", code, msg)
+	}
+	if _, err := w.WaitReady(ctx, namespaces, during, time.Minute); err != nil {
+		t.Fatalf("the push delivered during the failover was not applied: %v", err)
+	}
 }
 
 // Two shards and the unsharded replica at once, each its own process with
