@@ -101,6 +101,12 @@ type Failover struct {
 	Takeover []time.Duration
 }
 
+// TakeoverP50 and TakeoverMax summarise Takeover.
+func (f Failover) TakeoverP50() time.Duration { return percentile(f.Takeover, 0.5) }
+
+// TakeoverMax is the slowest takeover.
+func (f Failover) TakeoverMax() time.Duration { return percentile(f.Takeover, 1) }
+
 // LeaderFailover runs two `latchkey controller` replicas with leader
 // election (the chart's replicaCount: 2) and Syncs that poll hourly, so only
 // a new leader's first reconciliation picks up a commit. Each trial asks

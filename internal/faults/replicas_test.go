@@ -34,7 +34,7 @@ func TestLeaderFailover(t *testing.T) {
 	tab.Add(res.Row)
 	t.Logf("\n%s", tab.Markdown())
 	t.Logf("takeover (kill → the follower holds the Lease): p50 %s, max %s over %d trials",
-		percentile(res.Takeover, 0.5), percentile(res.Takeover, 1), len(res.Takeover))
+		res.TakeoverP50(), res.TakeoverMax(), len(res.Takeover))
 	if res.Result() != "pass" {
 		t.Errorf("leader failover: %s\n%v", res.Result(), res.Failures)
 	}
