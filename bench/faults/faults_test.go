@@ -38,6 +38,9 @@ var all = []family{
 			f.TakeoverP50(), f.TakeoverMax(), len(f.Takeover))
 		return []faults.Row{f.Row}
 	}},
+	{"shards", func(b *testing.B, c faults.Campaign) []faults.Row {
+		return []faults.Row{faults.ShardMoves(b, c, faults.ChartLease)}
+	}},
 }
 
 func familyNames() []string {

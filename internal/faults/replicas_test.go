@@ -8,13 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/latchkey-dev/latchkey/api/v1alpha1"
-	"github.com/latchkey-dev/latchkey/reconcile"
 )
 
 // testLease is short enough for CI and long enough that a loaded machine
@@ -145,132 +141,17 @@ func TestWebhookDeliveredToTheFollower(t *testing.T) {
 // Two shards and the unsharded replica at once, each its own process with
 // its own Lease: every Sync is reconciled by exactly one of them (by each
 // replica's metrics and by its log of full reconciliations), and a Sync
-// moved by relabelling (a → b, unlabelled → a) is let go by its old
-// replica and taken by the new one, its objects never pruned in between.
+// moved by relabelling is let go by its old replica and taken by the new
+// one, its objects never pruned in between (ShardMoves).
 func TestShardsReconcileEachSyncExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts kube-apiserver, etcd, Git and three controllers")
 	}
-	ctx := context.Background()
-	w := StartWorld(t, WorldOptions{NoController: true})
-	rev, _ := w.commitFleet(t, 0)
-	shards := []string{"a", "b", ""}
-	var replicas []*Replica
-	byShard := map[string]*Replica{}
-	for _, shard := range shards {
-		name := "shard-" + shard
-		if shard == "" {
-			name = "unsharded"
-		}
-		r := w.StartReplica(t, name, shard, testLease.Args()...)
-		replicas, byShard[shard] = append(replicas, r), r
-	}
-	owner := map[string]string{} // namespace → shard
-	var namespaces []string
-	for _, shard := range shards {
-		for i := range 2 {
-			ns := fmt.Sprintf("sharded-%s-%d", shard, i)
-			if shard == "" {
-				ns = fmt.Sprintf("sharded-none-%d", i)
-			}
-			w.ShardedTenant(t, ns, shard, time.Hour)
-			owner[ns], namespaces = shard, append(namespaces, ns)
-		}
-	}
-	if _, err := w.WaitReady(ctx, namespaces, rev, 2*time.Minute); err != nil {
-		t.Fatal(err)
-	}
-
-	// exactlyOnce checks that each replica holds exactly the Syncs of its
-	// shard and that no other replica's log records a full reconciliation
-	// of them since the start.
-	exactlyOnce := func(t *testing.T, step string) {
-		t.Helper()
-		err := waitFor(30*time.Second, func(ctx context.Context) error {
-			for shard, r := range byShard {
-				var want []string
-				for ns, s := range owner {
-					if s == shard {
-						want = append(want, ns+"/app")
-					}
-				}
-				slices.Sort(want)
-				got, err := r.SyncsReconciled(ctx)
-				if err != nil {
-					return err
-				}
-				if d := Diff(want, got); d != "" {
-					return fmt.Errorf("%s holds other Syncs than its shard's: %s", r.Name, d)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Errorf("%s: %v", step, err)
-		}
-	}
-	exactlyOnce(t, "after the first apply")
-	by, err := Reconcilers(replicas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ns := range namespaces {
-		if len(by[ns]) != 1 {
-			t.Errorf("%s was fully reconciled by %v, want exactly one replica", ns, by[ns])
-		}
-	}
-
-	step := 0
-	for _, move := range []struct{ ns, to string }{{"sharded-a-0", "b"}, {"sharded-none-0", "a"}} {
-		from := byShard[owner[move.ns]]
-		to := byShard[move.to]
-		t.Run(fmt.Sprintf("%s moves from %s to %s", move.ns, from.Name, to.Name), func(t *testing.T) {
-			before, err := from.FullReconciles()
-			if err != nil {
-				t.Fatal(err)
-			}
-			vigil, err := w.Watch(ctx, []string{move.ns})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := w.UpdateSync(ctx, move.ns, "app", func(s *v1alpha1.Sync) {
-				if s.Labels == nil {
-					s.Labels = map[string]string{}
-				}
-				s.Labels[reconcile.LabelShard] = move.to
-			}); err != nil {
-				t.Fatal(err)
-			}
-			owner[move.ns] = move.to
-			exactlyOnce(t, "after the move")
-			// The new replica has applied the Sync (its metrics hold it):
-			// the move is over.
-			if lost := vigil.Stop(); len(lost) > 0 {
-				t.Errorf("objects of %s were deleted or replaced during the move: %v", move.ns, lost)
-			}
-			// The new shard applies the next commit; the old one stays away.
-			step++
-			next, f := w.commitFleet(t, step)
-			for _, ns := range namespaces {
-				if err := w.RequestReconcile(ctx, ns, next); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if _, err := w.WaitReady(ctx, namespaces, next, time.Minute); err != nil {
-				t.Fatal(err)
-			}
-			w.checkOwnershipT(t, namespaces, f.want())
-			after, err := from.FullReconciles()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if after[move.ns] != before[move.ns] {
-				t.Errorf("%s reconciled %s again after it left its shard (%d → %d full reconciliations)", from.Name, move.ns, before[move.ns], after[move.ns])
-			}
-			if counts, _ := to.FullReconciles(); counts[move.ns] == 0 {
-				t.Errorf("%s never reconciled %s", to.Name, move.ns)
-			}
-			exactlyOnce(t, "after the next commit")
-		})
+	row := ShardMoves(t, NewCampaign(t, 3), testLease)
+	var tab Table
+	tab.Add(row)
+	t.Logf("\n%s", tab.Markdown())
+	if row.Result() != "pass" {
+		t.Errorf("shard moves: %s\n%v", row.Result(), row.Failures)
 	}
 }

@@ -124,3 +124,156 @@ func (v *Vigil) Stop() []string {
 	defer v.mu.Unlock()
 	return v.lost
 }
+
+// holders checks that each replica holds exactly the Syncs owner gives its
+// shard (by its latchkey_sync_ready series).
+func holders(ctx context.Context, byShard map[string]*Replica, owner map[string]string) error {
+	for shard, r := range byShard {
+		var want []string
+		for ns, s := range owner {
+			if s == shard {
+				want = append(want, ns+"/app")
+			}
+		}
+		sort.Strings(want)
+		got, err := r.SyncsReconciled(ctx)
+		if err != nil {
+			return err
+		}
+		if d := Diff(want, got); d != "" {
+			return fmt.Errorf("%s holds other Syncs than its shard's: %s", r.Name, d)
+		}
+	}
+	return nil
+}
+
+// ShardMoves runs two shards (--shard a, --shard b) and the unsharded
+// replica as three `latchkey controller` processes over six Syncs, two
+// each, then moves a Sync chosen at random to another shard (or to none)
+// by relabelling it, once per trial. Checked: before any move, each Sync
+// fully reconciled by exactly one replica (their logs) and held by it alone
+// (their metrics); after each move, the old replica lets the Sync go and
+// the new one takes it, its objects never deleted or replaced meanwhile
+// (watched every 20 ms), the old replica never reconciles it again (the
+// next commit is applied by the new one), inventory = Git everywhere.
+// Recovery is the handover: from the relabelling until the new replica
+// alone holds the Sync, applied.
+func ShardMoves(tb testing.TB, c Campaign, lease Lease) Row {
+	tb.Helper()
+	ctx := context.Background()
+	row := Row{
+		Fault:   "a Sync moved between shards by relabelling (shards a, b and the unsharded replica: 3 processes)",
+		Checked: "each Sync reconciled by exactly one replica; the old shard lets go, the new one takes it; its objects never deleted or replaced; the old shard never reconciles it again; inventory = Git",
+		Trials:  c.Trials,
+	}
+	rnd := c.Rand("shard moves")
+	w := StartWorld(tb, WorldOptions{NoController: true})
+	rev, _ := w.commitFleet(tb, 0)
+	shards := []string{"a", "b", ""}
+	var replicas []*Replica
+	byShard := map[string]*Replica{}
+	for _, shard := range shards {
+		name := "shard-" + shard
+		if shard == "" {
+			name = "unsharded"
+		}
+		r := w.StartReplica(tb, name, shard, lease.Args()...)
+		replicas, byShard[shard] = append(replicas, r), r
+	}
+	owner := map[string]string{} // namespace → shard
+	var namespaces []string
+	for _, shard := range shards {
+		for i := range 2 {
+			ns := fmt.Sprintf("sharded-%s-%d", shard, i)
+			if shard == "" {
+				ns = fmt.Sprintf("sharded-none-%d", i)
+			}
+			w.ShardedTenant(tb, ns, shard, time.Hour)
+			owner[ns], namespaces = shard, append(namespaces, ns)
+		}
+	}
+	settle := 2 * time.Minute
+	if _, err := w.WaitReady(ctx, namespaces, rev, settle); err != nil {
+		tb.Fatalf("before any move: %v", err)
+	}
+	if err := waitFor(30*time.Second, func(ctx context.Context) error { return holders(ctx, byShard, owner) }); err != nil {
+		row.Fail(0, "before any move: %v", err)
+	}
+	by, err := Reconcilers(replicas)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, ns := range namespaces {
+		if len(by[ns]) != 1 {
+			row.Fail(0, "%s was fully reconciled by %v, want exactly one replica", ns, by[ns])
+		}
+	}
+
+	for trial := range c.Trials {
+		ns := namespaces[rnd.IntN(len(namespaces))]
+		from := byShard[owner[ns]]
+		var others []string
+		for _, s := range shards {
+			if s != owner[ns] {
+				others = append(others, s)
+			}
+		}
+		to := others[rnd.IntN(len(others))]
+		before, err := from.FullReconciles()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		vigil, err := w.Watch(ctx, []string{ns})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		moved := time.Now()
+		if err := w.UpdateSync(ctx, ns, "app", func(s *v1alpha1.Sync) {
+			if to == "" {
+				delete(s.Labels, reconcile.LabelShard)
+				return
+			}
+			if s.Labels == nil {
+				s.Labels = map[string]string{}
+			}
+			s.Labels[reconcile.LabelShard] = to
+		}); err != nil {
+			tb.Fatal(err)
+		}
+		owner[ns] = to
+		err = waitFor(settle, func(ctx context.Context) error { return holders(ctx, byShard, owner) })
+		lost := vigil.Stop()
+		if err != nil {
+			row.Fail(trial, "moving %s from %s to %s: %v", ns, from.Name, byShard[to].Name, err)
+			continue
+		}
+		row.Recovery = append(row.Recovery, time.Since(moved))
+		if len(lost) > 0 {
+			row.WrongPrunes += len(lost)
+			row.Fail(trial, "objects of %s were deleted or replaced while it moved from %s to %s: %v", ns, from.Name, byShard[to].Name, lost)
+		}
+		// The next commit is the new shard's to apply, not the old one's.
+		next, f := w.commitFleet(tb, trial+1)
+		for _, n := range namespaces {
+			if err := w.RequestReconcile(ctx, n, next); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		if _, err := w.WaitReady(ctx, namespaces, next, settle); err != nil {
+			row.Fail(trial, "after moving %s: %v", ns, err)
+			continue
+		}
+		w.checkOwnership(ctx, &row, trial, namespaces, f.want())
+		after, err := from.FullReconciles()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if after[ns] != before[ns] {
+			row.Fail(trial, "%s reconciled %s again after it left its shard (%d → %d full reconciliations)", from.Name, ns, before[ns], after[ns])
+		}
+		if counts, _ := byShard[to].FullReconciles(); counts[ns] == 0 {
+			row.Fail(trial, "%s never reconciled %s", byShard[to].Name, ns)
+		}
+	}
+	return row
+}
