@@ -240,13 +240,3 @@ func waitFor(timeout time.Duration, check func(context.Context) error) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-
-// checkOwnershipT is checkOwnership for a test: each broken promise fails it.
-func (w *World) checkOwnershipT(t *testing.T, namespaces []string, want []string) {
-	t.Helper()
-	var row Row
-	w.checkOwnership(context.Background(), &row, 0, namespaces, want)
-	for _, f := range row.Failures {
-		t.Error(f)
-	}
-}
