@@ -2,15 +2,19 @@ package charts
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -411,6 +415,10 @@ func (in *install) scenario(t *testing.T, p *pod, repo *testenv.GitRepo, first s
 		return err
 	}
 
+	if err := in.webhookDeliveries(t, ctx, p, repo); err != nil {
+		return err
+	}
+
 	second := repo.Remove(t, "drop extra and old", "app/extra.yaml", "app/old.yaml")
 	if err := w.until("removed files pruned", func() error {
 		if err := w.applied(second); err != nil {
@@ -490,6 +498,55 @@ func (in *install) scenario(t *testing.T, p *pod, repo *testenv.GitRepo, first s
 	for _, canary := range []string{in.w.vaultCanary, in.w.sealedCanary} {
 		if strings.Contains(p.Output(), canary) || strings.Contains(string(status), canary) {
 			return errors.New("a secret value reached the controller's output or the Sync status")
+		}
+	}
+	return nil
+}
+
+// webhookDeliveries sends the chart's webhook receiver two signed pushes
+// (recorded in its deliveries ledger: created, then updated) and the first
+// again (refused): what the webhook's RBAC is for.
+func (in *install) webhookDeliveries(t *testing.T, ctx context.Context, p *pod, repo *testenv.GitRepo) error {
+	d := deployment(t, in.r)
+	var name string
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.Name == "webhook-secret" && v.Secret != nil {
+			name = v.Secret.SecretName
+		}
+	}
+	var sec corev1.Secret
+	if err := in.w.kube.Client.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: name}, &sec); err != nil {
+		return fmt.Errorf("the webhook Secret %q: %w", name, err)
+	}
+	secret := strings.TrimSpace(string(sec.Data["secret"]))
+	deliver := func(id, after string) (int, error) {
+		body := `{"ref":"refs/heads/main","after":"` + after + `","repository":{"clone_url":"` + repo.URL + `"}}`
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write([]byte(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+p.ports["webhook"]+"/hook", strings.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("X-GitHub-Event", "push")
+		req.Header.Set("X-GitHub-Delivery", id)
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	for _, step := range []struct {
+		id, after string
+		want      int
+	}{{"delivery-1", "1", http.StatusAccepted}, {"delivery-2", "2", http.StatusAccepted}, {"delivery-1", "1", http.StatusConflict}} {
+		code, err := deliver(step.id, step.after)
+		if err != nil {
+			return fmt.Errorf("webhook %s: %w", step.id, err)
+		}
+		if code != step.want {
+			return fmt.Errorf("webhook %s: %d, want %d", step.id, code, step.want)
 		}
 	}
 	return nil

@@ -10,6 +10,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/latchkey-dev/latchkey/reconcile"
 )
 
 // releaseNamespace is where every case installs the chart.
@@ -46,8 +48,18 @@ var valuesMatrix = []valuesCase{
 			}
 			r.one(t, "ClusterRole", "defaults-latchkey")
 			r.one(t, "ClusterRoleBinding", "defaults-latchkey")
-			if roles := r.find("Role"); len(roles) != 1 || roles[0].GetName() != "defaults-latchkey-leader-election" {
-				t.Errorf("cluster scope renders only the leader election Role, got %s", r.kinds())
+			if roles := r.find("Role"); len(roles) != 2 || roles[0].GetName() != "defaults-latchkey-leader-election" ||
+				roles[1].GetName() != "defaults-latchkey-webhook-deliveries" {
+				t.Errorf("cluster scope renders only the leader election and webhook deliveries Roles, got %s", r.kinds())
+			}
+			wantArgs(t, d, "--leader-elect-lease-duration=15s", "--leader-elect-renew-deadline=10s", "--leader-elect-retry-period=2s")
+			ledger := roleIn(t, r, "defaults-latchkey-webhook-deliveries", releaseNamespace)
+			for _, rule := range ledger.Rules {
+				if slices.Contains(rule.Verbs, "get") || slices.Contains(rule.Verbs, "update") {
+					if !slices.Equal(rule.ResourceNames, []string{reconcile.DeliveryLedgerName("")}) {
+						t.Errorf("the webhook deliveries Role reads or updates other ConfigMaps than the ledger: %+v", rule)
+					}
+				}
 			}
 			r.one(t, "Secret", "defaults-latchkey-hmac")
 			r.one(t, "Secret", "defaults-latchkey-webhook")
@@ -164,6 +176,46 @@ vault:
 			if v := volume(d, "vault-ca"); v == nil || v.ConfigMap == nil || v.ConfigMap.Name != "vault-ca-bundle" {
 				t.Errorf("vault-ca volume is not ConfigMap vault-ca-bundle: %+v", v)
 			}
+		},
+	},
+	{
+		name: "two-replicas-of-a-shard-failing-over-fast",
+		values: `
+replicaCount: 2
+controller:
+  shard: blue
+  leaderElection: {enabled: true, leaseDuration: 6s, renewDeadline: 4s, retryPeriod: 1s}
+`,
+		check: func(t *testing.T, r rendered) {
+			d := deployment(t, r)
+			wantArgs(t, d, "--shard=blue", "--leader-elect=true", "--leader-elect-lease-duration=6s",
+				"--leader-elect-renew-deadline=4s", "--leader-elect-retry-period=1s")
+			ledger := roleIn(t, r, "two-replicas-of-a-shard-failing-over-fast-latchkey-webhook-deliveries", releaseNamespace)
+			if !slices.ContainsFunc(ledger.Rules, func(rule rbacv1.PolicyRule) bool {
+				return slices.Equal(rule.ResourceNames, []string{reconcile.DeliveryLedgerName("blue")})
+			}) {
+				t.Errorf("the webhook deliveries Role does not name shard blue's ledger %s: %+v", reconcile.DeliveryLedgerName("blue"), ledger.Rules)
+			}
+			// Every replica serves the webhook: the readiness probe (which
+			// includes the receiver) is what keeps deliveries off a pod that
+			// cannot take them.
+			if p := d.Spec.Template.Spec.Containers[0].ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" {
+				t.Errorf("no /readyz readiness probe: %+v", p)
+			}
+		},
+	},
+	{
+		name:   "tenancy-off",
+		values: `tenancy: {enabled: false}`,
+		check: func(t *testing.T, r rendered) {
+			// The ClusterRole already gets and creates the managed
+			// ConfigMaps: the ledger Role adds only updating the ledger.
+			ledger := roleIn(t, r, "tenancy-off-latchkey-webhook-deliveries", releaseNamespace)
+			if len(ledger.Rules) != 1 || !slices.Equal(ledger.Rules[0].Verbs, []string{"update"}) ||
+				!slices.Equal(ledger.Rules[0].ResourceNames, []string{reconcile.DeliveryLedgerName("")}) {
+				t.Errorf("with tenancy off the webhook deliveries Role should only update the ledger: %+v", ledger.Rules)
+			}
+			wantArgs(t, deployment(t, r), "--tenancy=false")
 		},
 	},
 	{
@@ -289,6 +341,9 @@ argocdPlugin:
 				"--some-future-flag=1", "--metrics-addr=:9090", "--health-addr=:9091", "--webhook-addr=",
 				"--sealed-secrets-namespace=sealed-secrets", "--vault-cache-ttl=90s", "--git-timeout=2m")
 			noArgWithPrefix(t, d, "--webhook-secret-file")
+			if roles := r.find("Role"); slices.ContainsFunc(roles, func(o *unstructured.Unstructured) bool { return strings.HasSuffix(o.GetName(), "-webhook-deliveries") }) {
+				t.Error("webhook.enabled=false, yet the webhook deliveries Role is there")
+			}
 			if volume(d, "webhook-secret") != nil || servicePort(r.one(t, "Service", ""), "webhook") {
 				t.Error("webhook.enabled=false, yet the receiver's secret or port is there")
 			}

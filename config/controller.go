@@ -32,6 +32,10 @@ type Controller struct {
 	WebhookSecretFile string
 
 	LeaderElect bool
+	// LeaderElection times the lease: how long a replica that stopped
+	// renewing (killed, partitioned) keeps it, and so how long a failover
+	// takes (config/leader.go).
+	LeaderElection LeaderElection
 	// Concurrency is how many Syncs are reconciled at once.
 	Concurrency int
 	// Shard makes the controller reconcile only Syncs labelled
@@ -121,6 +125,9 @@ const (
 	EnvWebhookAddr       = "LATCHKEY_WEBHOOK_ADDR"
 	EnvWebhookSecretFile = "LATCHKEY_WEBHOOK_SECRET_FILE"
 	EnvLeaderElect       = "LATCHKEY_LEADER_ELECT"
+	EnvLeaseDuration     = "LATCHKEY_LEADER_ELECT_LEASE_DURATION"
+	EnvRenewDeadline     = "LATCHKEY_LEADER_ELECT_RENEW_DEADLINE"
+	EnvRetryPeriod       = "LATCHKEY_LEADER_ELECT_RETRY_PERIOD"
 	EnvConcurrency       = "LATCHKEY_CONCURRENCY"
 	EnvShard             = "LATCHKEY_SHARD"
 	EnvWatchNamespaces   = "LATCHKEY_WATCH_NAMESPACES"
@@ -243,6 +250,8 @@ func ControllerDefaults(env Env) (*Controller, []error) {
 			errs = append(errs, fmt.Errorf("%s: %w", b.env, err))
 		}
 	}
+	le, leErrs := leaderElectionDefaults(get)
+	c.LeaderElection, errs = le, append(errs, leErrs...)
 	render, renderErrs := renderDefaults(get)
 	c.Render, errs = render, append(errs, renderErrs...)
 	return c, errs
@@ -257,6 +266,7 @@ func (c *Controller) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.WebhookAddr, "webhook-addr", c.WebhookAddr, "address of the GitHub/GitLab push webhook receiver; empty disables ($"+EnvWebhookAddr+")")
 	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", c.WebhookSecretFile, "file holding the webhook shared secret; required when the receiver is on ($"+EnvWebhookSecretFile+")")
 	fs.BoolVar(&c.LeaderElect, "leader-elect", c.LeaderElect, "elect a leader among replicas of the same shard ($"+EnvLeaderElect+")")
+	c.LeaderElection.addFlags(fs)
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "Syncs reconciled at once ($"+EnvConcurrency+")")
 	fs.StringVar(&c.Shard, "shard", c.Shard, "reconcile only Syncs labelled latchkey.dev/shard=SHARD; empty: those without the label ($"+EnvShard+")")
 	fs.StringSliceVar(&c.WatchNamespaces, "watch-namespaces", c.WatchNamespaces, "comma-separated namespaces to reconcile Syncs in and apply to; empty: the whole cluster ($"+EnvWatchNamespaces+")")
@@ -324,6 +334,7 @@ func (c *Controller) Validate() error {
 		errs = append(errs, fmt.Errorf("--min-interval=%s: want 0 or more", c.MinInterval))
 	}
 	errs = append(errs, c.Render.validate()...)
+	errs = append(errs, c.LeaderElection.validate()...)
 	if c.GitTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--git-timeout=%s: want a positive duration", c.GitTimeout))
 	}

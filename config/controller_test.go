@@ -65,6 +65,18 @@ func TestControllerConfig(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "leader election times default to client-go's, from the environment or the flags", env: map[string]string{EnvLeaseDuration: "6s"},
+			args: []string{"--webhook-addr=", "--leader-elect-renew-deadline=4s"},
+			check: func(t *testing.T, c *Controller) {
+				if le := c.LeaderElection; le.LeaseDuration.String() != "6s" || le.RenewDeadline.String() != "4s" || le.RetryPeriod.String() != "2s" {
+					t.Errorf("got %+v, want lease 6s (env), renew 4s (flag), retry 2s (default)", le)
+				}
+			},
+		},
+		{name: "leader election times out of order", args: []string{"--webhook-addr=", "--leader-elect-lease-duration=5s", "--leader-elect-renew-deadline=5s", "--leader-elect-retry-period=5s"},
+			wantErr: []string{"--leader-elect-lease-duration=5s", "--leader-elect-renew-deadline=5s"}},
+		{name: "bad leader election environment", env: map[string]string{EnvRetryPeriod: "often"}, args: []string{"--webhook-addr="}, wantErr: []string{EnvRetryPeriod}},
 		{name: "a negative interval floor", args: []string{"--webhook-addr=", "--min-interval=-1s"}, wantErr: []string{"--min-interval=-1s"}},
 		{name: "bad remote bases setting", env: map[string]string{EnvAllowRemoteBases: "sometimes"}, args: []string{"--webhook-addr="},
 			wantErr: []string{EnvAllowRemoteBases}},

@@ -121,7 +121,16 @@ func (r *Reconciler) look(ctx context.Context, a *attempt) (*inputs, error) {
 	if in.creds, err = r.gitCredentials(ctx, s); err != nil {
 		return nil, failed(v1alpha1.ReasonConfigInvalid, err)
 	}
-	if in.revision, err = r.fetcher.Revision(ctx, s.Spec.Source.URL, in.ref, in.creds, s.GetInterval()); err != nil {
+	// A new reconcile request (a webhook delivery, on any replica, or a
+	// user) means the repository may have changed: ask the host, whatever
+	// another Sync of the same repository asked it a moment ago.
+	maxAge := s.GetInterval()
+	a.st.mu.Lock()
+	if s.Annotations[AnnotationReconcileRequest] != a.st.reconcileRequest {
+		maxAge = 0
+	}
+	a.st.mu.Unlock()
+	if in.revision, err = r.fetcher.Revision(ctx, s.Spec.Source.URL, in.ref, in.creds, maxAge); err != nil {
 		return nil, failed(v1alpha1.ReasonFetchFailed, err)
 	}
 	a.revision = in.revision

@@ -23,11 +23,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/reconcile/drift"
@@ -109,8 +107,6 @@ type Reconciler struct {
 
 	statesMu sync.Mutex
 	states   map[types.NamespacedName]*syncState
-
-	triggers chan event.TypedGenericEvent[*v1alpha1.Sync]
 }
 
 // syncState is what the controller remembers about a Sync between
@@ -227,16 +223,14 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 		opts:    opts,
 		ids: newIdentities(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper(), c, opts.Concurrency,
 			func(n int) { opts.Metrics.Identities.Set(float64(n)) }),
-		managed:  managed,
-		watched:  map[string]bool{},
-		states:   map[types.NamespacedName]*syncState{},
-		triggers: make(chan event.TypedGenericEvent[*v1alpha1.Sync], 1024),
+		managed: managed,
+		watched: map[string]bool{},
+		states:  map[types.NamespacedName]*syncState{},
 	}
 	r.controller, err = ctrl.NewControllerManagedBy(mgr).
 		Named("sync").
 		For(&v1alpha1.Sync{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletedPredicate{}))).
-		WatchesRawSource(source.Channel(r.triggers, &handler.TypedEnqueueRequestForObject[*v1alpha1.Sync]{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Concurrency, SkipNameValidation: ptr.To(true),
 			RateLimiter: newRetryLimiter(r.retryInterval)}).
 		Build(r)
@@ -353,31 +347,6 @@ func (r *Reconciler) finalize(ctx context.Context, s *v1alpha1.Sync) error {
 	}
 	r.forget(key)
 	return nil
-}
-
-// Trigger makes every Sync following repoURL check it now (a webhook said
-// it changed). It returns how many Syncs were triggered.
-func (r *Reconciler) Trigger(ctx context.Context, repoURL string) (int, error) {
-	var list v1alpha1.SyncList
-	if err := r.client.List(ctx, &list); err != nil {
-		return 0, err
-	}
-	r.fetcher.Forget(repoURL)
-	n := 0
-	for i := range list.Items {
-		s := &list.Items[i]
-		if !sameRepository(s.Spec.Source.URL, repoURL) {
-			continue
-		}
-		r.fetcher.Forget(s.Spec.Source.URL)
-		select {
-		case r.triggers <- event.TypedGenericEvent[*v1alpha1.Sync]{Object: s}:
-			n++
-		case <-ctx.Done():
-			return n, ctx.Err()
-		}
-	}
-	return n, nil
 }
 
 var _ ctrlreconcile.Reconciler = (*Reconciler)(nil)

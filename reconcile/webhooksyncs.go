@@ -7,7 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/reconcile/webhook"
@@ -64,12 +63,12 @@ func (r *Reconciler) TriggerSyncs(ctx context.Context, targets []webhook.Target)
 			}
 			return n, err
 		}
-		r.fetcher.Forget(s.Spec.Source.URL)
-		select {
-		case r.triggers <- event.TypedGenericEvent[*v1alpha1.Sync]{Object: &s}:
+		ok, err := r.requestReconcile(ctx, &s)
+		if err != nil {
+			return n, err
+		}
+		if ok {
 			n++
-		case <-ctx.Done():
-			return n, ctx.Err()
 		}
 	}
 	return n, nil

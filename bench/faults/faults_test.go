@@ -32,6 +32,16 @@ var all = []family{
 		return []faults.Row{faults.Crash(b, c, *crashSyncs)}
 	}},
 	{"git", func(b *testing.B, c faults.Campaign) []faults.Row { return faults.GitFaults(b, c) }},
+	{"failover", func(b *testing.B, c faults.Campaign) []faults.Row {
+		// The chart's lease times unless LATCHKEY_FAULTS_LEASE says otherwise.
+		f := faults.LeaderFailover(b, c, faults.LeaseFromEnv(b, faults.ChartLease), 4)
+		b.Logf("failover: takeover (SIGKILL → the follower holds the Lease) p50 %s, max %s over %d trials",
+			f.TakeoverP50(), f.TakeoverMax(), len(f.Takeover))
+		return []faults.Row{f.Row}
+	}},
+	{"shards", func(b *testing.B, c faults.Campaign) []faults.Row {
+		return []faults.Row{faults.ShardMoves(b, c, faults.ChartLease)}
+	}},
 }
 
 func familyNames() []string {

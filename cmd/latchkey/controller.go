@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -108,6 +106,8 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 	mgr, err := reconcile.NewManager(restCfg, reconcile.ManagerOptions{
 		MetricsAddr: cfg.MetricsAddr, HealthAddr: cfg.HealthAddr, LeaderElect: cfg.LeaderElect,
 		Namespace: cfg.Namespace, Shard: cfg.Shard, Namespaces: cfg.WatchNamespaces,
+		LeaseDuration: cfg.LeaderElection.LeaseDuration, RenewDeadline: cfg.LeaderElection.RenewDeadline,
+		RetryPeriod: cfg.LeaderElection.RetryPeriod,
 	})
 	if err != nil {
 		return err
@@ -156,8 +156,19 @@ func runController(ctx context.Context, cfg *config.Controller, restCfg *rest.Co
 		if err != nil {
 			return controllerConfigError{fmt.Errorf("--webhook-secret-file: %w", err)}
 		}
-		rc := &webhook.Receiver{Secret: []byte(strings.TrimSpace(string(secret))), Trigger: r.Trigger, Syncs: r}
-		if err := mgr.Add(webhookServer(cfg.WebhookAddr, rc, defaultWebhookTimeouts)); err != nil {
+		rc := &webhook.Receiver{
+			Secret: []byte(strings.TrimSpace(string(secret))), Trigger: r.Trigger, Syncs: r,
+			Ledger: &reconcile.DeliveryLedger{
+				Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
+				Namespace: cfg.Namespace, Name: reconcile.DeliveryLedgerName(cfg.Shard),
+			},
+		}
+		srv := webhookServer(cfg.WebhookAddr, rc, defaultWebhookTimeouts)
+		srv.warm = syncInformer(mgr)
+		if err := mgr.Add(srv); err != nil {
+			return err
+		}
+		if err := mgr.AddReadyzCheck("webhook", srv.ready); err != nil {
 			return err
 		}
 	}
@@ -190,47 +201,6 @@ func hmacKey(ctx context.Context, cfg *config.Controller, restCfg *rest.Config, 
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return reconcile.EnsureHMACKey(ctx, c, cfg.Namespace, cfg.HMACKeySecret)
-}
-
-// webhookTimeouts bound how long a client of the webhook receiver may hold
-// a connection.
-type webhookTimeouts struct {
-	header, read, write, idle time.Duration
-}
-
-// defaultWebhookTimeouts: the headers in 5s and the whole request (at most
-// 1 MiB) in 10s, the answer within 15s (the receiver bounds its own work to
-// 10s), and an idle keep-alive connection is closed after 60s.
-var defaultWebhookTimeouts = webhookTimeouts{header: 5 * time.Second, read: 10 * time.Second, write: 15 * time.Second, idle: 60 * time.Second}
-
-// webhookServer serves the receiver at /hook until the manager stops.
-func webhookServer(addr string, h http.Handler, to webhookTimeouts) manager.Runnable {
-	return manager.RunnableFunc(func(ctx context.Context) error {
-		mux := http.NewServeMux()
-		mux.Handle("/hook", h)
-		srv := &http.Server{
-			Handler:           mux,
-			ReadHeaderTimeout: to.header,
-			ReadTimeout:       to.read,
-			WriteTimeout:      to.write,
-			IdleTimeout:       to.idle,
-			MaxHeaderBytes:    64 << 10,
-		}
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("webhook receiver: %w", err)
-		}
-		go func() {
-			<-ctx.Done()
-			shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(shutdown)
-		}()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
 }
 
 // tenancyPolicy turns the tenancy flags into the policy the reconciler and

@@ -59,6 +59,17 @@ type Syncs interface {
 	SameRepository(a, b string) bool
 }
 
+// Ledger is the record of accepted GitHub deliveries that every replica of
+// the receiver shares, so that a delivery replayed to another replica
+// behind the same Service is refused too (the controller keeps it in a
+// ConfigMap: reconcile.DeliveryLedger).
+type Ledger interface {
+	// Claim records keys at now, atomically, unless one of them was
+	// recorded less than window before: then it records nothing and
+	// returns false.
+	Claim(ctx context.Context, now time.Time, window time.Duration, keys ...string) (bool, error)
+}
+
 // Receiver is the webhook endpoint. A request must prove it knows a secret:
 // GitHub signs the body with it (X-Hub-Signature-256), GitLab sends it as
 // X-Gitlab-Token. The controller-wide Secret triggers every Sync following
@@ -81,6 +92,11 @@ type Receiver struct {
 	// DefaultMaxInFlight.
 	MaxBody     int64
 	MaxInFlight int
+	// Ledger, when set, is consulted after a GitHub delivery is
+	// authenticated: what another replica accepted is refused here. The
+	// receiver's own memory still refuses replays to itself first, before
+	// reading the body. A Ledger that fails refuses the delivery (503).
+	Ledger Ledger
 
 	once     sync.Once
 	slots    chan struct{}
@@ -231,7 +247,18 @@ func (rc *Receiver) github(ctx context.Context, w http.ResponseWriter, req *http
 			return 0, refuse(http.StatusUnauthorized, "invalid or missing X-Hub-Signature-256")
 		}
 	}
-	rc.replays.add(now, "delivery\x00"+delivery, sigKey)
+	keys := []string{"delivery\x00" + delivery, sigKey}
+	if rc.Ledger != nil {
+		fresh, err := rc.Ledger.Claim(ctx, now, replayWindow, keys...)
+		if err != nil {
+			return 0, refuse(http.StatusServiceUnavailable, "the record of deliveries is unavailable; redeliver later")
+		}
+		if !fresh {
+			rc.replays.add(now, keys...)
+			return 0, refuse(http.StatusConflict, "delivery %s (or its payload) was already received by another replica", delivery)
+		}
+	}
+	rc.replays.add(now, keys...)
 	if h.Get("X-GitHub-Event") != "push" {
 		return -1, nil
 	}

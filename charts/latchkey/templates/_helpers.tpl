@@ -79,6 +79,13 @@ are where the Deployment mounts the files.
 {{- end }}
 - --concurrency={{ .Values.controller.concurrency }}
 - --leader-elect={{ .Values.controller.leaderElection.enabled }}
+{{- with .Values.controller.leaderElection }}
+{{- if .enabled }}
+- --leader-elect-lease-duration={{ .leaseDuration }}
+- --leader-elect-renew-deadline={{ .renewDeadline }}
+- --leader-elect-retry-period={{ .retryPeriod }}
+{{- end }}
+{{- end }}
 {{- with .Values.controller.shard }}
 - --shard={{ . }}
 {{- end }}
@@ -114,6 +121,29 @@ are where the Deployment mounts the files.
 {{- end }}
 {{- with .Values.controller.extraArgs }}
 {{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+latchkey.deliveryLedgerName is the ConfigMap the controller records webhook
+deliveries in: reconcile.DeliveryLedgerName, <lease name>-webhook-deliveries.
+*/}}
+{{- define "latchkey.deliveryLedgerName" -}}
+{{- if .Values.controller.shard }}latchkey-controller-{{ .Values.controller.shard }}-webhook-deliveries{{ else }}latchkey-controller-webhook-deliveries{{ end }}
+{{- end }}
+
+{{/*
+latchkey.managesReleaseConfigMaps is "true" when the controller's main rules
+(latchkey.rules: its ClusterRole, or its Role where the release namespace is
+one of rbac.namespaces) already let it get and create ConfigMaps in the
+release namespace: tenancy is off (with it on the controller only lists and
+watches the managed kinds) and rbac.managedResources holds configmaps. A
+second grant would be one more rule for nothing.
+*/}}
+{{- define "latchkey.managesReleaseConfigMaps" -}}
+{{- $here := and (not .Values.tenancy.enabled) (or (not (include "latchkey.namespaced" .)) (has .Release.Namespace .Values.rbac.namespaces)) }}
+{{- range .Values.rbac.managedResources }}
+{{- if and $here (has "" .apiGroups) (has "configmaps" .resources) }}true{{ end }}
 {{- end }}
 {{- end }}
 
