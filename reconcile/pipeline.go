@@ -140,7 +140,12 @@ func (r *Reconciler) look(ctx context.Context, a *attempt) (*inputs, error) {
 	if in.rot, err = r.checkRotation(ctx, a.st, s.GetRotationInterval(), in.secrets); err != nil {
 		// Vault may be down: nothing is applied on this ground, the last
 		// good state stays, and the check is retried at the next interval.
+		// Ready keeps the last outcome (a render that needs only cached
+		// values still works), so a Warning says the rotation is stalled
+		// and why; the error names paths and Vault's answer, never a value.
 		logger(ctx).Info("rotation check failed", "error", err.Error())
+		r.events.Eventf(s, nil, corev1.EventTypeWarning, v1alpha1.ReasonRotationCheckFailed, "CheckRotation",
+			"%s; the applied values stay, checked again at the next rotation interval", err.Error())
 	}
 	return in, nil
 }

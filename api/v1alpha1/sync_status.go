@@ -77,6 +77,13 @@ const (
 	ReasonRotationPickedUp = "RotationPickedUp"
 )
 
+// ReasonRotationCheckFailed is a Warning event: the rotation check could not
+// read the versions of the Sync's Vault secrets (Vault down, sealed,
+// denying). The applied values stay and Ready keeps the last outcome, since
+// a render that only needs cached values still works; the event is where
+// the stalled rotation shows, with its cause.
+const ReasonRotationCheckFailed = "RotationCheckFailed"
+
 // ReasonProgressingWithRetry is Reconciling's reason while a failed attempt
 // is retried with backoff (as Flux names it).
 const ReasonProgressingWithRetry = "ProgressingWithRetry"

@@ -36,9 +36,13 @@ func TestAMissingToolIsUnavailableAndNamesTheFix(t *testing.T) {
 }
 
 func TestAStartFailureIsNotUnavailable(t *testing.T) {
-	err := (&Vault{Storage: VaultFile}).Start(context.Background())
-	if err == nil || errors.Is(err, ErrUnavailable) {
-		t.Fatalf("Start with file storage = %v, want a failure that is not ErrUnavailable", err)
+	for name, v := range map[string]*Vault{
+		"unknown storage":          {Storage: "s3", Dir: t.TempDir()},
+		"file storage without Dir": {Storage: VaultFile},
+	} {
+		if err := v.Start(context.Background()); err == nil || errors.Is(err, ErrUnavailable) {
+			t.Errorf("%s: Start = %v, want a failure that is not ErrUnavailable", name, err)
+		}
 	}
 }
 

@@ -22,17 +22,18 @@ const (
 	// VaultInMemory is dev mode: in-memory storage, initialised and unsealed
 	// at start, KV v2 at secret/; everything is gone when it stops.
 	VaultInMemory VaultStorage = ""
-	// VaultFile keeps the data in Vault.Dir across restarts, sealed at each
-	// start, with the unseal key kept by the launcher: what a suite that
-	// restarts Vault under a running controller needs. tools/vault builds
-	// dev mode only, so Start refuses it until tools/vault learns `server
-	// -config` with file storage; this is where that goes.
+	// VaultFile keeps the data in Vault.Dir across restarts (`vault server
+	// -config` with file storage), sealed at each start, initialised by the
+	// first, with the unseal key kept by the launcher in memory: what a suite
+	// that restarts or seals Vault under a running controller needs (Restart,
+	// Seal, Unseal).
 	VaultFile VaultStorage = "file"
 )
 
-// vaultReadyPrefix starts the line tools/vault prints once the dev server is
-// initialised, unsealed and has KV v2 at secret/; the line carries addr=URL.
-const vaultReadyPrefix = "==> Vault dev server ready:"
+// vaultReadyPrefixes start the line tools/vault prints once the dev server is
+// initialised, unsealed and has KV v2 at secret/, or once a -config server
+// listens (sealed); the line carries addr=URL.
+var vaultReadyPrefixes = []string{"==> Vault dev server ready:", "==> Vault server ready:"}
 
 // vaultCallTimeout bounds every launcher call to Vault, so a hung server fails
 // instead of hanging its caller.
@@ -45,7 +46,8 @@ type Vault struct {
 	Dir string
 	// ListenAddr is the loopback address to serve on; empty lets the kernel
 	// pick a free port (the server reports it). A fixed address lets a
-	// restarted server come back where its clients look.
+	// restarted server come back where its clients look; a VaultFile server
+	// started without one keeps the port it got here for its restarts.
 	ListenAddr string
 	// RootToken is the root token to create; empty picks a random one.
 	RootToken string
@@ -63,21 +65,28 @@ type Vault struct {
 	exited  chan struct{}
 	waitErr error
 	out     *serverOutput
+	// unsealKey is the only key share of a VaultFile server, from its
+	// initialisation; in memory only.
+	unsealKey string
 }
 
 // Start starts the server on loopback, waits until it reports healthy, and
 // returns. Its environment has no VAULT_* variables, which would change its
 // flags (VAULT_DEV_ROOT_TOKEN_ID...).
 func (v *Vault) Start(ctx context.Context) error {
-	if v.Storage != VaultInMemory {
-		return fmt.Errorf("vault storage %q: tools/vault builds dev mode (in-memory storage) only", v.Storage)
+	if v.RootToken == "" {
+		v.RootToken = "root-" + rand.Text()
+	}
+	switch v.Storage {
+	case VaultInMemory:
+	case VaultFile:
+		return v.startFile(ctx)
+	default:
+		return fmt.Errorf("vault storage %q: want %q (in memory, dev mode) or %q", v.Storage, VaultInMemory, VaultFile)
 	}
 	bin, err := ToolPath("vault")
 	if err != nil {
 		return err
-	}
-	if v.RootToken == "" {
-		v.RootToken = "root-" + rand.Text()
 	}
 	listen := v.ListenAddr
 	if listen == "" {
@@ -153,7 +162,7 @@ func (v *Vault) waitHealthy(ctx context.Context) error {
 	return fmt.Errorf("vault at %s is not healthy: %w", v.Addr, last)
 }
 
-// Stop sends SIGTERM and expects the clean exit `vault server -dev` makes; a
+// Stop sends SIGTERM and expects the clean exit `vault server` makes; a
 // server that exited early, needs SIGKILL or exits non-zero is an error.
 func (v *Vault) Stop() error {
 	if v.cmd == nil {

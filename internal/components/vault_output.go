@@ -58,9 +58,9 @@ func (o *serverOutput) waitReady(ctx context.Context, exited <-chan struct{}, ti
 	case addr := <-ready:
 		return addr, nil
 	case <-exited:
-		return "", fmt.Errorf("server exited before printing %q", vaultReadyPrefix)
+		return "", fmt.Errorf("server exited before printing %q", vaultReadyPrefixes)
 	case <-time.After(timeout):
-		return "", fmt.Errorf("no %q line within %s", vaultReadyPrefix, timeout)
+		return "", fmt.Errorf("no %q line within %s", vaultReadyPrefixes, timeout)
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
@@ -79,7 +79,13 @@ func (o *serverOutput) tail() string {
 
 // readyAddr finds the complete ready line in out and returns its addr= field.
 func readyAddr(out string) (string, bool) {
-	i := strings.Index(out, vaultReadyPrefix)
+	i := -1
+	for _, prefix := range vaultReadyPrefixes {
+		if j := strings.Index(out, prefix); j >= 0 {
+			i = j
+			break
+		}
+	}
 	if i < 0 {
 		return "", false
 	}

@@ -30,9 +30,18 @@ type WorldOptions struct {
 	// Vault starts a dev-mode Vault and gives the controller its root token
 	// (VAULT_ADDR, VAULT_TOKEN), unless VaultAddr points it elsewhere.
 	Vault bool
+	// VaultFile makes that Vault durable (file storage, a fixed address, the
+	// unseal key kept by the harness), so it can be restarted and sealed.
+	VaultFile bool
 	// VaultAddr, when set, is the Vault address the controller is given
 	// instead of the server's (a Proxy in front of it).
 	VaultAddr string
+	// VaultToken, when set, is the token the controller is given instead of
+	// the root token (a limited one a campaign can revoke).
+	VaultToken string
+	// ControllerEnv is added to the controller's environment (e.g.
+	// VAULT_CLIENT_TIMEOUT, VAULT_MAX_RETRIES).
+	ControllerEnv []string
 	// ControllerArgs are added to `latchkey controller --kubeconfig ...`.
 	ControllerArgs []string
 	// NoController leaves the controller to the caller (StartController).
@@ -64,7 +73,11 @@ func StartWorld(tb testing.TB, opts WorldOptions) *World {
 	w.Git = testenv.StartGitServer(tb)
 	w.Repo = w.Git.NewRepo(tb, "fleet")
 	if opts.Vault {
-		w.Vault = testenv.StartVault(tb)
+		var vopts []testenv.VaultOption
+		if opts.VaultFile {
+			vopts = append(vopts, testenv.WithFileStorage())
+		}
+		w.Vault = testenv.StartVault(tb, vopts...)
 	}
 	if !opts.NoController {
 		w.Controller = w.StartController(tb, "controller")
@@ -81,13 +94,17 @@ func (w *World) StartController(tb testing.TB, name string, extra ...string) *co
 		"--metrics-addr", "0", "--health-addr", "0", "--webhook-addr=", "--concurrency", "4"},
 		w.opts.ControllerArgs...)
 	args = append(args, extra...)
-	var env []string
+	env := slices.Clone(w.opts.ControllerEnv)
 	if w.Vault != nil {
 		addr := w.Vault.Addr
 		if w.opts.VaultAddr != "" {
 			addr = w.opts.VaultAddr
 		}
-		env = append(env, "VAULT_ADDR="+addr, "VAULT_TOKEN="+w.Vault.RootToken)
+		token := w.Vault.RootToken
+		if w.opts.VaultToken != "" {
+			token = w.opts.VaultToken
+		}
+		env = append(env, "VAULT_ADDR="+addr, "VAULT_TOKEN="+token)
 	}
 	return testenv.StartController(tb, name, args, env)
 }

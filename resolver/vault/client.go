@@ -1,9 +1,11 @@
 package vault
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
@@ -23,10 +25,10 @@ func newClient(cfg *config.Vault) (*api.Client, error) {
 		Timeout:    cfg.Timeout,
 		MaxRetries: cfg.MaxRetries,
 		// Exponential backoff from 250ms, honouring Retry-After on 429/503.
-		MinRetryWait: 250 * time.Millisecond,
+		MinRetryWait: minRetryWait,
 		MaxRetryWait: 5 * time.Second,
 		Backoff:      retryablehttp.DefaultBackoff,
-		CheckRetry:   api.DefaultRetryPolicy,
+		CheckRetry:   retryBeforeDeadline,
 	}
 	c.HttpClient.Timeout = cfg.Timeout
 	// ConfigureTLS edits the transport's TLS config in place; the pooled
@@ -60,4 +62,33 @@ func newClient(cfg *config.Vault) (*api.Client, error) {
 		client.SetNamespace(cfg.Namespace)
 	}
 	return client, nil
+}
+
+// minRetryWait is the shortest wait before a retry (the backoff's floor).
+const minRetryWait = 250 * time.Millisecond
+
+// retryBeforeDeadline is Vault's retry policy, minus the retries that could
+// only start after the call's deadline (cfg.Timeout covers the call with
+// its retries): a 429 from a rate-limit quota carries a Retry-After as long
+// as the quota's interval, and waiting for it would end in a bare timeout.
+// Not retrying returns what Vault answered, so the error names it (HTTP
+// 429, rate limited) instead of "timed out".
+func retryBeforeDeadline(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	retry, rerr := api.DefaultRetryPolicy(ctx, resp, err)
+	if !retry || resp == nil {
+		return retry, rerr
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return retry, rerr
+	}
+	wait := minRetryWait
+	if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s > 0 &&
+		(resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		wait = time.Duration(s) * time.Second
+	}
+	if time.Until(deadline) <= wait {
+		return false, nil
+	}
+	return retry, rerr
 }

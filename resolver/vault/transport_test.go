@@ -33,6 +33,7 @@ type proxy struct {
 	headers               http.Header     // headers of the last request
 	inFlight, maxInFlight atomic.Int32
 	delay                 time.Duration
+	retryAfter            string // Retry-After of injected statuses, if set
 }
 
 func newProxy(t *testing.T, v *testenv.Vault, tls bool) *proxy {
@@ -58,13 +59,16 @@ func newProxy(t *testing.T, v *testenv.Vault, tls bool) *proxy {
 			p.fail[path]--
 			inject = p.status[path]
 		}
-		delay := p.delay
+		delay, retryAfter := p.delay, p.retryAfter
 		p.mu.Unlock()
 		if hang {
 			<-r.Context().Done()
 			return
 		}
 		if inject != 0 {
+			if retryAfter != "" {
+				w.Header().Set("Retry-After", retryAfter)
+			}
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(inject)
 			fmt.Fprintf(w, `{"errors":["injected %d"]}`, inject)
@@ -185,6 +189,27 @@ func TestRetriesTimeoutsAndBounds(t *testing.T) {
 			t.Fatalf("%d requests in flight, bound is 2", m)
 		}
 	})
+}
+
+// Vault's rate-limit quotas answer 429 with a Retry-After as long as the
+// quota's interval. A retry that could only start after the call's deadline
+// is not attempted: waiting for it would end in a timeout that hides what
+// Vault said, and the condition must name the cause (issue 12's Vault
+// faults found the 429 reported as "timed out").
+func TestRetryAfterBeyondTheDeadlineReportsTheStatus(t *testing.T) {
+	v := testenv.StartVault(t)
+	v.PutKV2(t, "secret", "limited", map[string]any{"k": "v"})
+	p := newProxy(t, v, false)
+	p.fail["secret/data/limited"], p.status["secret/data/limited"], p.retryAfter = 100, 429, "60"
+	cfg := tokenConfig(v)
+	cfg.Address, cfg.Timeout, cfg.MaxRetries = p.url, 2*time.Second, 3
+	_, err := newBackend(t, cfg).Read(context.Background(), resolver.Location{Mount: "secret/", Path: "limited", KVVersion: 2}, "")
+	if !errors.Is(err, resolver.ErrUnavailable) || !strings.Contains(err.Error(), "HTTP 429") {
+		t.Fatalf("err = %v; want unavailable naming HTTP 429", err)
+	}
+	if n := p.count("secret/data/limited"); n != 1 {
+		t.Errorf("%d requests; want 1: a retry due after the deadline is not attempted", n)
+	}
 }
 
 func TestSealedVault(t *testing.T) {

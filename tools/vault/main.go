@@ -1,9 +1,14 @@
-// Command vault is a dev-mode Vault server built from Vault's own core
+// Command vault is a Vault server built from Vault's own core
 // (github.com/hashicorp/vault v1.21.0: the vault and http packages) with only
 // the plugins Latchkey's tests use compiled in: KV, AppRole, Kubernetes auth,
-// and the file audit device. It behaves like `vault server -dev`: in-memory
-// storage, initialised and unsealed at start, KV v2 mounted at secret/, plain
-// HTTP on the listen address, and it accepts upstream's flag names.
+// the file audit device, and the file and in-memory storage backends. By
+// default it behaves like `vault server -dev`: in-memory storage, initialised
+// and unsealed at start, KV v2 mounted at secret/, plain HTTP on the listen
+// address, and it accepts upstream's flag names. `vault server -config FILE`
+// runs a durable server as upstream does: the storage and listener of the
+// (HCL) file, sealed at start, initialised and unsealed by the client through
+// the API (sys/init, sys/unseal); what a test restarting or sealing Vault
+// under a running controller needs.
 // Deliberate differences, for parallel tests: it does not write the root
 // token to ~/.vault-token, it binds no cluster port (upstream takes the API
 // port + 1; a single non-HA node never uses it), and the listen port may be 0,
@@ -38,7 +43,8 @@ func run(args []string) int {
 		args = args[1:]
 	}
 	fs := flag.NewFlagSet("vault server", flag.ContinueOnError)
-	dev := fs.Bool("dev", true, "run in dev mode (the only mode this build supports)")
+	dev := fs.Bool("dev", true, "run in dev mode (ignored with -config)")
+	configPath := fs.String("config", "", "run the server this HCL file describes (storage \"file\" or \"inmem\", one tcp listener) instead of dev mode")
 	listenAddr := fs.String("dev-listen-address", envOr("VAULT_DEV_LISTEN_ADDRESS", "127.0.0.1:8200"),
 		"address the dev server listens on (plain HTTP); port 0 picks a free port")
 	rootTokenID := fs.String("dev-root-token-id", os.Getenv("VAULT_DEV_ROOT_TOKEN_ID"),
@@ -47,8 +53,8 @@ func run(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if !*dev {
-		fmt.Fprintln(os.Stderr, "this Vault build only runs in dev mode; drop -dev=false")
+	if !*dev && *configPath == "" {
+		fmt.Fprintln(os.Stderr, "this Vault build runs in dev mode or with -config FILE; drop -dev=false or add -config")
 		return 2
 	}
 
@@ -61,6 +67,10 @@ func run(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	if *configPath != "" {
+		return runConfigServer(ctx, *configPath, logger)
+	}
 
 	srv, err := startDevServer(*listenAddr, logger)
 	if err != nil {
@@ -81,6 +91,24 @@ func run(args []string) int {
 	}
 	fmt.Printf("==> Vault dev server ready: version=%s addr=%s\n", version.GetVersion().VersionNumber(), srv.addr)
 
+	<-ctx.Done()
+	fmt.Println("==> Vault shutdown triggered")
+	if err := shutdown(srv, logger); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// runConfigServer serves until ctx ends. The ready line comes as soon as the
+// listener is open: the core is sealed (and, the first time, uninitialised)
+// until the client unseals it.
+func runConfigServer(ctx context.Context, path string, logger hclog.Logger) int {
+	srv, err := startConfigServer(path, logger)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "starting Vault server: %v\n", err)
+		return 1
+	}
+	fmt.Printf("==> Vault server ready: version=%s addr=%s sealed=true\n", version.GetVersion().VersionNumber(), srv.addr)
 	<-ctx.Done()
 	fmt.Println("==> Vault shutdown triggered")
 	if err := shutdown(srv, logger); err != nil {

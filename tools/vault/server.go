@@ -16,16 +16,20 @@ import (
 	"github.com/hashicorp/vault/builtin/plugin"
 	"github.com/hashicorp/vault/command/server"
 	vaulthttp "github.com/hashicorp/vault/http"
+	"github.com/hashicorp/vault/internalshared/configutil"
 	"github.com/hashicorp/vault/sdk/logical"
+	"github.com/hashicorp/vault/sdk/physical"
+	"github.com/hashicorp/vault/sdk/physical/file"
 	"github.com/hashicorp/vault/sdk/physical/inmem"
 	"github.com/hashicorp/vault/vault"
 	vaultseal "github.com/hashicorp/vault/vault/seal"
 )
 
-// devServer is a running dev-mode Vault: one core on in-memory storage behind
-// one plain-HTTP listener, assembled the way upstream's `vault server -dev`
-// assembles it (command/server.go), minus everything a single throwaway node
-// does not use (HA, clustering, service registration, telemetry sinks, HCP).
+// devServer is a running Vault: one core behind one listener, assembled the
+// way upstream's `vault server` assembles it (command/server.go), minus
+// everything a single test node does not use (HA, clustering, service
+// registration, telemetry sinks, HCP). In dev mode its storage is in memory;
+// with -config it is what the configuration's storage stanza names.
 type devServer struct {
 	core     *vault.Core
 	listener net.Listener
@@ -33,8 +37,9 @@ type devServer struct {
 	addr     string
 }
 
-// startDevServer builds the core, opens the listener and starts serving. The
-// core is still sealed and uninitialised when it returns; see initDev.
+// startDevServer builds a dev-mode core, opens the listener and starts
+// serving. The core is still sealed and uninitialised when it returns; see
+// initDev.
 func startDevServer(listenAddr string, logger hclog.Logger) (*devServer, error) {
 	// The same configuration upstream dev mode parses: inmem storage, mlock
 	// off, one TCP listener without TLS, raw endpoint enabled.
@@ -50,9 +55,47 @@ func startDevServer(listenAddr string, logger hclog.Logger) (*devServer, error) 
 	if err != nil {
 		return nil, fmt.Errorf("creating in-memory storage: %w", err)
 	}
+	return startServer(config, lnConfig, storage, true, logger)
+}
 
-	// Dev mode has no seal stanza, so upstream falls back to a single Shamir
-	// seal; enableDev then initialises it with one key share.
+// startConfigServer is `vault server -config FILE`: the storage and the
+// listener the file names. The core comes up sealed; a new one is also
+// uninitialised, and the client initialises it (sys/init) and unseals it
+// (sys/unseal) through the API, as with upstream.
+func startConfigServer(path string, logger hclog.Logger) (*devServer, error) {
+	config, err := server.LoadConfigFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if config.Storage == nil {
+		return nil, fmt.Errorf("%s: no storage stanza (this build has storage \"file\" and \"inmem\")", path)
+	}
+	if len(config.Listeners) != 1 || config.Listeners[0].Type != configutil.TCP {
+		return nil, fmt.Errorf("%s: want exactly one tcp listener, got %d", path, len(config.Listeners))
+	}
+	var storage physical.Backend
+	switch t := config.Storage.Type; t {
+	case "file":
+		storage, err = file.NewFileBackend(config.Storage.Config, logger.Named("storage.file"))
+	case "inmem":
+		storage, err = inmem.NewInmem(config.Storage.Config, logger.Named("storage.inmem"))
+	default:
+		return nil, fmt.Errorf("%s: storage %q is not linked into this build (it has \"file\" and \"inmem\")", path, t)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating %s storage: %w", config.Storage.Type, err)
+	}
+	return startServer(config, config.Listeners[0], storage, false, logger)
+}
+
+// startServer builds the core on storage, opens the listener and starts
+// serving; the core is sealed when it returns.
+func startServer(config *server.Config, lnConfig *configutil.Listener, storage physical.Backend, dev bool, logger hclog.Logger) (*devServer, error) {
+	listenAddr := lnConfig.Address
+
+	// Neither dev mode nor the configurations this build reads have a seal
+	// stanza, so upstream falls back to a single Shamir seal: enableDev, or
+	// the client's sys/init, initialises it.
 	sealAccess, err := vaultseal.NewAccessFromWrapper(logger.Named("seal.shamir"), aeadwrapper.NewShamirWrapper(), vault.SealConfigTypeShamir.String())
 	if err != nil {
 		return nil, fmt.Errorf("creating shamir seal: %w", err)
@@ -80,8 +123,8 @@ func startDevServer(listenAddr string, logger hclog.Logger) (*devServer, error) 
 		LogicalBackends:    map[string]logical.Factory{"plugin": plugin.Factory},
 		BuiltinRegistry:    builtins,
 		// Dev mode turns these on (createCoreConfig).
-		EnableRaw:           true,
-		EnableIntrospection: true,
+		EnableRaw:           dev,
+		EnableIntrospection: dev,
 	})
 	if err != nil && vault.IsFatalError(err) {
 		ln.Close()
