@@ -32,6 +32,7 @@ var all = []family{
 		return []faults.Row{faults.Crash(b, c, *crashSyncs)}
 	}},
 	{"git", func(b *testing.B, c faults.Campaign) []faults.Row { return faults.GitFaults(b, c) }},
+	{"vault", func(b *testing.B, c faults.Campaign) []faults.Row { return faults.VaultFaults(b, c) }},
 	{"failover", func(b *testing.B, c faults.Campaign) []faults.Row {
 		// The chart's lease times unless LATCHKEY_FAULTS_LEASE says otherwise.
 		f := faults.LeaderFailover(b, c, faults.LeaseFromEnv(b, faults.ChartLease), 4)
