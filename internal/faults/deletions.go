@@ -40,7 +40,8 @@ const markerName = "faults-deletions-marker"
 
 // WatchDeletions starts watching ConfigMaps in every namespace; Stop ends it.
 func WatchDeletions(ctx context.Context, clientset kubernetes.Interface) (*Deletions, error) {
-	ctx, cancel := context.WithCancel(context.Background())
+	// The watch outlives the caller's context: Stop ends it.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rw, err := watchConfigMaps(ctx, clientset, "")
 	if err != nil {
 		cancel()
