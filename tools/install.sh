@@ -83,6 +83,13 @@ extras() {
 	esac
 }
 
+# src_sum digests what a tool is built from (the Go files, go.mod and go.sum of
+# its directory under tools/): a change there rebuilds the tool at the same
+# version, so no cache keeps a binary the project no longer builds.
+src_sum() {
+	(cd "$here/$1" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort | xargs cat | sha256sum | cut -d' ' -f1)
+}
+
 want=("$@")
 selected() {
 	if [[ ${#want[@]} -eq 0 ]]; then
@@ -99,9 +106,16 @@ mkdir -p "$dir"
 while IFS='|' read -r name version moddir pkg ldflags; do
 	selected "$name" || continue
 	out="$dir/$name-$version/$name"
+	sum=$(src_sum "$moddir")
 	if [[ -x $out ]]; then
-		echo "tools: $name $version: present ($out)"
-		continue
+		# A binary from before the digests were kept is taken as built from
+		# today's sources, once.
+		[[ -f $out.src ]] || echo "$sum" >"$out.src"
+		if [[ $(cat "$out.src") == "$sum" ]]; then
+			echo "tools: $name $version: present ($out)"
+			continue
+		fi
+		echo "tools: $name $version: tools/$moddir changed since it was built: rebuilding"
 	fi
 	echo "tools: $name $version: building from tools/$moddir ..."
 	start=$(date +%s)
@@ -116,5 +130,6 @@ while IFS='|' read -r name version moddir pkg ldflags; do
 	(cd "$here/$moddir" && CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} $modflag" go build -trimpath -ldflags "-s -w $ldflags" -o "$out.partial" "$pkg")
 	extras "$name" "$moddir" "$(dirname "$out")"
 	mv "$out.partial" "$out"
+	echo "$sum" >"$out.src"
 	echo "tools: $name $version: built in $(($(date +%s) - start))s, $(du -h "$out" | cut -f1)"
 done < <(manifest)
