@@ -195,7 +195,7 @@ func (w *World) waitSync(ctx context.Context, ns string, timeout time.Duration, 
 }
 
 // failedNaming accepts a Sync whose Ready condition is False with a message
-// containing every one of words.
+// containing every one of words, in any case.
 func failedNaming(words ...string) func(*v1alpha1.Sync) bool {
 	return func(s *v1alpha1.Sync) bool {
 		c := apimeta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionReady)
@@ -203,7 +203,7 @@ func failedNaming(words ...string) func(*v1alpha1.Sync) bool {
 			return false
 		}
 		for _, word := range words {
-			if !strings.Contains(c.Message, word) {
+			if !strings.Contains(strings.ToLower(c.Message), strings.ToLower(word)) {
 				return false
 			}
 		}

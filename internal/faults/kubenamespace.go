@@ -81,8 +81,13 @@ func NamespaceTerminating(tb testing.TB, c Campaign, w *World) Row {
 		files["kt-other/objects.yaml"] = configMaps([]string{"cm-0"}, gen)
 		rev = w.Repo.Commit(tb, fmt.Sprintf("kt: trial %d", trial), files)
 
-		if s, err := w.waitSync(ctx, ns, kubeWait, failedNaming(target, "terminat")); err != nil {
-			row.Fail(trial, "the condition does not name namespace %s being terminated: %v", target, err)
+		// The attempt at the new revision must say why it fails (not only
+		// the drift repairs that ran before the commit).
+		naming := failedNaming(target, "terminat")
+		if s, err := w.waitSync(ctx, ns, kubeWait, func(s *v1alpha1.Sync) bool {
+			return s.Status.LastAttemptedRevision == rev && naming(s)
+		}); err != nil {
+			row.Fail(trial, "the condition does not name namespace %s being terminated for revision %s: %v", target, short(rev), err)
 		} else if ReadyAt(s, rev) {
 			row.Fail(trial, "Ready at %s while its namespace is terminating", short(rev))
 		}
