@@ -117,6 +117,9 @@ func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, id *identity
 	if err := r.checkAccess(ctx, s, id, d.revision, append(hookObjects(d.hooks), d.objects...), stale); err != nil {
 		return outcome{}, failed(reasonFor(err, v1alpha1.ReasonApplyFailed), err)
 	}
+	if err := terminatingNamespaces(ctx, id.client, d.objects); err != nil {
+		return outcome{}, failed(v1alpha1.ReasonForbidden, fmt.Errorf("revision %s not applied: %w", short(d.revision), err))
+	}
 	hooks := planHooks(s, d.hooks)
 	if err := r.runHooks(ctx, s, id, d.revision, hooks, phasePre); err != nil {
 		return outcome{}, failed(reasonFor(err, v1alpha1.ReasonHookFailed), err)
