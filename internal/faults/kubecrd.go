@@ -47,14 +47,16 @@ func widget(name string, size int) string {
 // CRDRemoved deletes the CRD of a custom resource a Sync applied (so the
 // object and its kind go while the inventory holds it), then commits a
 // change to the Sync's ConfigMaps. The Sync must fail with a condition
-// naming the kind, delete nothing, and not be wedged: in even trials the
-// CRD comes back, in odd trials Git drops the custom resource; either way
-// the Sync must be Ready again (recovery measured from that moment) with
-// its inventory equal to Git.
+// naming the kind, delete nothing, and not be wedged. Trials rotate over
+// three ways out: the CRD comes back; the controller restarts (its REST
+// mapper then has never heard of the kind) and Git drops the custom
+// resource; Git drops it under the same controller. Each way the Sync must be Ready again
+// (recovery measured from the CRD's return or the commit) with its
+// inventory equal to Git.
 func CRDRemoved(tb testing.TB, c Campaign, w *World) Row {
 	tb.Helper()
 	row := Row{
-		Fault:   "CRD deleted while its custom resource is in the inventory; CRD restored or dropped from Git",
+		Fault:   "CRD deleted while its custom resource is in the inventory; CRD restored, or dropped from Git (after a controller restart in 1 of 3)",
 		Checked: "condition names the kind; no ConfigMap deleted; not wedged: Ready after either; inventory = Git; no orphan",
 		Trials:  c.Trials,
 	}
@@ -93,20 +95,31 @@ func CRDRemoved(tb testing.TB, c Campaign, w *World) Row {
 		}
 		w.controllerAlive(tb, &row, trial)
 
-		restore := trial%2 == 0
+		restore := trial%3 == 0
+		how := "the CRD came back"
+		if trial%3 == 1 {
+			// A controller started while the kind is gone knows nothing
+			// of it: its REST mapper has no Widget at all.
+			how = "the controller restarted and Git dropped the Widget"
+			if err := w.Controller.Stop(); err != nil {
+				row.Fail(trial, "stopping the controller: %v", err)
+			}
+			if err := w.Controller.Start(); err != nil {
+				tb.Fatalf("kd: %v", err)
+			}
+		}
 		lifted := time.Now()
 		if restore {
 			if err := installCRD(ctx, w.Client); err != nil {
 				tb.Fatalf("kd: %v", err)
 			}
 		} else {
+			if trial%3 == 2 {
+				how = "Git dropped the Widget"
+			}
 			rev = w.Repo.Commit(tb, fmt.Sprintf("kd: trial %d drops the Widget", trial), file(1, false))
 		}
 		if _, err := w.WaitReady(ctx, []string{ns}, rev, kubeWait); err != nil {
-			how := "Git dropped the Widget"
-			if restore {
-				how = "the CRD came back"
-			}
 			row.Fail(trial, "wedged: not Ready after %s: %v", how, firstLine(err.Error()))
 		} else {
 			row.Recovery = append(row.Recovery, time.Since(lifted))
