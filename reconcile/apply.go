@@ -11,6 +11,7 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -341,6 +342,12 @@ func (r *Reconciler) deleteStale(ctx context.Context, s *v1alpha1.Sync, id *iden
 	for _, o := range stale {
 		e, err := rm.Delete(ctx, o, opts)
 		if err != nil {
+			if apimeta.IsNoMatchError(err) {
+				// Its kind is no longer served (its CRD was deleted, and
+				// every object of it with the CRD): nothing is left to
+				// prune, and waiting for the kind would wedge the Sync.
+				continue
+			}
 			errs = append(errs, err)
 			continue
 		}
