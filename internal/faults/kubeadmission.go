@@ -58,8 +58,10 @@ func AdmissionRejects(tb testing.TB, c Campaign, w *World) Row {
 		// The refused ConfigMap at a random place of the set.
 		next := slices.Insert(slices.Clone(names), rng.IntN(len(names)+1), refused)
 		rev = w.Repo.Commit(tb, fmt.Sprintf("kv: trial %d", trial), map[string]string{"kv/objects.yaml": configMaps(next, gen)})
-		if _, err := w.waitSync(ctx, ns, kubeWait, failedNaming(refused, message)); err != nil {
+		if s, err := w.waitSync(ctx, ns, kubeWait, failedNaming(refused, message)); err != nil {
 			row.Fail(trial, "the condition does not name %s and the policy's message: %v", refused, err)
+		} else if trial == 0 {
+			tb.Logf("admission refusal reported as %s", Condition(s))
 		}
 		// Give a partial apply the time to show.
 		time.Sleep(2 * time.Second)

@@ -90,8 +90,10 @@ func CRDRemoved(tb testing.TB, c Campaign, w *World) Row {
 		}
 		time.Sleep(time.Duration(rng.IntN(1000)) * time.Millisecond)
 		rev = w.Repo.Commit(tb, fmt.Sprintf("kd: trial %d", trial), file(1, true))
-		if _, err := w.waitSync(ctx, ns, kubeWait, failedNaming("Widget")); err != nil {
+		if s, err := w.waitSync(ctx, ns, kubeWait, failedNaming("Widget")); err != nil {
 			row.Fail(trial, "the condition does not name the missing kind Widget: %v", err)
+		} else if trial == 0 {
+			tb.Logf("CRD removed reported as %s", Condition(s))
 		}
 		w.controllerAlive(tb, &row, trial)
 

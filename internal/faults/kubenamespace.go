@@ -90,6 +90,8 @@ func NamespaceTerminating(tb testing.TB, c Campaign, w *World) Row {
 			row.Fail(trial, "the condition does not name namespace %s being terminated for revision %s: %v", target, short(rev), err)
 		} else if ReadyAt(s, rev) {
 			row.Fail(trial, "Ready at %s while its namespace is terminating", short(rev))
+		} else if trial == 0 {
+			tb.Logf("namespace terminating reported as %s", Condition(s))
 		}
 		if _, err := w.WaitReady(ctx, []string{other}, rev, kubeWait); err != nil {
 			row.Fail(trial, "the other Sync is affected: %v", firstLine(err.Error()))
