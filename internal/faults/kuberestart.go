@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // ControlPlaneProcess is the process ControlPlaneRestart stops.
@@ -20,18 +23,23 @@ const (
 
 // ControlPlaneRestart stops kube-apiserver or etcd 0-1.5 s after a commit
 // that three Syncs must apply (ConfigMaps added, changed and removed), keeps
-// it down 1-5 s (within the leader lease's renew deadline, 10 s: a longer
-// outage makes the leader step down and exit, by design) and starts it again
-// on the same address and data. Each trial checks that the controller kept
-// running, and after recovery that every Sync is Ready at the commit, that
-// no ConfigMap Git still has was deleted (pruned or recreated), and that
-// labels and inventory equal Git with no orphan. No condition can name the
-// cause: nothing can be written while the control plane is down.
+// it down 1-5 s and starts it again on the same address and data; the
+// outage the controller sees also holds the stop and the start (seconds
+// each). A leader that cannot renew its lease for the renew deadline (10 s,
+// controller-runtime's default) stops leading and exits, by design: that is
+// counted, and the controller started again as its Deployment would; an
+// exit after a shorter outage fails the trial. Each trial then checks that
+// every Sync is Ready at the commit (recovery: from the component healthy
+// again to that), that the controller renewed its lease since (it will
+// not exit later for this outage), that no ConfigMap Git still has was
+// deleted (pruned or recreated), and that labels and inventory equal Git
+// with no orphan. No condition can name the cause: nothing can be written
+// while the control plane is down.
 func ControlPlaneRestart(tb testing.TB, c Campaign, w *World, which ControlPlaneProcess) Row {
 	tb.Helper()
 	row := Row{
 		Fault:   fmt.Sprintf("%s stopped 1-5 s, 0-1.5 s after a commit (3 Syncs)", which),
-		Checked: "controller alive; converged; no ConfigMap Git keeps deleted; labels = inventory = Git; no orphan",
+		Checked: "controller exits only past the lease's renew deadline; converged; lease renewed; no ConfigMap Git keeps deleted; labels = inventory = Git; no orphan",
 		Trials:  c.Trials,
 	}
 	rng := c.Rand(string(which) + " restart")
@@ -74,7 +82,7 @@ func ControlPlaneRestart(tb testing.TB, c Campaign, w *World, which ControlPlane
 		// The outage as the controller saw it: stopping and starting take
 		// seconds of their own.
 		outage := time.Since(began)
-		took, exits, err := w.recoverReady(tb, namespaces, rev)
+		took, exits, err := w.recoverReady(tb, namespaces, rev, time.Now())
 		switch {
 		case exits > 0 && outage < renewDeadline:
 			row.Fail(trial, "the controller exited after an outage of %s, within the lease's renew deadline (%s)", outage.Round(time.Millisecond), renewDeadline)
@@ -114,25 +122,63 @@ func ControlPlaneRestart(tb testing.TB, c Campaign, w *World, which ControlPlane
 // leading, and the manager exits.
 const renewDeadline = 10 * time.Second
 
-// recoverReady waits until every Sync of namespaces is Ready at rev, and
-// starts the controller again each time it exits (as its Deployment
-// would). It returns how long that took and how many exits it saw.
-func (w *World) recoverReady(tb testing.TB, namespaces []string, rev string) (time.Duration, int, error) {
+// recoverReady waits until every Sync of namespaces is Ready at rev and the
+// controller has renewed its leader lease since lifted (so it will not
+// exit for the outage later), starting the controller again each time it
+// exits (as its Deployment would). It returns how long until Ready and how
+// many exits it saw.
+func (w *World) recoverReady(tb testing.TB, namespaces []string, rev string, lifted time.Time) (time.Duration, int, error) {
 	tb.Helper()
-	began := time.Now()
+	ctx := context.Background()
 	exits := 0
-	for {
-		left := kubeWait - time.Since(began)
-		_, err := w.WaitReady(context.Background(), namespaces, rev, left)
-		if err == nil {
-			return time.Since(began), exits, nil
-		}
+	restart := func(err error) error {
 		if w.Controller.Exited() == "" || exits > 3 {
-			return 0, exits, err
+			return err
 		}
 		exits++
 		if err := w.Controller.Start(); err != nil {
 			tb.Fatalf("restarting the controller: %v", err)
 		}
+		return nil
+	}
+	for {
+		_, err := w.WaitReady(ctx, namespaces, rev, kubeWait-time.Since(lifted))
+		if err != nil {
+			if err := restart(err); err != nil {
+				return 0, exits, err
+			}
+			continue
+		}
+		took := time.Since(lifted)
+		if err := w.leaseRenewedSince(ctx, lifted, kubeWait-time.Since(lifted)); err != nil {
+			if err := restart(err); err != nil {
+				return 0, exits, err
+			}
+			continue
+		}
+		return took, exits, nil
 	}
 }
+
+// leaseRenewedSince waits until the controller's leader lease was renewed
+// after t; it fails if the controller exits first or after timeout.
+func (w *World) leaseRenewedSince(ctx context.Context, t time.Time, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var lease coordinationv1.Lease
+		err := w.Client.Get(ctx, client.ObjectKey{Namespace: ControllerNamespace, Name: leaseName}, &lease)
+		if err == nil && lease.Spec.RenewTime != nil && lease.Spec.RenewTime.After(t) {
+			return nil
+		}
+		if why := w.Controller.Exited(); why != "" {
+			return fmt.Errorf("%s", why)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("leader lease %s/%s not renewed since the outage ended (%v)", ControllerNamespace, leaseName, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// leaseName is the leader election lease of the unsharded controller.
+const leaseName = "latchkey-controller"
