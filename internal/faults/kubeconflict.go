@@ -158,7 +158,7 @@ func fieldOwners(ctx context.Context, c client.Client, ns, name, key string) ([]
 	}
 	var owners []string
 	for _, m := range cm.ManagedFields {
-		if m.FieldsV1 != nil && strings.Contains(string(m.FieldsV1.Raw), `"f:`+key+`"`) {
+		if m.FieldsV1 != nil && strings.Contains(m.FieldsV1.GetRawString(), `"f:`+key+`"`) {
 			owners = append(owners, m.Manager)
 		}
 	}
