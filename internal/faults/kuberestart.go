@@ -101,7 +101,7 @@ func ControlPlaneRestart(tb testing.TB, c Campaign, w *World, which ControlPlane
 				outage.Round(time.Millisecond), renewDeadline, leaseRequestTimeout)
 		case exits > 0:
 			restarted++
-			tb.Logf("%s trial %d: an outage of %s outlasted the lease's renew deadline (%s): the controller gave up leadership and exited, as controller-runtime does; restarted as Kubernetes would", which, trial, outage.Round(time.Millisecond), renewDeadline)
+			tb.Logf("%s trial %d: after an outage of %s the leader could not renew its lease within the renew deadline (%s): it gave up leadership and exited, as controller-runtime does; restarted as Kubernetes would", which, trial, outage.Round(time.Millisecond), renewDeadline)
 		}
 		if err != nil {
 			// The next trials would start from a broken state.
@@ -125,7 +125,7 @@ func ControlPlaneRestart(tb testing.TB, c Campaign, w *World, which ControlPlane
 		}
 	}
 	if restarted > 0 {
-		row.Checked += fmt.Sprintf("; %d of %d outages outlasted the lease's renew deadline (%s): the controller exited and was restarted, as Kubernetes restarts it", restarted, c.Trials, renewDeadline)
+		row.Checked += fmt.Sprintf("; in %d of %d trials the leader could not renew its lease within the renew deadline (%s) and exited, and was restarted as Kubernetes restarts it", restarted, c.Trials, renewDeadline)
 	}
 	return row
 }
