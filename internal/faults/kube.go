@@ -113,10 +113,10 @@ func wrongPrunes(before, after map[string]types.UID, kept func(key string) bool)
 	return out
 }
 
-// checkOwnership compares what Sync syncNS/app owns in objNS (ConfigMaps by
+// checkOwnedIn compares what Sync syncNS/app owns in objNS (ConfigMaps by
 // label and by inventory) with want ("ConfigMap/name"), records orphans
 // in row and fails the trial on any difference.
-func (w *World) checkOwnership(ctx context.Context, row *Row, trial int, syncNS, objNS string, want []string) {
+func (w *World) checkOwnedIn(ctx context.Context, row *Row, trial int, syncNS, objNS string, want []string) {
 	o, err := w.ownedIn(ctx, syncNS, objNS)
 	if err != nil {
 		row.Fail(trial, "%s: reading what the Sync owns: %v", syncNS, err)

@@ -104,7 +104,7 @@ func AdmissionRejects(tb testing.TB, c Campaign, w *World) Row {
 			row.WrongPrunes += len(lost)
 			row.Fail(trial, "deleted while Git kept them: %v", lost)
 		}
-		w.checkOwnership(ctx, &row, trial, ns, ns, kinded(next))
+		w.checkOwnedIn(ctx, &row, trial, ns, ns, kinded(next))
 		// The next trial's set drops this one's refused ConfigMap: pruned.
 		prev = gen
 	}

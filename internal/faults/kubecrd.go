@@ -150,7 +150,7 @@ func CRDRemoved(tb testing.TB, c Campaign, w *World) Row {
 			row.WrongPrunes += len(lost)
 			row.Fail(trial, "deleted while Git kept them: %v", lost)
 		}
-		w.checkOwnership(ctx, &row, trial, ns, ns, kinded(names))
+		w.checkOwnedIn(ctx, &row, trial, ns, ns, kinded(names))
 	}
 	return row
 }

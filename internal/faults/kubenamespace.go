@@ -128,8 +128,8 @@ func NamespaceTerminating(tb testing.TB, c Campaign, w *World) Row {
 			row.WrongPrunes += len(lost)
 			row.Fail(trial, "deleted while Git kept them: %v", lost)
 		}
-		w.checkOwnership(ctx, &row, trial, ns, target, kinded(next))
-		w.checkOwnership(ctx, &row, trial, other, other, kinded([]string{"cm-0"}))
+		w.checkOwnedIn(ctx, &row, trial, ns, target, kinded(next))
+		w.checkOwnedIn(ctx, &row, trial, other, other, kinded([]string{"cm-0"}))
 	}
 	return row
 }

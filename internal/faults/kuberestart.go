@@ -121,7 +121,7 @@ func ControlPlaneRestart(tb testing.TB, c Campaign, w *World, which ControlPlane
 			row.Fail(trial, "deleted while Git kept them: %v", lost)
 		}
 		for _, ns := range namespaces {
-			w.checkOwnership(ctx, &row, trial, ns, ns, kinded(next))
+			w.checkOwnedIn(ctx, &row, trial, ns, ns, kinded(next))
 		}
 	}
 	if restarted > 0 {
