@@ -90,8 +90,13 @@ func CRDRemoved(tb testing.TB, c Campaign, w *World) Row {
 		}
 		time.Sleep(time.Duration(rng.IntN(1000)) * time.Millisecond)
 		rev = w.Repo.Commit(tb, fmt.Sprintf("kd: trial %d", trial), file(1, true))
-		if s, err := w.waitSync(ctx, ns, kubeWait, failedNaming("Widget")); err != nil {
-			row.Fail(trial, "the condition does not name the missing kind Widget: %v", err)
+		// For the new revision's attempt, not only the drift repair of the
+		// Widget the CRD's deletion took.
+		naming := failedNaming("Widget")
+		if s, err := w.waitSync(ctx, ns, kubeWait, func(s *v1alpha1.Sync) bool {
+			return s.Status.LastAttemptedRevision == rev && naming(s)
+		}); err != nil {
+			row.Fail(trial, "the condition does not name the missing kind Widget for revision %s: %v", short(rev), err)
 		} else if trial == 0 {
 			tb.Logf("CRD removed reported as %s", Condition(s))
 		}
