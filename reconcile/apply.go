@@ -11,6 +11,7 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -116,6 +117,9 @@ func (r *Reconciler) enforce(ctx context.Context, s *v1alpha1.Sync, id *identity
 	}
 	if err := r.checkAccess(ctx, s, id, d.revision, append(hookObjects(d.hooks), d.objects...), stale); err != nil {
 		return outcome{}, failed(reasonFor(err, v1alpha1.ReasonApplyFailed), err)
+	}
+	if err := terminatingNamespaces(ctx, id.client, d.objects); err != nil {
+		return outcome{}, failed(v1alpha1.ReasonForbidden, fmt.Errorf("revision %s not applied: %w", short(d.revision), err))
 	}
 	hooks := planHooks(s, d.hooks)
 	if err := r.runHooks(ctx, s, id, d.revision, hooks, phasePre); err != nil {
@@ -338,6 +342,12 @@ func (r *Reconciler) deleteStale(ctx context.Context, s *v1alpha1.Sync, id *iden
 	for _, o := range stale {
 		e, err := rm.Delete(ctx, o, opts)
 		if err != nil {
+			if apimeta.IsNoMatchError(err) {
+				// Its kind is no longer served (its CRD was deleted, and
+				// every object of it with the CRD): nothing is left to
+				// prune, and waiting for the kind would wedge the Sync.
+				continue
+			}
 			errs = append(errs, err)
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -44,6 +45,10 @@ type Kube struct {
 	Clientset kubernetes.Interface
 
 	env *envtest.Environment
+	// dirs are the API server's certificates and etcd's data, made here
+	// rather than by envtest so a stopped process starts again on the same
+	// ones (see StopAPIServer); Stop removes them.
+	dirs []string
 }
 
 // Start starts kube-apiserver and etcd on free loopback ports, installs the
@@ -70,8 +75,18 @@ func (k *Kube) Start() error {
 		ControlPlaneStartTimeout: 90 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
 	}
+	certs, err := os.MkdirTemp("", "latchkey-kube-apiserver-")
+	if err != nil {
+		return fmt.Errorf("kube-apiserver certificate directory: %w", err)
+	}
+	data, err := os.MkdirTemp("", "latchkey-etcd-")
+	if err != nil {
+		return errors.Join(fmt.Errorf("etcd data directory: %w", err), os.RemoveAll(certs))
+	}
+	k.dirs = []string{certs, data}
 	env.ControlPlane.GetAPIServer().Path = apiserver
-	env.ControlPlane.Etcd = &envtest.Etcd{Path: etcd}
+	env.ControlPlane.GetAPIServer().CertDir = certs
+	env.ControlPlane.Etcd = &envtest.Etcd{Path: etcd, DataDir: data}
 	if k.Audit != nil {
 		if err := k.Audit.Configure(env); err != nil {
 			return err
@@ -84,6 +99,7 @@ func (k *Kube) Start() error {
 
 	cfg, err := env.Start()
 	if err != nil {
+		err = errors.Join(err, k.removeDirs())
 		return fmt.Errorf("starting kube-apiserver %s and etcd %s: %w", KubeAPIServerVersion, EtcdVersion, err)
 	}
 	k.env = env
@@ -117,7 +133,69 @@ func (k *Kube) Stop() error {
 	env := k.env
 	k.env = nil
 	if err := env.Stop(); err != nil {
+		return errors.Join(fmt.Errorf("stopping kube-apiserver: %w", err), k.removeDirs())
+	}
+	return k.removeDirs()
+}
+
+func (k *Kube) removeDirs() error {
+	var errs []error
+	for _, d := range k.dirs {
+		errs = append(errs, os.RemoveAll(d))
+	}
+	k.dirs = nil
+	return errors.Join(errs...)
+}
+
+// StopAPIServer stops kube-apiserver alone (SIGTERM), as a restart or a
+// crash of the control plane's front end does; etcd keeps running.
+// StartAPIServer starts it again on the same port with the same serving
+// certificate, client CA and service-account keys (envtest keeps them when
+// it did not make the directory), so every client's kubeconfig, the
+// controller's included, stays valid.
+func (k *Kube) StopAPIServer() error {
+	if k.env == nil {
+		return errors.New("kube-apiserver is not running")
+	}
+	if err := k.env.ControlPlane.APIServer.Stop(); err != nil {
 		return fmt.Errorf("stopping kube-apiserver: %w", err)
+	}
+	return nil
+}
+
+// StartAPIServer starts a kube-apiserver stopped by StopAPIServer and waits
+// until it is healthy.
+func (k *Kube) StartAPIServer() error {
+	if k.env == nil {
+		return errors.New("kube-apiserver was never started")
+	}
+	if err := k.env.ControlPlane.APIServer.Start(); err != nil {
+		return fmt.Errorf("starting kube-apiserver again: %w", err)
+	}
+	return nil
+}
+
+// StopEtcd stops etcd alone (SIGTERM), keeping its data; kube-apiserver
+// keeps running and answers errors until StartEtcd starts it again on the
+// same client URL.
+func (k *Kube) StopEtcd() error {
+	if k.env == nil {
+		return errors.New("etcd is not running")
+	}
+	if err := k.env.ControlPlane.Etcd.Stop(); err != nil {
+		return fmt.Errorf("stopping etcd: %w", err)
+	}
+	return nil
+}
+
+// StartEtcd starts an etcd stopped by StopEtcd on its data and waits until
+// it is healthy.
+func (k *Kube) StartEtcd() error {
+	if k.env == nil {
+		return errors.New("etcd was never started")
+	}
+	if err := k.env.ControlPlane.Etcd.Start(); err != nil {
+		return fmt.Errorf("starting etcd again: %w", err)
 	}
 	return nil
 }

@@ -32,6 +32,10 @@ type Kube struct {
 	// Clientset is the typed client-go clientset on the same Config.
 	Clientset kubernetes.Interface
 	Scheme    *runtime.Scheme
+
+	// control is the launched control plane, for the restarts below; nil
+	// for a Kube a test built as a literal.
+	control *components.Kube
 }
 
 // KubeOption changes how StartKube starts the control plane.
@@ -83,7 +87,33 @@ func launchKube(opts ...KubeOption) (*components.Kube, error) {
 }
 
 func wrapKube(k *components.Kube) *Kube {
-	return &Kube{Config: k.Config, Client: k.Client, Clientset: k.Clientset, Scheme: k.Scheme}
+	return &Kube{Config: k.Config, Client: k.Client, Clientset: k.Clientset, Scheme: k.Scheme, control: k}
+}
+
+// StopAPIServer stops kube-apiserver alone; StartAPIServer starts it again
+// on the same port and certificates, so kubeconfigs written before stay
+// valid. For fault injection; never on the Shared control plane.
+func (k *Kube) StopAPIServer(t testing.TB) { k.restart(t, (*components.Kube).StopAPIServer) }
+
+// StartAPIServer starts the kube-apiserver StopAPIServer stopped and waits
+// until it is healthy.
+func (k *Kube) StartAPIServer(t testing.TB) { k.restart(t, (*components.Kube).StartAPIServer) }
+
+// StopEtcd stops etcd alone, keeping its data; StartEtcd starts it again on
+// the same address.
+func (k *Kube) StopEtcd(t testing.TB) { k.restart(t, (*components.Kube).StopEtcd) }
+
+// StartEtcd starts the etcd StopEtcd stopped and waits until it is healthy.
+func (k *Kube) StartEtcd(t testing.TB) { k.restart(t, (*components.Kube).StartEtcd) }
+
+func (k *Kube) restart(t testing.TB, step func(*components.Kube) error) {
+	t.Helper()
+	if k.control == nil {
+		t.Fatal("testenv: this Kube was not started by StartKube")
+	}
+	if err := step(k.control); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
 }
 
 // launched is the launcher's view of k, which may have been built as a
