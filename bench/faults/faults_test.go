@@ -33,6 +33,7 @@ var all = []family{
 	}},
 	{"git", func(b *testing.B, c faults.Campaign) []faults.Row { return faults.GitFaults(b, c) }},
 	{"vault", func(b *testing.B, c faults.Campaign) []faults.Row { return faults.VaultFaults(b, c) }},
+	{"kube", func(b *testing.B, c faults.Campaign) []faults.Row { return faults.KubeFaults(b, c) }},
 	{"failover", func(b *testing.B, c faults.Campaign) []faults.Row {
 		// The chart's lease times unless LATCHKEY_FAULTS_LEASE says otherwise.
 		f := faults.LeaderFailover(b, c, faults.LeaseFromEnv(b, faults.ChartLease), 4)

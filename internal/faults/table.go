@@ -18,10 +18,12 @@ type Row struct {
 	// "converged; no orphan; no wrong prune; inventory = Git".
 	Checked string
 	Trials  int
-	// Failed counts trials in which a promise broke; Failures says which
-	// (the first few, with the seed and trial number to replay them).
+	// Failed counts trials in which a promise broke (once per trial,
+	// however many broke); Failures says which (the first few, with the
+	// trial number to replay them with the campaign's seed).
 	Failed   int
 	Failures []string
+	failed   map[int]bool
 	// The invariant counts over all trials, which the bar wants at
 	// zero: objects labelled as a Sync's outside every inventory, objects
 	// pruned while Git still had them, sets applied from a partial input.
@@ -33,7 +35,13 @@ type Row struct {
 
 // Fail records a broken promise of trial i.
 func (r *Row) Fail(trial int, format string, args ...any) {
-	r.Failed++
+	if !r.failed[trial] {
+		if r.failed == nil {
+			r.failed = map[int]bool{}
+		}
+		r.failed[trial] = true
+		r.Failed++
+	}
 	if len(r.Failures) < 5 {
 		r.Failures = append(r.Failures, fmt.Sprintf("trial %d: ", trial)+fmt.Sprintf(format, args...))
 	}

@@ -12,6 +12,7 @@ func TestTableReportsPassOnlyWhenNoPromiseBroke(t *testing.T) {
 		Recovery: []time.Duration{3 * time.Second, time.Second, 2 * time.Second}})
 	broken := Row{Fault: "controller SIGKILL", Checked: "no orphan", Trials: 2, Orphans: 1}
 	broken.Fail(1, "r-8: orphans %s", "cm-11")
+	broken.Fail(1, "r-9: orphans %s", "cm-12") // the same trial fails once
 	tb.Add(broken)
 	tb.Add(Row{Fault: "git 500", Trials: 1})
 	got := tb.Markdown()
@@ -20,6 +21,7 @@ func TestTableReportsPassOnlyWhenNoPromiseBroke(t *testing.T) {
 		"| controller SIGKILL | 2 | no orphan | FAIL 1/2 (orphans 1, wrong prunes 0, partial applies 0) | n/a | n/a |",
 		"| git 500 | 1 |  | pass | n/a | n/a |",
 		"- controller SIGKILL: trial 1: r-8: orphans cm-11",
+		"- controller SIGKILL: trial 1: r-9: orphans cm-12",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("table lacks %q:\n%s", want, got)
