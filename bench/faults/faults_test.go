@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/latchkey-dev/latchkey/internal/faults"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
@@ -19,7 +22,12 @@ var (
 	families   = flag.String("families", "", "comma-separated fault families to run (default all): "+strings.Join(familyNames(), ", "))
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+func TestMain(m *testing.M) {
+	// envtest logs through controller-runtime's logger; the controller under
+	// test logs to its own file.
+	log.SetLogger(logr.Discard())
+	os.Exit(testenv.Main(m))
+}
 
 // family is one kind of fault; each returns its rows of the table.
 type family struct {
