@@ -34,8 +34,14 @@ generate: ## Regenerate the Sync API's deepcopy functions and its CRD in charts/
 	$(CONTROLLER_GEN) object paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=charts/latchkey/crds
 
+# The tests that run in parallel (t.Parallel) are the ones that wait on real
+# time: a control plane of their own, a Sync's interval, a soak. go test runs
+# GOMAXPROCS of them at once by default, which on two cores leaves the CPU
+# idle while they wait; four at a time overlap the waits.
+TEST_PARALLEL ?= 4
+
 test: tools ## Run every test against the real components (CI=true makes a missing tool a failure)
-	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -parallel $(TEST_PARALLEL) -timeout 30m ./...
 
 test-unit: ## Run the tests that need no real component
 	$(GO) test -count=1 -short ./...

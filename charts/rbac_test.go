@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,71 +116,82 @@ func TestChartRBACIsSufficientAndMinimal(t *testing.T) {
 		t.Skip("starts kube-apiserver, Vault, Git and the controller")
 	}
 	w := startWorld(t)
-	n := 0
-	next := func() string { n++; return fmt.Sprintf("p%d", n) }
-
+	var n atomic.Int64
+	next := func() string { return fmt.Sprintf("p%d", n.Add(1)) }
+	// Every run is a release of its own (prefix, shard, ServiceAccount,
+	// application namespace, Vault roles), attributed in the audit log by
+	// its own users, so the runs share the world and most of each is
+	// waiting (the controller starting, the Sync's interval, the steps'
+	// polling): they run concurrently, a few at a time.
+	runs := make(slots, runsAtOnce)
+	var scopes sync.WaitGroup
 	for _, scope := range []string{"cluster", "namespaced"} {
-		t.Run(scope, func(t *testing.T) {
-			var rules []ruleRef
-			t.Run("the chart's RBAC carries the whole scenario", func(t *testing.T) {
-				in := newInstall(t, w, next(), scope)
-				rules = in.rulesOf(t)
-				if err := in.run(t, in.rbacWithout(t, nil, "")); err != nil {
-					t.Fatalf("the scenario failed under the chart's RBAC: %v", err)
-				}
-				controller := serviceAccountUser(releaseNamespace, in.sa)
-				calls := w.audit.calls(t, controller)
-				if d := denied(calls); len(d) > 0 {
-					t.Errorf("the API server denied the controller %d request(s): %s", len(d), strings.Join(d, "; "))
-				}
-				tenant := w.audit.calls(t, serviceAccountUser(in.appNS, tenantSA))
-				if d := denied(tenant); len(d) > 0 {
-					t.Errorf("the API server denied the Sync's ServiceAccount %d request(s): %s", len(d), strings.Join(d, "; "))
-				}
-				impersonated := len(w.audit.impersonating(t, controller)) > 0
-				for _, r := range rules {
-					for _, verb := range r.rule.Verbs {
-						switch {
-						case r.tenant && !used(tenant, r.rule, verb):
-							t.Errorf("%s grants %q, which the Sync's ServiceAccount never used: remove it", r, verb)
-						case !r.tenant && verb == "impersonate" && !impersonated:
-							t.Errorf("%s grants impersonate, and the controller never impersonated: remove it", r)
-						case !r.tenant && verb != "impersonate" && !used(calls, r.rule, verb):
-							t.Errorf("%s grants %q, which the controller never used: remove it", r, verb)
-						}
-					}
-				}
-			})
-			if len(rules) == 0 {
-				t.Fatal("no rules to remove: the first run did not render the chart")
-			}
-			for _, r := range rules {
-				t.Run("without "+r.String(), func(t *testing.T) {
+		scopes.Go(func() {
+			t.Run(scope, func(t *testing.T) {
+				var rules []ruleRef
+				runs.run(t, nil, "the chart's RBAC carries the whole scenario", func(t *testing.T) {
 					in := newInstall(t, w, next(), scope)
-					err := in.run(t, in.rbacWithout(t, &r, ""))
-					if err == nil {
-						t.Fatalf("the scenario passed without %s: the rule is there for nothing", r)
+					rules = in.rulesOf(t)
+					if err := in.run(t, in.rbacWithout(t, nil, "")); err != nil {
+						t.Fatalf("the scenario failed under the chart's RBAC: %v", err)
 					}
-					in.deniedBy(t, r, r.rule.Verbs)
-					t.Logf("fails as it must: %v", err)
-				})
-				if len(r.rule.Verbs) < 2 {
-					continue
-				}
-				for _, verb := range r.rule.Verbs {
-					t.Run("without "+verb+" in "+r.String(), func(t *testing.T) {
-						in := newInstall(t, w, next(), scope)
-						err := in.run(t, in.rbacWithout(t, &r, verb))
-						if err == nil {
-							t.Fatalf("the scenario passed without %s in %s: the verb is there for nothing", verb, r)
+					controller := serviceAccountUser(releaseNamespace, in.sa)
+					calls := w.audit.calls(t, controller)
+					if d := denied(calls); len(d) > 0 {
+						t.Errorf("the API server denied the controller %d request(s): %s", len(d), strings.Join(d, "; "))
+					}
+					tenant := w.audit.calls(t, serviceAccountUser(in.appNS, tenantSA))
+					if d := denied(tenant); len(d) > 0 {
+						t.Errorf("the API server denied the Sync's ServiceAccount %d request(s): %s", len(d), strings.Join(d, "; "))
+					}
+					impersonated := len(w.audit.impersonating(t, controller)) > 0
+					for _, r := range rules {
+						for _, verb := range r.rule.Verbs {
+							switch {
+							case r.tenant && !used(tenant, r.rule, verb):
+								t.Errorf("%s grants %q, which the Sync's ServiceAccount never used: remove it", r, verb)
+							case !r.tenant && verb == "impersonate" && !impersonated:
+								t.Errorf("%s grants impersonate, and the controller never impersonated: remove it", r)
+							case !r.tenant && verb != "impersonate" && !used(calls, r.rule, verb):
+								t.Errorf("%s grants %q, which the controller never used: remove it", r, verb)
+							}
 						}
-						in.deniedBy(t, r, []string{verb})
+					}
+				})
+				if len(rules) == 0 {
+					t.Fatal("no rules to remove: the first run did not render the chart")
+				}
+				var without sync.WaitGroup
+				for _, r := range rules {
+					runs.run(t, &without, "without "+r.String(), func(t *testing.T) {
+						in := newInstall(t, w, next(), scope)
+						err := in.run(t, in.rbacWithout(t, &r, ""))
+						if err == nil {
+							t.Fatalf("the scenario passed without %s: the rule is there for nothing", r)
+						}
+						in.deniedBy(t, r, r.rule.Verbs)
 						t.Logf("fails as it must: %v", err)
 					})
+					if len(r.rule.Verbs) < 2 {
+						continue
+					}
+					for _, verb := range r.rule.Verbs {
+						runs.run(t, &without, "without "+verb+" in "+r.String(), func(t *testing.T) {
+							in := newInstall(t, w, next(), scope)
+							err := in.run(t, in.rbacWithout(t, &r, verb))
+							if err == nil {
+								t.Fatalf("the scenario passed without %s in %s: the verb is there for nothing", verb, r)
+							}
+							in.deniedBy(t, r, []string{verb})
+							t.Logf("fails as it must: %v", err)
+						})
+					}
 				}
-			}
+				without.Wait()
+			})
 		})
 	}
+	scopes.Wait()
 }
 
 // used reports whether calls hold an authorized request that rule grants

@@ -3,6 +3,7 @@ package charts
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,8 +50,12 @@ func TestChartVaultAuthMethods(t *testing.T) {
 			},
 		},
 	}
+	// The releases are each their own (names, Secrets, Vault roles, shard):
+	// they run at once in the world.
+	runs := make(slots, len(tests))
+	var all sync.WaitGroup
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+		runs.run(t, &all, tc.name, func(t *testing.T) {
 			release := "auth-" + tc.name
 			in := newInstallWithAuth(t, w, release, "cluster", tc.credentials(t, release))
 			in.applyChart(t, in.rbacWithout(t, nil, ""))
@@ -65,6 +70,7 @@ func TestChartVaultAuthMethods(t *testing.T) {
 			}
 		})
 	}
+	all.Wait()
 }
 
 func createSecret(t *testing.T, w *world, name string, data map[string]string) {

@@ -59,6 +59,7 @@ func TestPromotion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts kube-apiserver, etcd, Vault and Git")
 	}
+	t.Parallel() // its components are its own, as a scenario's
 	ctx := context.Background()
 	kube := testenv.StartKube(t, testenv.WithScheme(v1alpha1.AddToScheme))
 	c := kube.Client
@@ -397,6 +398,7 @@ func TestWaitNamesUnhealthyWorkloads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts kube-apiserver, etcd and Git")
 	}
+	t.Parallel() // its components are its own, as a scenario's
 	ctx := context.Background()
 	kube := testenv.StartKube(t, testenv.WithScheme(v1alpha1.AddToScheme))
 	c := kube.Client

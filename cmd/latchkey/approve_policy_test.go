@@ -30,6 +30,7 @@ import (
 // approve, in their own name, and change nothing else; editors edit and
 // cannot approve.
 func TestApprovalPolicySeparatesApproversFromEditors(t *testing.T) {
+	t.Parallel() // its control plane is its own; approve reads no environment
 	policyFile := filepath.Join(testenv.ModuleRoot(t), "deploy", "promotion", "approval-policy.yaml")
 	policy, err := os.ReadFile(policyFile)
 	if err != nil {
@@ -110,14 +111,14 @@ func TestApprovalPolicySeparatesApproversFromEditors(t *testing.T) {
 	}
 
 	// latchkey approve is how an approver approves under the policy.
-	_, _, err = runLatchkey(t, nil, "", "approve", "shop", strings.Repeat("c", 40), "--kubeconfig", alice.kubeconfig)
+	_, _, err = execLatchkey("", "approve", "shop", strings.Repeat("c", 40), "--kubeconfig", alice.kubeconfig)
 	if err != nil {
 		t.Fatalf("latchkey approve as an approver: %v", err)
 	}
 	if got := syncAnnotations(t, k); got[reconcile.AnnotationApprove] != strings.Repeat("c", 40) || got[reconcile.AnnotationApprovedBy] != "alice" {
 		t.Errorf("annotations %v", got)
 	}
-	_, _, err = runLatchkey(t, nil, "", "approve", "shop", strings.Repeat("d", 40), "--kubeconfig", carol.kubeconfig)
+	_, _, err = execLatchkey("", "approve", "shop", strings.Repeat("d", 40), "--kubeconfig", carol.kubeconfig)
 	if err == nil || !strings.Contains(err.Error(), "only the latchkey-approvers group may approve") {
 		t.Errorf("latchkey approve as an editor: err = %v", err)
 	}

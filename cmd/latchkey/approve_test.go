@@ -73,11 +73,12 @@ func syncAnnotations(t *testing.T, k *testenv.Kube) map[string]string {
 }
 
 func TestApproveRecordsTheRevisionAndWhoApproved(t *testing.T) {
+	t.Parallel() // its control plane is its own; approve reads no environment
 	k := approveCluster(t)
 	approver := kubeconfigAs(t, k, k.ServiceAccountToken(t, "shop-staging", "approver"), "shop-staging")
 	viewer := kubeconfigAs(t, k, k.ServiceAccountToken(t, "shop-staging", "viewer"), "shop-staging")
 
-	out, _, err := runLatchkey(t, nil, "", "approve", "shop", approveRevision, "--kubeconfig", approver)
+	out, _, err := execLatchkey("", "approve", "shop", approveRevision, "--kubeconfig", approver)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestApproveRecordsTheRevisionAndWhoApproved(t *testing.T) {
 	}
 
 	// NAMESPACE/NAME, as PromotionPending writes the command.
-	if _, _, err := runLatchkey(t, nil, "", "approve", "shop-staging/shop", approveRevision, "--kubeconfig", approver); err != nil {
+	if _, _, err := execLatchkey("", "approve", "shop-staging/shop", approveRevision, "--kubeconfig", approver); err != nil {
 		t.Errorf("approve shop-staging/shop: %v", err)
 	}
 
@@ -114,7 +115,7 @@ func TestApproveRecordsTheRevisionAndWhoApproved(t *testing.T) {
 				name = tt.args[0] // another Sync's name
 			}
 			args := append([]string{"approve", name, tt.revision, "--kubeconfig", tt.kubeconfig}, tt.args[min(1, len(tt.args)):]...)
-			_, _, err := runLatchkey(t, nil, "", args...)
+			_, _, err := execLatchkey("", args...)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v; want it to say %q", err, tt.wantErr)
 			}

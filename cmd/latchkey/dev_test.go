@@ -19,6 +19,9 @@ func TestDevWalkthroughAndCtrlC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole demo")
 	}
+	// The demo's components are its own and it mostly waits (intervals,
+	// the promotion's soak): other tests run meanwhile.
+	t.Parallel()
 	for _, tool := range []string{"kube-apiserver", "etcd", "vault"} {
 		testenv.Tool(t, tool)
 	}

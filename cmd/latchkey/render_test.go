@@ -65,6 +65,13 @@ func runLatchkey(t *testing.T, env map[string]string, stdin string, args ...stri
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
+	return execLatchkey(stdin, args...)
+}
+
+// execLatchkey runs the CLI in-process with the environment as it is, for
+// a command that reads none of it (approve): unlike runLatchkey, the
+// caller may be a parallel test.
+func execLatchkey(stdin string, args ...string) (stdout, stderr string, err error) {
 	cmd := newRootCommand()
 	var out, errb bytes.Buffer
 	cmd.SetOut(&out)

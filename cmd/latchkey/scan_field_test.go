@@ -197,6 +197,7 @@ func TestScanBaselineInShallowCloneAndOutsideGit(t *testing.T) {
 // finding does not block commits touching its file; a new one is blocked
 // with the next steps.
 func TestScanHookHonoursTheBaseline(t *testing.T) {
+	t.Parallel() // its repositories, PATH and PRE_COMMIT_HOME are its own (no t.Setenv)
 	bin := buildLatchkey(t)
 	repo := gitRepo(t, map[string]string{"README.md": "repo\n"})
 	writeFile(t, filepath.Join(repo, ".latchkey.yaml"), "baseline: .latchkey-baseline.json\n")
