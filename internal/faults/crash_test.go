@@ -16,6 +16,7 @@ const EnvCrashSyncs = "LATCHKEY_FAULTS_CRASH_SYNCS"
 // Vault value nowhere but in the Secret. The seeded CI subset: 8 Syncs, 4
 // trials; the full campaign is 40 Syncs, 50 trials (see docs/reliability.md).
 func TestCrashLeavesNoOrphanAndPrunesNothingGitHas(t *testing.T) {
+	t.Parallel() // its own World: the waits of the families overlap
 	if testing.Short() {
 		t.Skip("starts kube-apiserver, etcd, Git, Vault and the controller")
 	}

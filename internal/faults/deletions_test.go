@@ -15,6 +15,7 @@ import (
 // A ConfigMap deleted and re-created before anyone looks leaves only its
 // deletion event: Deletions returns it once Flush returns, and only once.
 func TestDeletionsSeesADeletionThatLeftNoTrace(t *testing.T) {
+	t.Parallel() // its own World: the waits of the families overlap
 	if testing.Short() {
 		t.Skip("starts kube-apiserver and etcd")
 	}

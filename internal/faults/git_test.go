@@ -5,6 +5,7 @@ import "testing"
 // TestGitFaults runs the Git campaign's seeded subset: every Git fault, once
 // (LATCHKEY_FAULTS_TRIALS for more), each promise checked.
 func TestGitFaults(t *testing.T) {
+	t.Parallel() // its own World: the waits of the families overlap
 	if testing.Short() {
 		t.Skip("starts kube-apiserver, etcd, Git and the controller")
 	}

@@ -7,6 +7,7 @@ import (
 // The Kubernetes faults, a seeded subset: each fault twice (for the field
 // manager conflict and the CRD, once each way).
 func TestKubeFaults(t *testing.T) {
+	t.Parallel() // its own World: the waits of the families overlap
 	if testing.Short() {
 		t.Skip("starts kube-apiserver, etcd, Git and the controller, and breaks them")
 	}

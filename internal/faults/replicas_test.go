@@ -21,6 +21,7 @@ var testLease = Lease{Duration: 6 * time.Second, RenewDeadline: 4 * time.Second,
 // takes over and applies the commit made just after the kill, losing and
 // doubling nothing. The figures are logged; bench/faults publishes them.
 func TestLeaderFailover(t *testing.T) {
+	t.Parallel() // its own World: the waits of the families overlap
 	if testing.Short() {
 		t.Skip("starts kube-apiserver, etcd, Git and two controllers")
 	}
@@ -64,6 +65,7 @@ func githubPush(t *testing.T, addr, secret, delivery, repo, after string) (int, 
 // Syncs poll hourly: nothing else would), and the delivery replayed to
 // either replica is refused: they share one record of deliveries.
 func TestWebhookDeliveredToTheFollower(t *testing.T) {
+	t.Parallel() // its own World: the waits of the families overlap
 	if testing.Short() {
 		t.Skip("starts kube-apiserver, etcd, Git and two controllers")
 	}
@@ -144,6 +146,7 @@ func TestWebhookDeliveredToTheFollower(t *testing.T) {
 // moved by relabelling is let go by its old replica and taken by the new
 // one, its objects never pruned in between (ShardMoves).
 func TestShardsReconcileEachSyncExactlyOnce(t *testing.T) {
+	t.Parallel() // its own World: the waits of the families overlap
 	if testing.Short() {
 		t.Skip("starts kube-apiserver, etcd, Git and three controllers")
 	}

@@ -8,6 +8,7 @@ import (
 // controller's token revoked, each while a rotation and a commit needing a
 // new secret are pending: the seeded CI subset of the Vault family.
 func TestVaultFaults(t *testing.T) {
+	t.Parallel() // its own World: the waits of the families overlap
 	if testing.Short() {
 		t.Skip("starts kube-apiserver, etcd, Git, Vault and the controller")
 	}

@@ -11,6 +11,7 @@ import (
 // ownership accounting sees what the controller applied: the baseline every
 // fault is compared with.
 func TestWorldConvergesAndAccountsForOwnership(t *testing.T) {
+	t.Parallel() // its own World: the waits of the families overlap
 	if testing.Short() {
 		t.Skip("starts kube-apiserver, etcd, Git and the controller")
 	}
