@@ -31,11 +31,15 @@ type controller struct {
 	err     error
 }
 
-func startController(b *testing.B, bin string, args, env []string) *controller {
+// startController starts bin with args and env added to this process's
+// environment; its output goes to logPath (empty: a temporary file).
+func startController(b *testing.B, bin, logPath string, args, env []string) *controller {
 	b.Helper()
-	dir := b.TempDir()
+	if logPath == "" {
+		logPath = filepath.Join(b.TempDir(), "controller.log")
+	}
 	metricsAddr := testenv.FreeLoopbackAddr(b)
-	c := &controller{log: filepath.Join(dir, "controller.log"), metrics: "http://" + metricsAddr + "/metrics", done: make(chan struct{})}
+	c := &controller{log: logPath, metrics: "http://" + metricsAddr + "/metrics", done: make(chan struct{})}
 	logFile, err := os.Create(c.log)
 	if err != nil {
 		b.Fatal(err)

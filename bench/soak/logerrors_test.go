@@ -33,7 +33,8 @@ type logErrors struct {
 const unexplainedClass = "unexplained"
 
 // classifyLog reads a controller log (zap JSON, one object a line) and puts
-// each error line in the class of the first explanation that covers it.
+// each error (a line at error level or above, or at any level with an error
+// attached) in the class of the first explanation that covers it.
 // Anything that is not a JSON line (a panic, a Go runtime message) is an
 // error no fault explains.
 func classifyLog(r io.Reader, why []explanation) (logErrors, error) {
@@ -51,7 +52,12 @@ func classifyLog(r io.Reader, why []explanation) (logErrors, error) {
 			out.add(unexplainedClass, "not a log entry: "+line)
 			continue
 		}
-		if level, _ := entry["level"].(string); level == "info" || level == "debug" || strings.HasPrefix(level, "debug") {
+		level, _ := entry["level"].(string)
+		errText, _ := entry["error"].(string)
+		// The controller reports some failures it retries by itself at info
+		// level with an error attached ("rotation check failed"): they are
+		// errors all the same.
+		if errText == "" && (level == "info" || strings.HasPrefix(level, "debug")) {
 			continue
 		}
 		at, err := entryTime(entry["ts"])
@@ -60,7 +66,6 @@ func classifyLog(r io.Reader, why []explanation) (logErrors, error) {
 			continue
 		}
 		msg, _ := entry["msg"].(string)
-		errText, _ := entry["error"].(string)
 		text := strings.ToLower(msg + " " + errText)
 		class := unexplainedClass
 		for _, e := range why {
@@ -72,7 +77,7 @@ func classifyLog(r io.Reader, why []explanation) (logErrors, error) {
 				break
 			}
 		}
-		out.add(class, fmt.Sprintf("%s %s: %s", at.UTC().Format("15:04:05.000"), msg, errText))
+		out.add(class, fmt.Sprintf("%s %s %s: %s", at.UTC().Format("15:04:05.000"), level, msg, errText))
 	}
 	return out, sc.Err()
 }

@@ -24,6 +24,7 @@ func TestClassifyLogExplainsOnlyErrorsOfAFaultDuringIt(t *testing.T) {
 		want string // class, or "" when the line is not an error
 	}{
 		{"an info line is not counted", line("info", at(time.Second), "starting", ""), ""},
+		{"an info line with an error attached is counted", line("info", at(3*time.Second), "rotation check failed", "reading secret/metadata/soak/g04: connection refused"), "vault restart"},
 		{"a Vault error during the restart", line("error", at(5*time.Second), "Reconciler error", "reading secret/data/soak/g01: dial tcp: connection refused"), "vault restart"},
 		{"an RFC 3339 time is read too", line("error", restart.Add(5*time.Second).Format(time.RFC3339Nano), "Reconciler error", "Vault is sealed"), "vault restart"},
 		{"a Vault error after the restart window", line("error", at(time.Minute), "Reconciler error", "vault: permission denied"), unexplainedClass},

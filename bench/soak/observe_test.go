@@ -200,21 +200,22 @@ func (t *tracker) lastReady() int {
 	return t.last.ready
 }
 
-// poll observes the fleet every period until ctx ends.
-func (t *tracker) poll(ctx context.Context, c client.Client, d *desired, period time.Duration) {
+// poll observes the fleet every period until stop is closed (not by
+// cancelling ctx, which would cut a request short).
+func (t *tracker) poll(ctx context.Context, stop <-chan struct{}, c client.Client, d *desired, period time.Duration) {
 	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
 		s, err := observe(ctx, c, d, t.n, t.groups)
-		if err != nil && ctx.Err() == nil {
+		if err != nil {
 			t.mu.Lock()
 			t.errs = append(t.errs, fmt.Sprintf("%s: polling the fleet: %v", time.Now().Format(time.TimeOnly), err))
 			t.mu.Unlock()
-		} else if err == nil {
+		} else {
 			t.update(s)
 		}
 		select {
-		case <-ctx.Done():
+		case <-stop:
 			return
 		case <-tick.C:
 		}

@@ -59,8 +59,8 @@ func (r report) windows() (first, last windowStats) {
 func (r report) print(b *testing.B) {
 	fmt.Printf("bench/soak: %d Syncs (--tenancy, %d workers) over %d paths of one repository x (10 ConfigMaps, +1 every other commit, 1 Secret from Vault, 1 ServiceAccount);\n",
 		r.n, *concurrency, r.groups)
-	fmt.Printf("  for %s: a commit every %s, a rotation every %s, a manual edit every %s, a Vault restart every %s (first at %s); intervals %s;\n",
-		*duration, *commitEvery, *rotateEvery, *editEvery, *restartEvery, *restartEvery/2, *interval)
+	fmt.Printf("  for %s: a commit every %s, a rotation every %s, a manual edit every %s, a Vault restart every %s (first at %s, down %s); intervals %s;\n",
+		*duration, *commitEvery, *rotateEvery, *editEvery, *restartEvery, *restartEvery/2, *vaultDown, *interval)
 	fmt.Printf("  first apply of all %d: %s; converged %s after the last change\n", r.n, r.firstReady.Round(time.Second), r.settled.Round(time.Second))
 
 	tw := tabwriter.NewWriter(os.Stdout, 2, 0, 2, ' ', tabwriter.AlignRight)

@@ -23,14 +23,14 @@ type sampler struct {
 	errs    []string
 }
 
-func (s *sampler) run(ctx context.Context, period time.Duration) {
+func (s *sampler) run(ctx context.Context, stop <-chan struct{}, period time.Duration) {
 	start := time.Now()
 	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
 		s.take(ctx, time.Since(start))
 		select {
-		case <-ctx.Done():
+		case <-stop:
 			return
 		case <-tick.C:
 		}
@@ -45,9 +45,7 @@ func (s *sampler) take(ctx context.Context, at time.Duration) {
 	}
 	m, err := s.ctl.scrape(ctx, "go_goroutines", "go_memstats_heap_inuse_bytes")
 	if err != nil {
-		if ctx.Err() == nil {
-			s.errs = append(s.errs, fmt.Sprintf("%s: metrics: %v", at.Round(time.Second), err))
-		}
+		s.errs = append(s.errs, fmt.Sprintf("%s: metrics: %v", at.Round(time.Second), err))
 		return
 	}
 	s.samples = append(s.samples, sample{at: at, rss: rss, goroutines: m["go_goroutines"],

@@ -29,10 +29,12 @@ var (
 	rotateEvery  = flag.Duration("rotate-every", time.Minute, "period of the Vault secret rotations")
 	editEvery    = flag.Duration("edit-every", 15*time.Second, "period of the manual edits (drift)")
 	restartEvery = flag.Duration("vault-restart-every", 10*time.Minute, "period of the Vault restarts (the first at half of it)")
+	vaultDown    = flag.Duration("vault-down", 10*time.Second, "how long Vault stays down at each restart (a pod rescheduled, unsealed)")
 	interval     = flag.Duration("interval", 30*time.Second, "every Sync's source and rotation interval")
 	pollPeriod   = flag.Duration("poll", 5*time.Second, "how often the bench reads the fleet to time recoveries")
 	concurrency  = flag.Int("concurrency", 8, "the controller's --concurrency")
 	plotPath     = flag.String("plot", "", "write the RSS and goroutine plot (PNG) here, e.g. $PWD/docs/reliability/soak.png")
+	logPath      = flag.String("controller-log", "", "keep the controller's log here (default: a temporary file, removed)")
 )
 
 // restartGrace is how long after a restarted Vault has its secrets back the
@@ -73,7 +75,7 @@ func BenchmarkSoak(b *testing.B) {
 	if err := prepareTenants(ctx, c, namespaces); err != nil {
 		b.Fatalf("preparing the namespaces: %v", err)
 	}
-	ctl := startController(b, bin, []string{"--kubeconfig", kube.WriteKubeconfig(b), "--namespace", "latchkey-system",
+	ctl := startController(b, bin, *logPath, []string{"--kubeconfig", kube.WriteKubeconfig(b), "--namespace", "latchkey-system",
 		"--concurrency", strconv.Itoa(*concurrency), "--tenancy", "--default-service-account", tenantServiceAccount,
 		"--vault-default-namespaces", strings.Join(namespaces, ",")},
 		[]string{"VAULT_ADDR=" + v.addr(), "VAULT_TOKEN=" + v.rootToken()})
@@ -88,18 +90,18 @@ func BenchmarkSoak(b *testing.B) {
 	firstReady := time.Since(started)
 	fmt.Printf("bench/soak: %d Syncs Ready in %s; soaking for %s\n", n, firstReady.Round(time.Second), *duration)
 
-	pollCtx, stopPolling := context.WithCancel(ctx)
+	stopPolling := make(chan struct{})
 	var background sync.WaitGroup
 	background.Add(2)
-	go func() { defer background.Done(); tr.poll(pollCtx, c, d, *pollPeriod) }()
+	go func() { defer background.Done(); tr.poll(ctx, stopPolling, c, d, *pollPeriod) }()
 	smp := &sampler{ctl: ctl, tracker: tr}
-	go func() { defer background.Done(); smp.run(pollCtx, *samplePeriod) }()
+	go func() { defer background.Done(); smp.run(ctx, stopPolling, *samplePeriod) }()
 
 	soakStart := time.Now()
 	dr := &edits{}
 	var restarts []explanation
 	soak(ctx, b, soakEnv{c: c, v: v, repo: repo, d: d, tr: tr, dr: dr, ctl: ctl, n: n, groups: G}, soakStart, &restarts)
-	stopPolling()
+	close(stopPolling)
 	background.Wait()
 	dr.wg.Wait()
 
@@ -210,7 +212,7 @@ func soak(ctx context.Context, b *testing.B, e soakEnv, start time.Time, restart
 				ev := &event{kind: kind, at: time.Now(), group: -1}
 				e.tr.add(ev)
 				var up time.Time
-				err := e.v.restart(ctx, func() { up = time.Now() })
+				err := e.v.restart(ctx, *vaultDown, func() { up = time.Now() })
 				back := time.Now()
 				e.tr.mu.Lock()
 				ev.back = back
@@ -218,7 +220,7 @@ func soak(ctx context.Context, b *testing.B, e soakEnv, start time.Time, restart
 				if err != nil {
 					b.Fatalf("vault restart %d: %v", k+1, err)
 				}
-				fmt.Printf("  %s vault restart %d: down %s, secrets back %s later\n", time.Since(start).Round(time.Second), k+1,
+				fmt.Printf("  %s vault restart %d: down %s, secrets back %s later\n", ev.at.Sub(start).Round(time.Second), k+1,
 					up.Sub(ev.at).Round(time.Millisecond), back.Sub(up).Round(time.Millisecond))
 				*restarts = append(*restarts, explanation{
 					class: "Vault restart window (Vault down, then up without its secrets until re-written)",

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/components"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
@@ -60,12 +61,12 @@ func (v *vault) put(ctx context.Context, path, value string) error {
 	return nil
 }
 
-// restart stops the server (SIGTERM) and starts a new one on the same
-// address with the same root token. Between the two the controller finds no
-// Vault. Once the new one is up, which is called up, and the secrets are
+// restart stops the server (SIGTERM), waits down, and starts a new one on
+// the same address with the same root token. Between the two the controller
+// finds no Vault. Once the new one is up, which is called up, and the secrets are
 // written back, version by version, so each has its old version number; in
 // between the controller finds a Vault without them.
-func (v *vault) restart(ctx context.Context, up func()) error {
+func (v *vault) restart(ctx context.Context, down time.Duration, up func()) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	u, err := url.Parse(v.server.Addr)
@@ -73,6 +74,7 @@ func (v *vault) restart(ctx context.Context, up func()) error {
 		return err
 	}
 	stopErr := v.server.Stop()
+	time.Sleep(down)
 	next := &components.Vault{Dir: v.dir, ListenAddr: u.Host, RootToken: v.server.RootToken}
 	if err := next.Start(ctx); err != nil {
 		return errors.Join(stopErr, fmt.Errorf("restarting vault on %s: %w", u.Host, err))
