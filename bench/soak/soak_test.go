@@ -25,7 +25,7 @@ var (
 	duration     = flag.Duration("duration", 30*time.Minute, "how long changes are injected, after all Syncs are first Ready")
 	samplePeriod = flag.Duration("sample", time.Minute, "period of the controller's RSS and goroutine samples")
 	window       = flag.Duration("window", 10*time.Minute, "the first and last windows compared (at most a third of -duration)")
-	commitEvery  = flag.Duration("commit-every", time.Minute, "period of the commits")
+	commitEvery  = flag.Duration("commit-every", 2*time.Minute, "period of the commits (each one changes the revision of every Sync: a full reconciliation of the fleet)")
 	rotateEvery  = flag.Duration("rotate-every", time.Minute, "period of the Vault secret rotations")
 	editEvery    = flag.Duration("edit-every", 15*time.Second, "period of the manual edits (drift)")
 	restartEvery = flag.Duration("vault-restart-every", 10*time.Minute, "period of the Vault restarts (the first at half of it)")
