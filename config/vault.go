@@ -116,87 +116,114 @@ var ErrVaultNotConfigured = errors.New("Vault is not configured: " + EnvVaultAdd
 // wrap in WithArgoCDPrefix. Every problem is reported, each naming its
 // variable; ErrVaultNotConfigured (alone) when VAULT_ADDR is unset.
 func VaultFromEnv(env Env) (*Vault, error) {
-	get := func(name string) string {
-		v, _ := env(name)
-		return strings.TrimSpace(v)
-	}
+	r := &envReader{env: env}
 	v := &Vault{Timeout: 30 * time.Second, MaxRetries: 3, Concurrency: 8}
-	var errs []error
-	bad := func(name, value, want string) {
-		errs = append(errs, fmt.Errorf("%s=%q: %s", name, value, want))
+	if t := r.get(EnvAVPType); t != "" && t != "vault" {
+		r.bad(EnvAVPType, t, `Latchkey reads secrets from Vault only; set "vault" or unset it`)
 	}
-
-	if t := get(EnvAVPType); t != "" && t != "vault" {
-		bad(EnvAVPType, t, `Latchkey reads secrets from Vault only; set "vault" or unset it`)
-	}
-	v.Address = get(EnvVaultAddr)
+	v.Address = r.get(EnvVaultAddr)
 	if v.Address == "" {
 		return nil, ErrVaultNotConfigured
 	}
+	r.connection(v)
+	r.reading(v)
+	r.auth(&v.Auth)
+	if err := errors.Join(r.errs...); err != nil {
+		return nil, fmt.Errorf("invalid Vault configuration:\n%w", err)
+	}
+	return v, nil
+}
+
+// envReader reads variables and collects every error, so a user fixes a
+// configuration in one go.
+type envReader struct {
+	env  Env
+	errs []error
+}
+
+func (r *envReader) get(name string) string {
+	v, _ := r.env(name)
+	return strings.TrimSpace(v)
+}
+
+func (r *envReader) bad(name, value, want string) {
+	r.errs = append(r.errs, fmt.Errorf("%s=%q: %s", name, value, want))
+}
+
+// connection reads how to reach Vault: address scheme, namespace, TLS,
+// timeout, retries and concurrency.
+func (r *envReader) connection(v *Vault) {
 	if !strings.HasPrefix(v.Address, "https://") && !strings.HasPrefix(v.Address, "http://") && !strings.HasPrefix(v.Address, "unix://") {
-		bad(EnvVaultAddr, v.Address, "want an http://, https:// or unix:// URL")
+		r.bad(EnvVaultAddr, v.Address, "want an http://, https:// or unix:// URL")
 	}
-	v.Namespace = get(EnvVaultNamespace)
-	v.CACert, v.CAPath = get(EnvVaultCACert), get(EnvVaultCAPath)
-	v.ClientCert, v.ClientKey = get(EnvVaultClientCert), get(EnvVaultClientKey)
+	v.Namespace = r.get(EnvVaultNamespace)
+	v.CACert, v.CAPath = r.get(EnvVaultCACert), r.get(EnvVaultCAPath)
+	v.ClientCert, v.ClientKey = r.get(EnvVaultClientCert), r.get(EnvVaultClientKey)
 	if (v.ClientCert == "") != (v.ClientKey == "") {
-		errs = append(errs, fmt.Errorf("%s and %s must be set together", EnvVaultClientCert, EnvVaultClientKey))
+		r.errs = append(r.errs, fmt.Errorf("%s and %s must be set together", EnvVaultClientCert, EnvVaultClientKey))
 	}
-	v.TLSServerName = get(EnvVaultTLSServerName)
-	if s := get(EnvVaultSkipVerify); s != "" {
+	v.TLSServerName = r.get(EnvVaultTLSServerName)
+	if s := r.get(EnvVaultSkipVerify); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			bad(EnvVaultSkipVerify, s, "want true or false")
+			r.bad(EnvVaultSkipVerify, s, "want true or false")
 		}
 		v.SkipVerify = b
 	}
-	if s := get(EnvVaultClientTimeout); s != "" {
+	if s := r.get(EnvVaultClientTimeout); s != "" {
 		d, err := parseTimeout(s)
 		if err != nil || d <= 0 {
-			bad(EnvVaultClientTimeout, s, "want a positive duration such as 30s, or a number of seconds")
+			r.bad(EnvVaultClientTimeout, s, "want a positive duration such as 30s, or a number of seconds")
 		} else {
 			v.Timeout = d
 		}
 	}
-	if s := get(EnvVaultMaxRetries); s != "" {
+	if s := r.get(EnvVaultMaxRetries); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			bad(EnvVaultMaxRetries, s, "want a number of retries, 0 or more")
+			r.bad(EnvVaultMaxRetries, s, "want a number of retries, 0 or more")
 		} else {
 			v.MaxRetries = n
 		}
 	}
-	if s := get(EnvVaultConcurrency); s != "" {
+	if s := r.get(EnvVaultConcurrency); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			bad(EnvVaultConcurrency, s, "want a number of requests, 1 or more")
+			r.bad(EnvVaultConcurrency, s, "want a number of requests, 1 or more")
 		} else {
 			v.Concurrency = n
 		}
 	}
-	if s := get(EnvAVPKVVersion); s != "" {
+}
+
+// reading reads argocd-vault-plugin's KV version and path validation.
+func (r *envReader) reading(v *Vault) {
+	if s := r.get(EnvAVPKVVersion); s != "" {
 		switch s {
 		case "1":
 			v.KVVersion = 1
 		case "2":
 			v.KVVersion = 2
 		default:
-			bad(EnvAVPKVVersion, s, "want 1 or 2")
+			r.bad(EnvAVPKVVersion, s, "want 1 or 2")
 		}
 	}
-	if s, ok := env(EnvAVPPathValidation); ok && s != "" {
+	if s, ok := r.env(EnvAVPPathValidation); ok && s != "" {
 		re, err := regexp.Compile(s)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s is not a valid regular expression: %w", EnvAVPPathValidation, err))
+			r.errs = append(r.errs, fmt.Errorf("%s is not a valid regular expression: %w", EnvAVPPathValidation, err))
 		}
 		v.PathValidation = re
 	}
+}
 
-	a := &v.Auth
-	a.Token = Sensitive(get(EnvVaultToken))
-	a.RoleID, a.SecretID = get(EnvAVPRoleID), Sensitive(get(EnvAVPSecretID))
-	a.Role, a.TokenPath = get(EnvAVPK8sRole), get(EnvAVPK8sTokenPath)
-	method := get(EnvAVPAuthType)
+// auth reads the auth method, named or implied by the credentials present,
+// and checks it has what it needs.
+func (r *envReader) auth(a *VaultAuth) {
+	a.Token = Sensitive(r.get(EnvVaultToken))
+	a.RoleID, a.SecretID = r.get(EnvAVPRoleID), Sensitive(r.get(EnvAVPSecretID))
+	a.Role, a.TokenPath = r.get(EnvAVPK8sRole), r.get(EnvAVPK8sTokenPath)
+	method := r.get(EnvAVPAuthType)
 	switch method {
 	case "":
 		// Not set: pick what the credentials present imply.
@@ -215,31 +242,27 @@ func VaultFromEnv(env Env) (*Vault, error) {
 	case "k8s", "kubernetes":
 		a.Method = VaultAuthKubernetes
 	default:
-		bad(EnvAVPAuthType, method, "want token, approle or k8s")
+		r.bad(EnvAVPAuthType, method, "want token, approle or k8s")
 	}
 	switch a.Method {
 	case VaultAuthToken:
 		if a.Token == "" {
-			errs = append(errs, fmt.Errorf("%s is not set: token auth needs it (or set %s to approle or k8s)", EnvVaultToken, EnvAVPAuthType))
+			r.errs = append(r.errs, fmt.Errorf("%s is not set: token auth needs it (or set %s to approle or k8s)", EnvVaultToken, EnvAVPAuthType))
 		}
 	case VaultAuthAppRole:
 		if a.RoleID == "" || a.SecretID == "" {
-			errs = append(errs, fmt.Errorf("%s and %s must both be set for approle auth", EnvAVPRoleID, EnvAVPSecretID))
+			r.errs = append(r.errs, fmt.Errorf("%s and %s must both be set for approle auth", EnvAVPRoleID, EnvAVPSecretID))
 		}
-		a.MountPath = firstOf(get(EnvAVPMountPath), "approle")
+		a.MountPath = firstOf(r.get(EnvAVPMountPath), "approle")
 	case VaultAuthKubernetes:
 		if a.Role == "" {
-			errs = append(errs, fmt.Errorf("%s is not set: Kubernetes auth needs the Vault role to log in as", EnvAVPK8sRole))
+			r.errs = append(r.errs, fmt.Errorf("%s is not set: Kubernetes auth needs the Vault role to log in as", EnvAVPK8sRole))
 		}
-		a.MountPath = firstOf(get(EnvAVPK8sMountPath), get(EnvAVPMountPath), "kubernetes")
+		a.MountPath = firstOf(r.get(EnvAVPK8sMountPath), r.get(EnvAVPMountPath), "kubernetes")
 		a.TokenPath = firstOf(a.TokenPath, DefaultServiceAccountTokenPath)
 	}
 	a.MountPath = strings.Trim(a.MountPath, "/")
 	a.MountPath = strings.TrimPrefix(a.MountPath, "auth/")
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("invalid Vault configuration:\n%w", err)
-	}
-	return v, nil
 }
 
 // parseTimeout accepts a Go duration or, as the Vault CLI does, a bare

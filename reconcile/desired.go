@@ -59,56 +59,16 @@ type desired struct {
 // gate, every reference must first exist in the Sync's Vault (the secrets
 // gate of a promotion), else nothing is resolved.
 func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.Snapshot, secrets Secrets, gate bool) (_ *desired, err error) {
-	var values *resolvedValues
+	res, values, capsSum, err := r.render(ctx, s, snap, secrets)
 	defer func() {
 		if values != nil {
 			err = redactStep(err, values.redact)
 		}
 	}()
-	opts, err := renderOptions(s)
 	if err != nil {
-		return nil, failed(v1alpha1.ReasonConfigInvalid, err)
-	}
-	opts.NoRemoteBases = !r.opts.AllowRemoteBases
-	opts.RemoteHosts = remoteHosts(r.opts)
-	capsSum := ""
-	if s.Spec.Source.Helm != nil || renderMode(snap, s.Spec.Source.Path, opts.Mode) == render.Helm {
-		if err := r.helmCharts(ctx, s, snap, &opts); err != nil {
-			return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
-		}
-		caps, sum, err := r.caps.get(ctx)
-		if err != nil {
-			return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: the chart needs the cluster's capabilities: %w", short(snap.Revision), err))
-		}
-		opts.Helm.KubeVersion, opts.Helm.APIVersions, capsSum = caps.KubeVersion, caps.APIVersions, sum
-		if h := s.Spec.Render.Helm; h != nil && h.ResolveValues {
-			if values, err = resolveValues(ctx, s, snap, opts.Helm, secrets); err != nil {
-				return nil, err
-			}
-			// The worker receives them on its standard input.
-			opts.Helm = opts.Helm.WithValues(resolver.ValuesOf(values.after))
-		}
-	}
-	// Helm and Kustomize render in a worker process under limits: a
-	// template that allocates or loops without end fails this Sync only.
-	res, err := r.sandbox.Render(ctx, snap.FS(), s.Spec.Source.Path, opts)
-	if errors.Is(err, sandbox.ErrLimitExceeded) {
-		return nil, failed(v1alpha1.ReasonRenderLimitExceeded, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
-	}
-	if errors.Is(err, render.ErrRemoteRefused) {
-		return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s (the controller allows no remote host of it: --allow-remote-hosts): %w", short(snap.Revision), err))
-	}
-	if err != nil {
-		return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
+		return nil, err
 	}
 	rendered := res.Objects
-	if len(rendered) == 0 {
-		return nil, failed(v1alpha1.ReasonEmptyRender,
-			fmt.Errorf("revision %s of path %q renders no object: refusing to apply (and to prune everything)", short(snap.Revision), cmp.Or(s.Spec.Source.Path, ".")))
-	}
-	if err := r.prepare(s, snap, rendered); err != nil {
-		return nil, failed(v1alpha1.ReasonRenderFailed, err)
-	}
 	var verified []promotion.Verified
 	if gate {
 		if verified, err = checkPresence(ctx, snap.Revision, res, secrets); err != nil {
@@ -149,23 +109,83 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 		reads:    result.Reads,
 		hits:     result.CacheHits,
 		verified: verified,
+		// Normalising only re-encodes (stringData as base64 data) and adds
+		// defaults: the redactor already covers base64, and defaults are no
+		// secret.
+		redact: redact,
 
 		capabilities: capsSum,
 	}
+	if err := r.index(s, d, res, values); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// render renders the Sync's path at snap: Helm charts fetched, the cluster's
+// capabilities passed, the chart's values resolved first when the Sync asks,
+// in the sandboxed worker; an empty render is refused. The values, when
+// resolved, are returned even with an error, so that it is redacted.
+func (r *Reconciler) render(ctx context.Context, s *v1alpha1.Sync, snap *source.Snapshot, secrets Secrets) (_ *render.Result, values *resolvedValues, capsSum string, err error) {
+	opts, err := renderOptions(s)
+	if err != nil {
+		return nil, nil, "", failed(v1alpha1.ReasonConfigInvalid, err)
+	}
+	opts.NoRemoteBases = !r.opts.AllowRemoteBases
+	opts.RemoteHosts = remoteHosts(r.opts)
+	if s.Spec.Source.Helm != nil || renderMode(snap, s.Spec.Source.Path, opts.Mode) == render.Helm {
+		if err := r.helmCharts(ctx, s, snap, &opts); err != nil {
+			return nil, nil, "", failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
+		}
+		caps, sum, err := r.caps.get(ctx)
+		if err != nil {
+			return nil, nil, "", failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: the chart needs the cluster's capabilities: %w", short(snap.Revision), err))
+		}
+		opts.Helm.KubeVersion, opts.Helm.APIVersions, capsSum = caps.KubeVersion, caps.APIVersions, sum
+		if h := s.Spec.Render.Helm; h != nil && h.ResolveValues {
+			if values, err = resolveValues(ctx, s, snap, opts.Helm, secrets); err != nil {
+				return nil, values, capsSum, err
+			}
+			// The worker receives them on its standard input.
+			opts.Helm = opts.Helm.WithValues(resolver.ValuesOf(values.after))
+		}
+	}
+	// Helm and Kustomize render in a worker process under limits: a
+	// template that allocates or loops without end fails this Sync only.
+	res, err := r.sandbox.Render(ctx, snap.FS(), s.Spec.Source.Path, opts)
+	switch {
+	case errors.Is(err, sandbox.ErrLimitExceeded):
+		return nil, values, capsSum, failed(v1alpha1.ReasonRenderLimitExceeded, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
+	case errors.Is(err, render.ErrRemoteRefused):
+		return nil, values, capsSum, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s (the controller allows no remote host of it: --allow-remote-hosts): %w", short(snap.Revision), err))
+	case err != nil:
+		return nil, values, capsSum, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("rendering revision %s: %w", short(snap.Revision), err))
+	case len(res.Objects) == 0:
+		return nil, values, capsSum, failed(v1alpha1.ReasonEmptyRender,
+			fmt.Errorf("revision %s of path %q renders no object: refusing to apply (and to prune everything)", short(snap.Revision), cmp.Or(s.Spec.Source.Path, ".")))
+	}
+	if err := r.prepare(s, snap, res.Objects); err != nil {
+		return nil, values, capsSum, failed(v1alpha1.ReasonRenderFailed, err)
+	}
+	return res, values, capsSum, nil
+}
+
+// index finishes d: workloads annotated with their secrets' HMACs, objects
+// indexed by inventory ID (one rendered twice is refused), secret versions
+// and the resolved values' provenance, the set's digest (keyed when it holds
+// resolved values), and the Helm hooks split out.
+func (r *Reconciler) index(s *v1alpha1.Sync, d *desired, res *render.Result, values *resolvedValues) error {
 	if s.RestartWorkloads() {
 		annotateWorkloads(d.objects, d.prov, r.opts.HMACKey)
 	}
 	for i, o := range d.objects {
 		id := inventory.ID(o)
 		if j, dup := d.byID[id]; dup {
-			return nil, failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("%s is rendered twice (%s and %s)",
+			return failed(v1alpha1.ReasonRenderFailed, fmt.Errorf("%s is rendered twice (%s and %s)",
 				inventory.Describe(o), res.Origin(j), res.Origin(i)))
 		}
 		d.byID[id] = i
 	}
-	// Normalising only re-encodes (stringData as base64 data) and adds
-	// defaults: the redactor already covers base64, and defaults are no secret.
-	d.redact = redact
 	d.secrets = secretVersions(d.objects, d.prov)
 	var key []byte
 	if values != nil {
@@ -179,14 +199,14 @@ func (r *Reconciler) build(ctx context.Context, s *v1alpha1.Sync, snap *source.S
 			})
 		}
 	}
-	d.digest, err = digest(rendered, d.prov, key)
-	if err != nil {
-		return nil, failed(v1alpha1.ReasonRenderFailed, err)
+	var err error
+	if d.digest, err = digest(res.Objects, d.prov, key); err != nil {
+		return failed(v1alpha1.ReasonRenderFailed, err)
 	}
 	if err := d.splitHooks(r.opts.HMACKey); err != nil {
-		return nil, failed(v1alpha1.ReasonRenderFailed, redact.Error(err))
+		return failed(v1alpha1.ReasonRenderFailed, d.redact.Error(err))
 	}
-	return d, nil
+	return nil
 }
 
 // renderMode is the mode a render of dir in snap will use.

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/latchkey-dev/latchkey/resolver"
 )
 
 // minRedacted is the shortest value redacted wherever it appears. A shorter
@@ -210,32 +211,9 @@ func redactBare(s, v string) string {
 	return b.String()
 }
 
+// collect adds every scalar of after that differs from before.
 func collect(before, after any, add func(string)) {
-	switch a := after.(type) {
-	case map[string]any:
-		b, _ := before.(map[string]any)
-		for k, v := range a {
-			var bv any
-			if b != nil {
-				bv = b[k]
-			}
-			collect(bv, v, add)
-		}
-	case []any:
-		b, _ := before.([]any)
-		for i, v := range a {
-			var bv any
-			if i < len(b) {
-				bv = b[i]
-			}
-			collect(bv, v, add)
-		}
-	case nil:
-	default:
-		if before == nil || fmt.Sprint(before) != fmt.Sprint(after) {
-			add(fmt.Sprint(after))
-		}
-	}
+	resolver.Written("", before, after, func(_, value string) { add(value) })
 }
 
 // String redacts s.

@@ -141,6 +141,14 @@ func ValueStrings(before, resolved *unstructured.Unstructured) []string {
 // changedLeaves records, by field path, every scalar of after that differs
 // from before: the values resolution wrote.
 func changedLeaves(field string, before, after any, out map[string]string) {
+	Written(field, before, after, func(field, value string) { out[field] = value })
+}
+
+// Written calls f with every scalar of after (an object's content, as
+// unstructured holds it) that differs from before, and its field path under
+// field: the values resolution wrote, which the redactor must know and the
+// status may name by path only.
+func Written(field string, before, after any, f func(field, value string)) {
 	switch a := after.(type) {
 	case map[string]any:
 		b, _ := before.(map[string]any)
@@ -149,7 +157,7 @@ func changedLeaves(field string, before, after any, out map[string]string) {
 			if b != nil {
 				bv = b[k]
 			}
-			changedLeaves(fieldPath(field, k), bv, v, out)
+			Written(fieldPath(field, k), bv, v, f)
 		}
 	case []any:
 		b, _ := before.([]any)
@@ -158,12 +166,12 @@ func changedLeaves(field string, before, after any, out map[string]string) {
 			if i < len(b) {
 				bv = b[i]
 			}
-			changedLeaves(fmt.Sprintf("%s[%d]", field, i), bv, v, out)
+			Written(fmt.Sprintf("%s[%d]", field, i), bv, v, f)
 		}
 	case nil:
 	default:
 		if before == nil || fmt.Sprint(before) != fmt.Sprint(after) {
-			out[field] = fmt.Sprint(after)
+			f(field, fmt.Sprint(after))
 		}
 	}
 }

@@ -62,75 +62,131 @@ func (n narrator) say(format string, args ...any) {
 	fmt.Fprintln(n.w, "    "+strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", "\n    "))
 }
 
-func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
-	n := narrator{out}
+func runDev(ctx context.Context, out io.Writer, exitAfter bool) error {
 	dir, err := os.MkdirTemp("", "latchkey-dev-")
 	if err != nil {
 		return err
 	}
-	var cleanups []func()
-	defer func() {
-		n.step("Cleaning up")
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
+	demo := &devDemo{dir: dir, devDriver: devDriver{ctx: ctx, n: narrator{out}}}
+	defer demo.cleanUp()
+	scenes := []func() error{
+		demo.startStack, demo.startController, demo.firstApply, demo.driftReverted, demo.rotationRolls,
+		demo.badReferenceAppliesNothing, demo.escapeRefused,
+		func() error { return runPromotionDemo(ctx, demo.devDriver, demo.vault, demo.git) },
+	}
+	for _, scene := range scenes {
+		if err := scene(); err != nil {
+			return err
 		}
-		if err := os.RemoveAll(dir); err != nil {
-			n.say("could not remove %s: %v", dir, err)
-			return
+	}
+	n := demo.n
+	n.step("Demo complete")
+	n.say("controller log: %s (no secret value in it)", demo.logFile.Name())
+	if exitAfter {
+		return nil
+	}
+	n.say("everything keeps running: try  KUBECONFIG=%s kubectl get syncs -A", filepath.Join(dir, "kubeconfig"))
+	n.say("press Ctrl-C to stop everything and remove every file")
+	select {
+	case <-ctx.Done():
+	case err := <-demo.controller:
+		if err != nil {
+			return fmt.Errorf("the controller stopped: %w", err)
 		}
-		n.say("stopped every process and removed %s", dir)
-	}()
-	logFile, err := os.Create(filepath.Join(dir, "controller.log"))
+	}
+	return nil
+}
+
+// devDemo is the walkthrough: the processes it started (stopped in reverse
+// order by cleanUp), the app it committed, and a driver acting as a person
+// with kubectl would.
+type devDemo struct {
+	devDriver
+	dir      string
+	cleanups []func()
+	logFile  *os.File
+	kube     *components.Kube
+	vault    *components.Vault
+	git      *components.GitRepo
+	app      map[string]string
+	rev      string // the app's first commit
+}
+
+func (demo *devDemo) cleanUp() {
+	n := demo.n
+	n.step("Cleaning up")
+	for i := len(demo.cleanups) - 1; i >= 0; i-- {
+		demo.cleanups[i]()
+	}
+	if err := os.RemoveAll(demo.dir); err != nil {
+		n.say("could not remove %s: %v", demo.dir, err)
+		return
+	}
+	n.say("stopped every process and removed %s", demo.dir)
+}
+
+// startStack starts the control plane, Vault (with the app's database
+// credentials), sealing keys and the Git repository holding the app.
+func (demo *devDemo) startStack() error {
+	ctx, n := demo.ctx, demo.n
+	logFile, err := os.Create(filepath.Join(demo.dir, "controller.log"))
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, func() { logFile.Close() })
+	demo.logFile = logFile
+	demo.cleanups = append(demo.cleanups, func() { logFile.Close() })
 	ctrl.SetLogger(zap.New(zap.WriteTo(logFile)))
 
 	n.step("Starting a local control plane (kube-apiserver %s + etcd %s)", components.KubeAPIServerVersion, components.EtcdVersion)
-	kube, err := devKube(dir)
+	kube, err := devKube(demo.dir)
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, func() { _ = kube.Stop() })
-	n.say("API server at %s; kubeconfig: %s", kube.Host(), filepath.Join(dir, "kubeconfig"))
-	c := kube.Client
+	demo.kube, demo.c = kube, kube.Client
+	demo.cleanups = append(demo.cleanups, func() { _ = kube.Stop() })
+	n.say("API server at %s; kubeconfig: %s", kube.Host(), filepath.Join(demo.dir, "kubeconfig"))
 
 	n.step("Starting a Vault dev server and storing the app's database credentials")
-	vault, stopVault, err := devVault(ctx, dir)
+	vault, stopVault, err := devVault(ctx, demo.dir)
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, stopVault)
-	dbPassword := "demo-" + rand.Text()
-	if _, err := vault.PutKV2(ctx, "secret", "demo/db", map[string]any{"username": "shop_app", "password": dbPassword}); err != nil {
+	demo.vault = vault
+	demo.cleanups = append(demo.cleanups, stopVault)
+	if _, err := vault.PutKV2(ctx, "secret", "demo/db", map[string]any{"username": "shop_app", "password": "demo-" + rand.Text()}); err != nil {
 		return err
 	}
 	n.say("Vault at %s; secret/demo/db holds username and password (version 1)", vault.Addr)
 
 	n.step("Creating sealing keys, as the sealed-secrets controller does, and sealing an API token")
-	sealed, err := devSealedSecret(ctx, c, "demo", "api-token", "token", "demo-token-"+rand.Text())
+	sealed, err := devSealedSecret(ctx, demo.c, "demo", "api-token", "token", "demo-token-"+rand.Text())
 	if err != nil {
 		return err
 	}
 	n.say("the SealedSecret holds only ciphertext; the private key stays in kube-system")
 
 	n.step("Serving a Git repository over HTTP with a reference-only app")
-	git, stopGit, err := devGit(dir)
+	git, stopGit, err := devGit(demo.dir)
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, stopGit)
-	app := devApp(sealed)
-	rev, err := git.Commit("shop app", app)
-	if err != nil {
+	demo.git = git
+	demo.cleanups = append(demo.cleanups, stopGit)
+	demo.app = devApp(sealed)
+	if demo.rev, err = git.Commit("shop app", demo.app); err != nil {
 		return err
 	}
-	n.say("%s at %s; apps/shop/db.yaml reads:", git.URL, rev[:8])
-	for _, l := range strings.Split(strings.TrimSpace(app["apps/shop/db.yaml"]), "\n") {
+	n.say("%s at %s; apps/shop/db.yaml reads:", git.URL, demo.rev[:8])
+	for _, l := range strings.Split(strings.TrimSpace(demo.app["apps/shop/db.yaml"]), "\n") {
 		n.say("  | %s", l)
 	}
+	return nil
+}
 
+// startController runs the controller in this process, with tenancy on as
+// the chart installs it, and creates the app's ServiceAccount and Sync.
+func (demo *devDemo) startController() error {
+	ctx, n, c := demo.ctx, demo.n, demo.c
 	n.step("Starting the Latchkey controller and creating a Sync")
 	cfg, _ := config.ControllerDefaults(config.MapEnv(nil))
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: cfg.Namespace}}); err != nil {
@@ -143,8 +199,9 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	// Tenancy on, as the chart installs it: the Sync acts as its own
 	// ServiceAccount; the demo namespace may use the dev Vault's token.
 	cfg.Tenancy.Enabled, cfg.Tenancy.VaultDefaultNamespaces = true, append([]string{"demo"}, devPromotionNamespaces...)
-	go func() { ctlDone <- runController(ctlCtx, cfg, kube.Config, devVaultConfig(vault)) }()
-	cleanups = append(cleanups, func() {
+	go func() { ctlDone <- runController(ctlCtx, cfg, demo.kube.Config, devVaultConfig(demo.vault)) }()
+	demo.controller = ctlDone
+	demo.cleanups = append(demo.cleanups, func() {
 		stopCtl()
 		select {
 		case <-ctlDone:
@@ -158,21 +215,23 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 		return err
 	}
 	n.say("tenancy is on: the Sync acts as ServiceAccount demo/shop-deployer, whose Role covers the app's kinds in demo only")
-	sync := &v1alpha1.Sync{
+	return c.Create(ctx, &v1alpha1.Sync{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "shop"},
 		Spec: v1alpha1.SyncSpec{
 			ServiceAccountName: "shop-deployer",
-			Source:             v1alpha1.GitSource{URL: git.URL, Path: "apps/shop", Interval: metav1.Duration{Duration: 2 * time.Second}},
+			Source:             v1alpha1.GitSource{URL: demo.git.URL, Path: "apps/shop", Interval: metav1.Duration{Duration: 2 * time.Second}},
 			Mode:               v1alpha1.ModeEnforce,
 			Rotation:           v1alpha1.Rotation{Interval: &metav1.Duration{Duration: 2 * time.Second}},
 		},
-	}
-	if err := c.Create(ctx, sync); err != nil {
-		return err
-	}
-	d := devDriver{ctx: ctx, c: c, n: n, controller: ctlDone}
-	s, err := d.waitSync(60*time.Second, "the first apply", func(s *v1alpha1.Sync) bool {
-		return s.Status.LastAppliedRevision == rev && ready(s)
+	})
+}
+
+// firstApply waits for the Sync to apply the app and shows where each
+// secret came from, never what it is.
+func (demo *devDemo) firstApply() error {
+	n := demo.n
+	s, err := demo.waitSync(60*time.Second, "the first apply", func(s *v1alpha1.Sync) bool {
+		return s.Status.LastAppliedRevision == demo.rev && ready(s)
 	})
 	if err != nil {
 		return err
@@ -181,124 +240,116 @@ func runDev(ctx context.Context, out io.Writer, exitAfter bool) (retErr error) {
 	for _, sv := range s.Status.History[0].Secrets {
 		n.say("%s %s ← %s %s (version %d, HMAC %s…)", sv.Object, sv.Field, sv.Source, sv.Reference, sv.Version, sv.HMAC[:12])
 	}
-	if err := d.describeSecret("db", "password"); err != nil {
+	if err := demo.describeSecret("db", "password"); err != nil {
 		return err
 	}
-	if err := d.describeSecret("api-token", "token"); err != nil {
-		return err
-	}
+	return demo.describeSecret("api-token", "token")
+}
 
-	n.step("A person scales the Deployment by hand (kubectl edit): enforce mode reverts it")
+func (demo *devDemo) driftReverted() error {
+	demo.n.step("A person scales the Deployment by hand (kubectl edit): enforce mode reverts it")
 	start := time.Now()
-	if err := d.scale(5); err != nil {
+	if err := demo.scale(5); err != nil {
 		return err
 	}
-	if err := d.waitReplicas(1, 30*time.Second); err != nil {
+	if err := demo.waitReplicas(1, 30*time.Second); err != nil {
 		return err
 	}
-	n.say("replicas 5 → back to 1 in %s (event DriftHealed)", time.Since(start).Round(time.Millisecond))
+	demo.n.say("replicas 5 → back to 1 in %s (event DriftHealed)", time.Since(start).Round(time.Millisecond))
+	return nil
+}
 
+func (demo *devDemo) rotationRolls() error {
+	n := demo.n
 	n.step("The database password rotates in Vault")
-	before, err := d.podTemplateHMAC()
+	before, err := demo.podTemplateHMAC()
 	if err != nil {
 		return err
 	}
-	version, err := vault.PutKV2(ctx, "secret", "demo/db", map[string]any{"username": "shop_app", "password": "demo-" + rand.Text()})
+	version, err := demo.vault.PutKV2(demo.ctx, "secret", "demo/db", map[string]any{"username": "shop_app", "password": "demo-" + rand.Text()})
 	if err != nil {
 		return err
 	}
 	n.say("secret/demo/db is now at version %d; the controller polls KV metadata every 2s", version)
-	start = time.Now()
-	after, err := d.waitTemplateChange(before, 30*time.Second)
+	start := time.Now()
+	after, err := demo.waitTemplateChange(before, 30*time.Second)
 	if err != nil {
 		return err
 	}
 	n.say("Secret demo/db updated and Deployment demo/web rolled in %s:", time.Since(start).Round(time.Millisecond))
 	n.say("pod template %s: %s… → %s…", reconcile.AnnotationSecretsHMAC, before[:12], after[:12])
+	return nil
+}
 
+func (demo *devDemo) badReferenceAppliesNothing() error {
+	n, app := demo.n, demo.app
 	n.step("A commit references a secret that does not exist: nothing is applied")
 	bad := map[string]string{"apps/shop/db.yaml": strings.Replace(app["apps/shop/db.yaml"],
 		"<path:secret/data/demo/db#password>", "<path:secret/data/demo/db-typo#password>", 1),
 		"apps/shop/settings.yaml": strings.Replace(app["apps/shop/settings.yaml"], "blue", "red", 1)}
-	badRev, err := git.Commit("typo in a reference", bad)
-	if err != nil {
+	if err := demo.refused("typo in a reference", bad, "the failure"); err != nil {
 		return err
 	}
-	s, err = d.waitSync(30*time.Second, "the failure to be reported", func(s *v1alpha1.Sync) bool {
-		return s.Status.LastAttemptedRevision == badRev && !ready(s)
-	})
-	if err != nil {
-		return err
-	}
-	n.say("Ready=False: %s", readyMessage(s))
-	var cm corev1.ConfigMap
-	if err := c.Get(ctx, client.ObjectKey{Namespace: "demo", Name: "settings"}, &cm); err != nil {
-		return err
-	}
-	n.say("last applied revision is still %s; ConfigMap settings still says color=%s", s.Status.LastAppliedRevision[:8], cm.Data["color"])
 
 	n.step("Reverting the bad commit, as `git revert` would")
-	fixRev, err := git.Commit("Revert \"typo in a reference\"", app)
+	fixRev, err := demo.git.Commit("Revert \"typo in a reference\"", app)
 	if err != nil {
 		return err
 	}
-	s, err = d.waitSync(30*time.Second, "the revert to apply", func(s *v1alpha1.Sync) bool {
+	s, err := demo.waitSync(30*time.Second, "the revert to apply", func(s *v1alpha1.Sync) bool {
 		return s.Status.LastAppliedRevision == fixRev && ready(s)
 	})
 	if err != nil {
 		return err
 	}
 	n.say("Ready again at %s: %s", fixRev[:8], readyMessage(s))
+	return nil
+}
 
+func (demo *devDemo) escapeRefused() error {
+	n := demo.n
 	n.step("A commit tries to write into kube-system: tenancy refuses the whole revision")
 	escape := map[string]string{"apps/shop/escape.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: escape\n  namespace: kube-system\ndata:\n  owned: \"yes\"\n"}
-	for k, v := range app {
+	for k, v := range demo.app {
 		escape[k] = strings.Replace(v, "blue", "green", 1)
 	}
-	escRev, err := git.Commit("a ConfigMap in kube-system", escape)
+	if err := demo.refused("a ConfigMap in kube-system", escape, "the refusal"); err != nil {
+		return err
+	}
+	fixRev, err := demo.git.Revert("HEAD")
 	if err != nil {
 		return err
 	}
-	s, err = d.waitSync(30*time.Second, "the refusal to be reported", func(s *v1alpha1.Sync) bool {
-		return s.Status.LastAttemptedRevision == escRev && !ready(s)
-	})
-	if err != nil {
-		return err
-	}
-	n.say("Ready=False: %s", readyMessage(s))
-	if err := c.Get(ctx, client.ObjectKey{Namespace: "demo", Name: "settings"}, &cm); err != nil {
-		return err
-	}
-	n.say("nothing of it applied: ConfigMap settings still says color=%s", cm.Data["color"])
-	fixRev, err = git.Revert("HEAD")
-	if err != nil {
-		return err
-	}
-	if _, err := d.waitSync(30*time.Second, "the revert to apply", func(s *v1alpha1.Sync) bool {
+	if _, err := demo.waitSync(30*time.Second, "the revert to apply", func(s *v1alpha1.Sync) bool {
 		return s.Status.LastAppliedRevision == fixRev && ready(s)
 	}); err != nil {
 		return err
 	}
 	n.say("reverted: Ready again at %s", fixRev[:8])
+	return nil
+}
 
-	if err := runPromotionDemo(ctx, d, vault, git); err != nil {
+// refused commits files and shows the Sync failing that revision while
+// nothing of it reaches the cluster: the last applied revision stays, and
+// the app's ConfigMap keeps its color.
+func (demo *devDemo) refused(message string, files map[string]string, what string) error {
+	rev, err := demo.git.Commit(message, files)
+	if err != nil {
 		return err
 	}
-
-	n.step("Demo complete")
-	n.say("controller log: %s (no secret value in it)", logFile.Name())
-	if exitAfter {
-		return nil
+	s, err := demo.waitSync(30*time.Second, what+" to be reported", func(s *v1alpha1.Sync) bool {
+		return s.Status.LastAttemptedRevision == rev && !ready(s)
+	})
+	if err != nil {
+		return err
 	}
-	n.say("everything keeps running: try  KUBECONFIG=%s kubectl get syncs -A", filepath.Join(dir, "kubeconfig"))
-	n.say("press Ctrl-C to stop everything and remove every file")
-	select {
-	case <-ctx.Done():
-	case err := <-ctlDone:
-		if err != nil {
-			return fmt.Errorf("the controller stopped: %w", err)
-		}
+	demo.n.say("Ready=False: %s", readyMessage(s))
+	var cm corev1.ConfigMap
+	if err := demo.c.Get(demo.ctx, client.ObjectKey{Namespace: "demo", Name: "settings"}, &cm); err != nil {
+		return err
 	}
+	demo.n.say("nothing of it applied: the last applied revision is still %s; ConfigMap settings still says color=%s",
+		s.Status.LastAppliedRevision[:8], cm.Data["color"])
 	return nil
 }
 

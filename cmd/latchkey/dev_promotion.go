@@ -58,28 +58,62 @@ stringData:
 // runPromotionDemo walks a commit from dev to staging, then a commit whose
 // staging secret is missing, held back until the key is written.
 func runPromotionDemo(ctx context.Context, d devDriver, v *components.Vault, git *components.GitRepo) error {
+	p := promotionDemo{devDriver: d, v: v, git: git}
+	r1, err := p.environments()
+	if err != nil {
+		return err
+	}
+	if err := p.firstPromotion(r1); err != nil {
+		return err
+	}
+	r2, err := p.heldForAMissingKey()
+	if err != nil {
+		return err
+	}
+	return p.keyWrittenPromotes(r2)
+}
+
+// promotionDemo is the promotion part's state: the Vault and repository
+// both environments use.
+type promotionDemo struct {
+	devDriver
+	v   *components.Vault
+	git *components.GitRepo
+}
+
+// environments creates the dev and staging namespaces, their secrets and
+// the app's first commit.
+func (p promotionDemo) environments() (string, error) {
+	ctx, d, v, git := p.ctx, p.devDriver, p.v, p.git
 	n := d.n
 	n.step("Promotion: dev publishes what it verified, staging follows it")
 	for _, ns := range []string{devNS, stagingNS} {
 		if err := d.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-			return err
+			return "", err
 		}
 		if err := devServiceAccount(ctx, d.c, ns, "shop-deployer"); err != nil {
-			return err
+			return "", err
 		}
 	}
 	for _, env := range []string{"dev", "staging"} {
 		if _, err := v.PutKV2(ctx, "secret", env+"/shop/payments", demoPayments(env, "token")); err != nil {
-			return err
+			return "", err
 		}
 	}
 	r1, err := git.Commit("promo app 1.0", promoApp("1.0", false))
 	if err != nil {
-		return err
+		return "", err
 	}
 	n.say("two namespaces, %s and %s, each with its own Sync, ServiceAccount and Vault paths (secret/dev/..., secret/staging/...)", devNS, stagingNS)
 	n.say("dev follows main and publishes %s after a %s soak (Ready, healthy, not drifted); staging follows %s", verifiedDev, devSoak, verifiedDev)
 
+	return r1, nil
+}
+
+// firstPromotion: dev applies r1 and publishes it after the soak; staging,
+// whose secrets exist, takes it.
+func (p promotionDemo) firstPromotion(r1 string) error {
+	ctx, d, git, n := p.ctx, p.devDriver, p.git, p.n
 	dev := &v1alpha1.Sync{
 		ObjectMeta: metav1.ObjectMeta{Namespace: devNS, Name: "shop"},
 		Spec: v1alpha1.SyncSpec{
@@ -98,9 +132,9 @@ func runPromotionDemo(ctx context.Context, d devDriver, v *components.Vault, git
 	if err != nil {
 		return err
 	}
-	p := s.Status.Published
+	pub := s.Status.Published
 	lag := "within a second of" // the status records whole seconds
-	if d := p.PublishedAt.Sub(p.VerifiedAt.Time); d >= time.Second {
+	if d := pub.PublishedAt.Sub(pub.VerifiedAt.Time); d >= time.Second {
 		lag = d.String() + " after"
 	}
 	n.say("dev applied %s, soaked %s, and moved %s to it %s the soak's end", short(r1), devSoak, verifiedDev, lag)
@@ -127,50 +161,65 @@ func runPromotionDemo(ctx context.Context, d devDriver, v *components.Vault, git
 	n.say("staging took %s from %s: every reference of its overlay exists in its Vault paths", short(r1), verifiedDev)
 	d.describePromotion(s)
 
+	return nil
+}
+
+// heldForAMissingKey: a commit references a key staging's Vault lacks;
+// dev publishes it, staging holds it back and names the key.
+func (p promotionDemo) heldForAMissingKey() (string, error) {
+	ctx, d, v, git, n := p.ctx, p.devDriver, p.v, p.git, p.n
 	n.step("A commit adds a reference to a key dev has and staging does not")
 	if _, err := v.PutKV2(ctx, "secret", "dev/shop/payments", demoPayments("dev", "token", "apikey")); err != nil {
-		return err
+		return "", err
 	}
 	r2, err := git.Commit("promo app 1.1: the payments API key", promoApp("1.1", true))
 	if err != nil {
-		return err
+		return "", err
 	}
 	n.say("%s adds to both overlays:  apikey: <path:secret/data/ENV/shop/payments#apikey>", short(r2))
 	if err := d.promoteCheck(ctx, v, git, r2); err != nil {
-		return err
+		return "", err
 	}
 	if _, err := d.waitSyncIn(devNS, 60*time.Second, "dev to publish "+short(r2), func(s *v1alpha1.Sync) bool {
 		return s.Status.Published != nil && s.Status.Published.Revision == r2
 	}); err != nil {
-		return err
+		return "", err
 	}
 	n.say("dev applied %s and published it to %s", short(r2), verifiedDev)
-	s, err = d.waitSyncIn(stagingNS, 60*time.Second, "staging to hold "+short(r2)+" back", func(s *v1alpha1.Sync) bool {
+	s, err := d.waitSyncIn(stagingNS, 60*time.Second, "staging to hold "+short(r2)+" back", func(s *v1alpha1.Sync) bool {
 		c := apimeta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionPromotionPending)
 		return c != nil && c.Status == metav1.ConditionTrue && c.Reason == v1alpha1.ReasonSecretsMissing
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	c := apimeta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionPromotionPending)
 	n.say("staging: PromotionPending=True (%s): %s", c.Reason, c.Message)
 	var cm corev1.ConfigMap
 	if err := d.c.Get(ctx, client.ObjectKey{Namespace: stagingNS, Name: "release"}, &cm); err != nil {
-		return err
+		return "", err
 	}
 	n.say("staging keeps %s: ConfigMap release still says version %s; Ready: %s", short(s.Status.LastAppliedRevision), cm.Data["version"], readyMessage(s))
 
+	return r2, nil
+}
+
+// keyWrittenPromotes: once the key is written, staging takes the held
+// revision by itself.
+func (p promotionDemo) keyWrittenPromotes(r2 string) error {
+	ctx, d, v, n := p.ctx, p.devDriver, p.v, p.n
 	n.step("Someone writes the key into staging's Vault")
 	written := time.Now()
 	if _, err := v.PutKV2(ctx, "secret", "staging/shop/payments", demoPayments("staging", "token", "apikey")); err != nil {
 		return err
 	}
-	s, err = d.waitSyncIn(stagingNS, 60*time.Second, "staging to apply "+short(r2), func(s *v1alpha1.Sync) bool {
+	s, err := d.waitSyncIn(stagingNS, 60*time.Second, "staging to apply "+short(r2), func(s *v1alpha1.Sync) bool {
 		return s.Status.LastAppliedRevision == r2 && ready(s)
 	})
 	if err != nil {
 		return err
 	}
+	var cm corev1.ConfigMap
 	if err := d.c.Get(ctx, client.ObjectKey{Namespace: stagingNS, Name: "release"}, &cm); err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func TestDevWalkthroughAndCtrlC(t *testing.T) {
 	for _, step := range []string{
 		"Ready: revision", "has password:", "back to 1 in", "rolled in", "Ready=False: 1 reference could not be resolved",
 		"secret/data/demo/db-typo#password", "still says color=blue", "Ready again at",
-		"acts as ServiceAccount demo/shop-deployer", "namespace kube-system", "nothing of it applied: ConfigMap settings still says color=blue",
+		"acts as ServiceAccount demo/shop-deployer", "namespace kube-system", "nothing of it applied: the last applied revision is still",
 		"reverted: Ready again at",
 		// promotion
 		"moved verified/dev to it", "the soak's end", "staging took", "from verified/dev",

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"regexp"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/latchkey-dev/latchkey/internal/memfs"
 	"github.com/latchkey-dev/latchkey/reconcile/source"
@@ -60,7 +58,7 @@ func openRevision(ctx context.Context, repo, rev string) (*revisionTree, error) 
 	if err != nil {
 		return nil, fmt.Errorf("revision %q of %s: %w", rev, repo, err)
 	}
-	files, err := treeFiles(commit, source.DefaultMaxBytes)
+	files, err := source.TreeFiles(commit, source.DefaultMaxBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -93,35 +91,4 @@ func fetchRevision(ctx context.Context, url, rev string) (*revisionTree, error) 
 		return &revisionTree{fsys: snap.FS(), revision: commit}, nil
 	}
 	return nil, fmt.Errorf("revision %q of %s is neither a branch, a tag nor a full commit hash: %w", rev, url, firstErr)
-}
-
-// treeFiles copies the regular files of commit's tree into memory, up to
-// limit bytes in all.
-func treeFiles(commit *object.Commit, limit int64) (map[string][]byte, error) {
-	tree, err := commit.Tree()
-	if err != nil {
-		return nil, fmt.Errorf("reading the tree of %s: %w", commit.Hash, err)
-	}
-	files := map[string][]byte{}
-	var total int64
-	err = tree.Files().ForEach(func(file *object.File) error {
-		if !file.Mode.IsFile() {
-			return nil // symlinks and submodules are not manifests
-		}
-		if total += file.Size; total > limit {
-			return fmt.Errorf("revision %s holds more than %d MiB of files: promote reads only what a Sync would fetch", commit.Hash, limit>>20)
-		}
-		r, err := file.Reader()
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", file.Name, err)
-		}
-		defer r.Close()
-		data := make([]byte, file.Size)
-		if _, err := io.ReadFull(r, data); err != nil {
-			return fmt.Errorf("reading %s: %w", file.Name, err)
-		}
-		files[file.Name] = data
-		return nil
-	})
-	return files, err
 }

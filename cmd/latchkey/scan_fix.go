@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,49 +109,9 @@ func runFix(cmd *cobra.Command, args []string, fl fixFlags) error {
 	if err != nil {
 		return scancommand.Exit(2, err)
 	}
-	var write func() ([]string, []string, error)
-	switch fl.mode {
-	case "vault":
-		var store migration.Store
-		switch {
-		case backend != nil:
-			store = backend
-		case fl.write:
-			return scancommand.UsageError("--fix vault --write needs Vault: set VAULT_ADDR and a token or AVP_AUTH_TYPE, as for latchkey render")
-		default:
-			fmt.Fprintln(cmd.ErrOrStderr(), "latchkey: VAULT_ADDR is not set: the plan does not say which keys Vault already holds")
-		}
-		plan, err := migration.PlanVault(ctx, root, sites, skipped, fl.vaultPath, store)
-		if err != nil {
-			return scancommand.Exit(2, err)
-		}
-		plan.Print(out)
-		write = func() ([]string, []string, error) {
-			w, err := plan.Write(ctx, backend)
-			if w == nil {
-				return nil, nil, err
-			}
-			fmt.Fprintf(out, "stored %d key(s) in Vault, reused %d equal one(s); rewrote %d file(s)\n", w.Stored, w.Reused, len(w.Files))
-			return w.Files, w.Created, err
-		}
-	case "seal":
-		plan, err := migration.PlanSeal(root, sites, skipped)
-		if err != nil {
-			return scancommand.Exit(2, err)
-		}
-		plan.Print(out)
-		write = func() ([]string, []string, error) {
-			pub, scope, err := sealCert(ctx, fl.seal)
-			if err != nil {
-				return nil, nil, err
-			}
-			w, err := plan.Write(pub, scope, fl.namespace)
-			if w == nil {
-				return nil, nil, err
-			}
-			fmt.Fprintf(out, "sealed %d Secret(s) in %d file(s)\n", len(plan.Secrets), len(w.Files))
-			return w.Files, nil, err
-		}
+	write, err := fixPlan(ctx, cmd, fl, root, sites, skipped, backend)
+	if err != nil {
+		return err
 	}
 	migration.PrintHistory(out, historyOnly)
 	if !fl.write {
@@ -162,12 +123,71 @@ func runFix(cmd *cobra.Command, args []string, fl fixFlags) error {
 	if backend != nil {
 		renderer.Backend = backend
 	}
+	return writeAndProve(ctx, out, root, fl.noProof, scan, renderer, write)
+}
+
+// fixPlan prints what --fix would do in fl.mode and returns the function
+// that does it: the keys stored in Vault or the Secrets sealed, and the files
+// rewritten and created.
+func fixPlan(ctx context.Context, cmd *cobra.Command, fl fixFlags, root string, sites []*migration.Site, skipped []migration.Skip, backend *vault.Backend) (func() ([]string, []string, error), error) {
+	out := cmd.OutOrStdout()
+	switch fl.mode {
+	case "vault":
+		var store migration.Store
+		switch {
+		case backend != nil:
+			store = backend
+		case fl.write:
+			return nil, scancommand.UsageError("--fix vault --write needs Vault: set VAULT_ADDR and a token or AVP_AUTH_TYPE, as for latchkey render")
+		default:
+			fmt.Fprintln(cmd.ErrOrStderr(), "latchkey: VAULT_ADDR is not set: the plan does not say which keys Vault already holds")
+		}
+		plan, err := migration.PlanVault(ctx, root, sites, skipped, fl.vaultPath, store)
+		if err != nil {
+			return nil, scancommand.Exit(2, err)
+		}
+		plan.Print(out)
+		return func() ([]string, []string, error) {
+			w, err := plan.Write(ctx, backend)
+			if w == nil {
+				return nil, nil, err
+			}
+			fmt.Fprintf(out, "stored %d key(s) in Vault, reused %d equal one(s); rewrote %d file(s)\n", w.Stored, w.Reused, len(w.Files))
+			return w.Files, w.Created, err
+		}, nil
+	case "seal":
+		plan, err := migration.PlanSeal(root, sites, skipped)
+		if err != nil {
+			return nil, scancommand.Exit(2, err)
+		}
+		plan.Print(out)
+		return func() ([]string, []string, error) {
+			pub, scope, err := sealCert(ctx, fl.seal)
+			if err != nil {
+				return nil, nil, err
+			}
+			w, err := plan.Write(pub, scope, fl.namespace)
+			if w == nil {
+				return nil, nil, err
+			}
+			fmt.Fprintf(out, "sealed %d Secret(s) in %d file(s)\n", len(plan.Secrets), len(w.Files))
+			return w.Files, nil, err
+		}, nil
+	}
+	return nil, scancommand.UsageError("--fix %q: want vault or seal", fl.mode)
+}
+
+// writeAndProve writes the migration, proves the tree renders the same
+// values as before (unless noProof) and scans it again: exit 1 when the proof
+// fails or findings remain, with the commands that undo the write.
+func writeAndProve(ctx context.Context, out io.Writer, root string, noProof bool, scan *scanner.Scanner, renderer *migration.Renderer, write func() ([]string, []string, error)) error {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return scancommand.Exit(2, err)
 	}
 	var before *migration.Digest
-	if !fl.noProof {
+	if !noProof {
+		var err error
 		if before, err = renderer.Digest(ctx, root, key); err != nil {
 			return scancommand.Exit(2, fmt.Errorf("rendering the tree before the migration (or skip the proof with --no-proof): %w", err))
 		}

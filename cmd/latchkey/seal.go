@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -120,24 +121,13 @@ func runSeal(cmd *cobra.Command, fl sealFlags) (err error) {
 	}
 
 	if !fl.raw && !fl.fetchCert {
-		// Read the input first, so a wrong input is named before a
-		// certificate is fetched, and in the user's terms, not the decoder's.
-		data, err := io.ReadAll(in)
-		if err != nil {
-			return fmt.Errorf("reading the input: %w", err)
-		}
 		ns, _, _ := cluster.Namespace()
-		if err := checkSealInput(data, ns, scope, fl.inputFile); err != nil {
+		if in, err = checkedSealInput(in, ns, scope, fl.inputFile); err != nil {
 			return err
 		}
-		in = bytes.NewReader(data)
 	}
-	pemBytes, err := sealing.FetchCert(ctx, src)
+	pemBytes, err := fetchSealCert(ctx, src)
 	if err != nil {
-		if fl.cert == "" {
-			return fmt.Errorf("%w\nno sealing certificate: pass --cert FILE (or URL); get it once where the cluster is reachable "+
-				"with latchkey seal --fetch-cert > sealed-secrets.pem, or give access to the cluster (--kubeconfig, KUBECONFIG, --context)", err)
-		}
 		return err
 	}
 	if fl.fetchCert {
@@ -155,39 +145,71 @@ func runSeal(cmd *cobra.Command, fl sealFlags) (err error) {
 	case fl.mergeInto != "":
 		return sealing.MergeInto(in, fl.mergeInto, pub, opts)
 	case fl.raw:
-		var value []byte
-		switch len(fl.fromFile) {
-		case 0:
-			if stdinIsTerminal() && fl.inputFile == "" {
-				fmt.Fprintln(cmd.ErrOrStderr(), "(tty detected: expecting the value to encrypt on standard input)")
-			}
-			value, err = io.ReadAll(in)
-		case 1:
-			_, path, _ := strings.Cut(fl.fromFile[0], "=")
-			if !strings.Contains(fl.fromFile[0], "=") {
-				path = fl.fromFile[0]
-			}
-			value, err = os.ReadFile(path)
-		default:
-			return errors.New("--raw seals one value: give a single --from-file")
-		}
-		if err != nil {
-			return fmt.Errorf("reading the value: %w", err)
-		}
-		if scope == sealing.ClusterWideScope {
-			ns = ""
-		}
-		sealed, err := sealing.SealRaw(value, ns, fl.name, scope, pub)
-		if err != nil {
-			return err
-		}
-		out.WriteString(sealed)
-		return nil
+		return sealRawValue(cmd, fl, in, &out, pub, ns, scope)
 	}
 	if stdinIsTerminal() && fl.inputFile == "" {
 		fmt.Fprintln(cmd.ErrOrStderr(), "(tty detected: expecting a Secret manifest in JSON or YAML on standard input)")
 	}
 	return sealing.SealStream(in, &out, pub, opts)
+}
+
+// checkedSealInput reads the whole input first, so a wrong input is named
+// before a certificate is fetched, and in the user's terms, not the
+// decoder's.
+func checkedSealInput(in io.Reader, ns string, scope sealing.Scope, inputFile string) (io.Reader, error) {
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return nil, fmt.Errorf("reading the input: %w", err)
+	}
+	if err := checkSealInput(data, ns, scope, inputFile); err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(data), nil
+}
+
+// fetchSealCert reads the sealing certificate from --cert or the cluster,
+// naming the ways to give one when neither works.
+func fetchSealCert(ctx context.Context, src sealing.CertSource) ([]byte, error) {
+	pemBytes, err := sealing.FetchCert(ctx, src)
+	if err != nil && src.Cert == "" {
+		return nil, fmt.Errorf("%w\nno sealing certificate: pass --cert FILE (or URL); get it once where the cluster is reachable "+
+			"with latchkey seal --fetch-cert > sealed-secrets.pem, or give access to the cluster (--kubeconfig, KUBECONFIG, --context)", err)
+	}
+	return pemBytes, err
+}
+
+// sealRawValue seals one value (standard input or the one --from-file) as
+// kubeseal --raw does: the ciphertext alone, for a template's field.
+func sealRawValue(cmd *cobra.Command, fl sealFlags, in io.Reader, out io.Writer, pub *rsa.PublicKey, ns string, scope sealing.Scope) error {
+	var value []byte
+	var err error
+	switch len(fl.fromFile) {
+	case 0:
+		if stdinIsTerminal() && fl.inputFile == "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), "(tty detected: expecting the value to encrypt on standard input)")
+		}
+		value, err = io.ReadAll(in)
+	case 1:
+		_, path, _ := strings.Cut(fl.fromFile[0], "=")
+		if !strings.Contains(fl.fromFile[0], "=") {
+			path = fl.fromFile[0]
+		}
+		value, err = os.ReadFile(path)
+	default:
+		return errors.New("--raw seals one value: give a single --from-file")
+	}
+	if err != nil {
+		return fmt.Errorf("reading the value: %w", err)
+	}
+	if scope == sealing.ClusterWideScope {
+		ns = ""
+	}
+	sealed, err := sealing.SealRaw(value, ns, fl.name, scope, pub)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(out, sealed)
+	return err
 }
 
 func recoveryUnseal(ctx context.Context, in io.Reader, out io.Writer, keyFiles []string, format string) error {

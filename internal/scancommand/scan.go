@@ -123,19 +123,8 @@ func runScan(cmd *cobra.Command, args []string, fl scanFlags) error {
 		ctx = context.Background()
 	}
 	stderr := cmd.ErrOrStderr()
-	fl.format = strings.ToLower(fl.format)
-	if !slices.Contains(report.Formats, fl.format) {
-		hint := ""
-		if strings.ContainsAny(fl.format, "./") {
-			hint = "; -o is the format, as in kubectl and latchkey seal: write the report to a file with -w/--output FILE"
-		}
-		return UsageError("unknown --format %q (want %s)%s", fl.format, strings.Join(report.Formats, ", "), hint)
-	}
-	if fl.redact < 0 || fl.redact > 100 {
-		return UsageError("--redact %d: want a percentage from 0 to 100", fl.redact)
-	}
-	if fl.exitCode < 0 || fl.exitCode > 125 {
-		return UsageError("--exit-code %d: want 0 to 125", fl.exitCode)
+	if err := checkScanFlags(&fl); err != nil {
+		return err
 	}
 	src, root, err := scanSource(ctx, cmd, args, fl)
 	if err != nil {
@@ -157,43 +146,11 @@ func runScan(cmd *cobra.Command, args []string, fl scanFlags) error {
 	if err != nil {
 		return &scanExit{code: 2, err: err}
 	}
-	keyed := os.Getenv("LATCHKEY_FINGERPRINT_KEY") != ""
-	secret := []byte(os.Getenv("LATCHKEY_FINGERPRINT_KEY"))
-	identity := scanner.Identity{Missing: "this directory is not in a Git repository"}
-	if root.Git {
-		identity = scanner.RepoIdentity(ctx, root.Dir)
+	keys, err := fingerprintKeys(ctx, fl, cfg, root)
+	if err != nil {
+		return err
 	}
-	baselinePath := fl.baseline
-	if baselinePath == "" && cfg.Baseline != "" {
-		baselinePath = filepath.FromSlash(cfg.Baseline)
-		if !filepath.IsAbs(baselinePath) {
-			baselinePath = filepath.Join(root.Dir, baselinePath)
-		}
-	}
-	// The fingerprint key must be known before the scan: a baseline's salt
-	// (version 2), else the repository's root commit.
-	var (
-		fp       *scanner.Fingerprinter
-		baseline *scanner.Baseline
-		salt     string
-	)
-	switch {
-	case fl.writeBaseline != "":
-		salt = scanner.NewSalt()
-		if old, err := scanner.ReadBaseline(fl.writeBaseline); err == nil && old.Salt != "" {
-			salt = old.Salt // rewriting keeps the entries that did not change
-		}
-		fp = scanner.SaltFingerprinter(salt, secret)
-	case baselinePath != "":
-		if baseline, err = scanner.ReadBaseline(baselinePath); err != nil {
-			return &scanExit{code: 2, err: err}
-		}
-		if fp, err = baseline.Fingerprinter(baselinePath, identity, secret); err != nil {
-			return &scanExit{code: 2, err: err}
-		}
-	default:
-		fp = scanner.NewFingerprinter(identity.ID, secret)
-	}
+	fp, baseline := keys.fp, keys.baseline
 	sc, err := scanner.New(scanner.Options{Config: cfg, Fingerprints: fp, MaxFileSize: fl.maxFileSizeMiB << 20, Exceptions: exceptions})
 	if err != nil {
 		return &scanExit{code: 2, err: err}
@@ -206,12 +163,19 @@ func runScan(cmd *cobra.Command, args []string, fl scanFlags) error {
 		fmt.Fprintln(stderr, "latchkey: skipped", s)
 	}
 	if fl.writeBaseline != "" {
-		if err := scanner.NewBaseline(salt, keyed, fp, res.Findings).Write(fl.writeBaseline); err != nil {
+		if err := scanner.NewBaseline(keys.salt, keys.keyed, fp, res.Findings).Write(fl.writeBaseline); err != nil {
 			return &scanExit{code: 2, err: err}
 		}
 		fmt.Fprintf(stderr, "latchkey: wrote %d findings to baseline %s\n", len(res.Findings), fl.writeBaseline)
 		return nil
 	}
+	return reportFindings(ctx, cmd, fl, sc, src, res, baseline, cfg, root)
+}
+
+// reportFindings filters the findings through the baseline, marks where
+// each was committed, redacts, reports, and picks the exit code.
+func reportFindings(ctx context.Context, cmd *cobra.Command, fl scanFlags, sc *scanner.Scanner, src scanner.Source, res *scanner.Result, baseline *scanner.Baseline, cfg *scanner.Config, root scanner.Root) error {
+	stderr := cmd.ErrOrStderr()
 	findings := res.Findings
 	if baseline != nil {
 		findings = baseline.Filter(findings)
@@ -241,6 +205,71 @@ func runScan(cmd *cobra.Command, args []string, fl scanFlags) error {
 		return nil
 	}
 	return &scanExit{code: fl.exitCode}
+}
+
+// checkScanFlags refuses flag values no scan can honour, with the fix.
+func checkScanFlags(fl *scanFlags) error {
+	fl.format = strings.ToLower(fl.format)
+	if !slices.Contains(report.Formats, fl.format) {
+		hint := ""
+		if strings.ContainsAny(fl.format, "./") {
+			hint = "; -o is the format, as in kubectl and latchkey seal: write the report to a file with -w/--output FILE"
+		}
+		return UsageError("unknown --format %q (want %s)%s", fl.format, strings.Join(report.Formats, ", "), hint)
+	}
+	if fl.redact < 0 || fl.redact > 100 {
+		return UsageError("--redact %d: want a percentage from 0 to 100", fl.redact)
+	}
+	if fl.exitCode < 0 || fl.exitCode > 125 {
+		return UsageError("--exit-code %d: want 0 to 125", fl.exitCode)
+	}
+	return nil
+}
+
+// scanKeys is how findings are fingerprinted: the key, and the baseline
+// that fixes it (its salt), or the salt of a baseline being written.
+type scanKeys struct {
+	fp       *scanner.Fingerprinter
+	baseline *scanner.Baseline
+	salt     string
+	keyed    bool // LATCHKEY_FINGERPRINT_KEY is set
+}
+
+// fingerprintKeys decides the fingerprint key before the scan: a baseline's
+// salt (version 2), else the repository's root commit.
+func fingerprintKeys(ctx context.Context, fl scanFlags, cfg *scanner.Config, root scanner.Root) (scanKeys, error) {
+	var err error
+	k := scanKeys{keyed: os.Getenv("LATCHKEY_FINGERPRINT_KEY") != ""}
+	secret := []byte(os.Getenv("LATCHKEY_FINGERPRINT_KEY"))
+	identity := scanner.Identity{Missing: "this directory is not in a Git repository"}
+	if root.Git {
+		identity = scanner.RepoIdentity(ctx, root.Dir)
+	}
+	baselinePath := fl.baseline
+	if baselinePath == "" && cfg.Baseline != "" {
+		baselinePath = filepath.FromSlash(cfg.Baseline)
+		if !filepath.IsAbs(baselinePath) {
+			baselinePath = filepath.Join(root.Dir, baselinePath)
+		}
+	}
+	switch {
+	case fl.writeBaseline != "":
+		k.salt = scanner.NewSalt()
+		if old, err := scanner.ReadBaseline(fl.writeBaseline); err == nil && old.Salt != "" {
+			k.salt = old.Salt // rewriting keeps the entries that did not change
+		}
+		k.fp = scanner.SaltFingerprinter(k.salt, secret)
+	case baselinePath != "":
+		if k.baseline, err = scanner.ReadBaseline(baselinePath); err != nil {
+			return k, &scanExit{code: 2, err: err}
+		}
+		if k.fp, err = k.baseline.Fingerprinter(baselinePath, identity, secret); err != nil {
+			return k, &scanExit{code: 2, err: err}
+		}
+	default:
+		k.fp = scanner.NewFingerprinter(identity.ID, secret)
+	}
+	return k, nil
 }
 
 // loadExceptions reads the allowlists of gitleaks a repository may carry:
@@ -371,6 +400,13 @@ func scanSource(ctx context.Context, cmd *cobra.Command, args []string, fl scanF
 		}
 		return &scanner.Input{Name: filepath.ToSlash(fl.stdinName), Data: data}, root, nil
 	}
+	return worktreeSource(ctx, args)
+}
+
+// worktreeSource is the default mode: the files at args (the whole
+// repository when none), all in one repository.
+func worktreeSource(ctx context.Context, args []string) (scanner.Source, scanner.Root, error) {
+	var none scanner.Root
 	if len(args) == 0 {
 		args = []string{"."}
 	}

@@ -31,6 +31,9 @@ func Main(m *testing.M) int {
 	shared.inMain = true
 	shared.mu.Unlock()
 	code := m.Run()
+	if err := components.RemoveLatchkeyBinary(); err != nil {
+		fmt.Fprintf(os.Stderr, "testenv: removing the latchkey binary built for the tests: %v\n", err)
+	}
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if shared.kube != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"github.com/go-git/go-git/v5"
 	gitconfig "github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
 	"golang.org/x/sync/semaphore"
@@ -311,39 +309,11 @@ func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision s
 			return nil, fmt.Errorf("%s has no commit %s: %w", redactURL(repoURL), revision, err)
 		}
 	}
-	tree, err := commit.Tree()
-	if err != nil {
-		return nil, fmt.Errorf("reading the tree of %s: %w", commit.Hash, err)
+	files, err := TreeFiles(commit, f.opts.MaxBytes)
+	var limit *LimitError
+	if errors.As(err, &limit) {
+		limit.What, limit.Flag = fmt.Sprintf("revision %s of %s", commit.Hash, redactURL(repoURL)), flagMaxBytes
 	}
-	files := map[string][]byte{}
-	byBlob := map[plumbing.Hash][]byte{} // identical files share their bytes
-	var total int64
-	err = tree.Files().ForEach(func(file *object.File) error {
-		if !file.Mode.IsFile() {
-			return nil // symlinks and submodules are not manifests
-		}
-		total += file.Size
-		if total > f.opts.MaxBytes {
-			return &LimitError{What: fmt.Sprintf("revision %s of %s", commit.Hash, redactURL(repoURL)), Limit: f.opts.MaxBytes, Flag: flagMaxBytes}
-		}
-		if data, ok := byBlob[file.Hash]; ok {
-			files[file.Name] = data
-			return nil
-		}
-		r, err := file.Reader()
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", file.Name, err)
-		}
-		defer r.Close()
-		// The size is known and bounded: one allocation, not ReadAll's doubling.
-		data := make([]byte, file.Size)
-		if _, err := io.ReadFull(r, data); err != nil {
-			return fmt.Errorf("reading %s: %w", file.Name, err)
-		}
-		files[file.Name] = data
-		byBlob[file.Hash] = data
-		return nil
-	})
 	if err != nil {
 		return nil, err
 	}
