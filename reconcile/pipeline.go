@@ -29,6 +29,9 @@ import (
 func (r *Reconciler) reconcile(ctx context.Context, s *v1alpha1.Sync) (ctrl.Result, error) {
 	key := client.ObjectKeyFromObject(s)
 	a := &attempt{s: s, key: key, st: r.state(key), dirty: r.tracker.Take(key), requeue: s.GetInterval()}
+	a.st.mu.Lock()
+	a.st.interval = s.GetInterval() // caps the backoff of its retries (retry.go)
+	a.st.mu.Unlock()
 	in, err := r.look(ctx, a)
 	if err != nil {
 		return r.fail(ctx, a, err)

@@ -139,6 +139,9 @@ type syncState struct {
 	capabilities string
 	// reconcileRequest is the last AnnotationReconcileRequest value handled.
 	reconcileRequest string
+	// interval is the Sync's spec.source.interval (after --min-interval),
+	// the longest a failed reconciliation waits for its retry.
+	interval time.Duration
 	// lastFull is when the last full reconciliation succeeded.
 	lastFull time.Time
 	// progressing is the work Reconciling=True was last set for (revision,
@@ -234,7 +237,8 @@ func NewReconciler(mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 		For(&v1alpha1.Sync{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletedPredicate{}))).
 		WatchesRawSource(source.Channel(r.triggers, &handler.TypedEnqueueRequestForObject[*v1alpha1.Sync]{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Concurrency, SkipNameValidation: ptr.To(true)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Concurrency, SkipNameValidation: ptr.To(true),
+			RateLimiter: newRetryLimiter(r.retryInterval)}).
 		Build(r)
 	if err != nil {
 		return nil, fmt.Errorf("building the Sync controller: %w", err)
@@ -259,6 +263,20 @@ func (r *Reconciler) state(key types.NamespacedName) *syncState {
 		r.states[key] = st
 	}
 	return st
+}
+
+// retryInterval is the longest a failed reconciliation of req waits for
+// its retry: the Sync's interval, 0 before its first reconciliation.
+func (r *Reconciler) retryInterval(req ctrl.Request) time.Duration {
+	r.statesMu.Lock()
+	st := r.states[req.NamespacedName]
+	r.statesMu.Unlock()
+	if st == nil {
+		return 0
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.interval
 }
 
 func (r *Reconciler) forget(key types.NamespacedName) {

@@ -21,6 +21,7 @@ import (
 type scenario struct {
 	kube  *testenv.Kube
 	c     client.Client
+	git   *testenv.GitServer // serves repo
 	repo  *testenv.GitRepo
 	vault *testenv.Vault // nil unless built withVault
 }
@@ -61,7 +62,8 @@ func newScenario(t *testing.T, repo string, opts ...scenarioOption) *scenario {
 	if cfg.vault {
 		sc.vault = testenv.StartVault(t)
 	}
-	sc.repo = testenv.StartGitServer(t).NewRepo(t, repo)
+	sc.git = testenv.StartGitServer(t)
+	sc.repo = sc.git.NewRepo(t, repo)
 	return sc
 }
 

@@ -1,6 +1,6 @@
 // Package components starts and stops the real components Latchkey talks to,
 // on loopback: kube-apiserver and etcd through controller-runtime's envtest,
-// a Vault server, Git repositories served over smart HTTP, and the upstream
+// a Vault server, Git repositories served over smart HTTP and SSH, and the upstream
 // sealed-secrets controller and kubeseal. It also owns the one table of the
 // tools `make tools` builds and their pinned versions.
 //

@@ -96,12 +96,23 @@ func (w *World) StartController(tb testing.TB, name string, extra ...string) *co
 // World's repository, polling it every interval and pruning.
 func (w *World) Tenant(tb testing.TB, ns, path string, interval time.Duration) {
 	tb.Helper()
+	w.TenantAt(tb, ns, w.Repo.URL, path, interval)
+}
+
+// TenantAt is Tenant with the Sync following repoURL (the World's
+// repository through a Proxy, or over SSH), changed by each of mods before
+// it is created (a secretRef, a ref).
+func (w *World) TenantAt(tb testing.TB, ns, repoURL, path string, interval time.Duration, mods ...func(*v1alpha1.Sync)) {
+	tb.Helper()
 	w.Kube.CreateNamespace(tb, ns)
 	s := &v1alpha1.Sync{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
 		Spec: v1alpha1.SyncSpec{
-			Source: v1alpha1.GitSource{URL: w.Repo.URL, Path: path, Interval: metav1.Duration{Duration: interval}},
+			Source: v1alpha1.GitSource{URL: repoURL, Path: path, Interval: metav1.Duration{Duration: interval}},
 		},
+	}
+	for _, m := range mods {
+		m(s)
 	}
 	if err := w.Client.Create(context.Background(), s); err != nil {
 		tb.Fatalf("creating Sync %s/app: %v", ns, err)

@@ -1,7 +1,7 @@
 // Package testenv is the testing.TB layer over internal/components, which
 // starts the real components Latchkey talks to on loopback: kube-apiserver
 // and etcd through controller-runtime's envtest, a Vault dev server, Git
-// repositories served over smart HTTP, and the upstream sealed-secrets
+// repositories served over smart HTTP and SSH, and the upstream sealed-secrets
 // controller and kubeseal.
 //
 // It adds what only tests want: every component is stopped and its files

@@ -24,3 +24,25 @@ func (r *GitRepo) ForcePush(t testing.TB, sha, branch string) {
 		t.Fatalf("testenv: %v", err)
 	}
 }
+
+// Put makes directory dir hold exactly files in one commit pushed to the
+// branch, and returns it; see components.GitRepo.Put.
+func (r *GitRepo) Put(t testing.TB, message, dir string, files map[string]string) string {
+	t.Helper()
+	return r.must(t)(r.repo.Put(message, dir, files))
+}
+
+// Rewrite force-pushes a commit on top of onto whose directory dir holds
+// exactly files, and returns it; see components.GitRepo.Rewrite.
+func (r *GitRepo) Rewrite(t testing.TB, onto, message, dir string, files map[string]string) string {
+	t.Helper()
+	return r.must(t)(r.repo.Rewrite(onto, message, dir, files))
+}
+
+// DeleteBranch deletes branch on the server.
+func (r *GitRepo) DeleteBranch(t testing.TB, branch string) {
+	t.Helper()
+	if err := r.repo.DeleteBranch(branch); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+}

@@ -138,6 +138,10 @@ func knownHostsCallback(content []byte) (ssh.HostKeyCallback, error) {
 				}
 			}
 		}
-		return fmt.Errorf("ssh: host key of %s is not in known_hosts", hostname)
+		// The presented key's fingerprint, to compare with the one the
+		// host publishes: a changed key is either a rotation or a man in
+		// the middle, and only a person can tell which.
+		return fmt.Errorf("ssh: host key of %s (%s) is not in known_hosts: if the host's key changed, check it against the fingerprints the host publishes and update known_hosts in the Secret of spec.source.secretRef",
+			hostname, ssh.FingerprintSHA256(key))
 	}, nil
 }

@@ -174,13 +174,19 @@ func (f *Fetcher) lsRemote(ctx context.Context, repoURL string, ref Ref, creds *
 	if err != nil {
 		return "", err
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
 	ctx = withWireBudget(ctx, f.opts.MaxFetchBytes, redactURL(repoURL))
 	remote := git.NewRemote(memory.NewStorage(), &gitconfig.RemoteConfig{Name: "origin", URLs: []string{repoURL}})
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth, PeelingOption: git.AppendPeeled})
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		// Its last branch deleted, a repository has no refs at all: the
+		// branch followed is gone, as when others remain.
+		return "", &RefNotFoundError{Repository: redactURL(repoURL), Ref: ref}
+	}
 	if err != nil {
-		return "", fmt.Errorf("listing the refs of %s: %w", redactURL(repoURL), err)
+		return "", fmt.Errorf("listing the refs of %s: %w", redactURL(repoURL), f.timedOut(parent, err))
 	}
 	var name plumbing.ReferenceName
 	if ref.Tag != "" {
@@ -265,6 +271,7 @@ func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision s
 	if err != nil {
 		return nil, err
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
 	ctx = withWireBudget(ctx, f.opts.MaxFetchBytes, redactURL(repoURL))
@@ -291,8 +298,12 @@ func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision s
 	// objects are garbage after that.
 	defer func() { f.inflating.Release(reserved) }()
 	repo, err := git.CloneContext(ctx, storage, nil, opts)
+	if ref.Commit == "" && (errors.Is(err, transport.ErrEmptyRemoteRepository) || errors.Is(err, git.NoMatchingRefSpecError{})) {
+		// The branch or tag was deleted since Revision saw it.
+		return nil, &RefNotFoundError{Repository: redactURL(repoURL), Ref: ref}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("fetching %s %s: %w", redactURL(repoURL), ref, err)
+		return nil, fmt.Errorf("fetching %s %s: %w", redactURL(repoURL), ref, f.timedOut(parent, err))
 	}
 	commit, err := repo.CommitObject(plumbing.NewHash(revision))
 	if err != nil {
@@ -320,13 +331,34 @@ func (f *Fetcher) clone(ctx context.Context, repoURL string, ref Ref, revision s
 	return newSnapshot(repoURL, commit.Hash.String(), files), nil
 }
 
+// timedOut names --git-timeout in err when it is the Fetcher's timeout
+// that expired (not the caller's deadline), so the message says what to
+// raise for a slow Git host.
+func (f *Fetcher) timedOut(parent context.Context, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
+		return fmt.Errorf("no answer within %s (%s): %w", f.opts.Timeout, flagTimeout, err)
+	}
+	return err
+}
+
 func authFor(repoURL string, creds *Credentials) (transport.AuthMethod, error) {
 	u, err := url.Parse(repoURL)
 	if err != nil {
 		return nil, fmt.Errorf("parsing the repository URL: %w", err)
 	}
 	if u.User != nil {
-		return nil, errors.New("the repository URL carries credentials: put them in the Sync's secretRef instead")
+		_, hasPassword := u.User.Password()
+		if u.Scheme != "ssh" || hasPassword {
+			return nil, errors.New("the repository URL carries credentials: put them in the Sync's secretRef instead")
+		}
+		// ssh://git@host/repo: the user is the SSH login, as every Git
+		// host writes its SSH URLs, not a credential. The Secret's
+		// username, if any, still wins.
+		if creds != nil && creds.Username == "" {
+			withUser := *creds
+			withUser.Username = u.User.Username()
+			creds = &withUser
+		}
 	}
 	return creds.method(u.Scheme)
 }

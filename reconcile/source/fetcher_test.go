@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+
+	"github.com/latchkey-dev/latchkey/internal/components"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
 
@@ -135,5 +138,84 @@ func TestKnownHostsRequiredForSSH(t *testing.T) {
 	}
 	if _, err := authFor("https://user:pw@example.invalid/r.git", nil); err == nil || strings.Contains(err.Error(), "pw") {
 		t.Fatalf("credentials in URL: err = %v, want a refusal that does not echo them", err)
+	}
+}
+
+// ssh://git@host/repo is how Git hosts write SSH URLs: the user is the
+// login, not a credential; a password in any URL, or any user in an HTTP
+// URL, is refused.
+func TestURLUserIsTheSSHLogin(t *testing.T) {
+	creds := &Credentials{Identity: sshIdentity(t), KnownHosts: []byte("example.invalid ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE\n")}
+	tests := []struct {
+		url      string
+		wantUser string
+		wantErr  bool
+	}{
+		{url: "ssh://git@example.invalid/r.git", wantUser: "git"},
+		{url: "ssh://deploy@example.invalid/r.git", wantUser: "deploy"},
+		{url: "ssh://example.invalid/r.git", wantUser: "git"},
+		{url: "ssh://git:pw@example.invalid/r.git", wantErr: true},
+		{url: "https://token@example.invalid/r.git", wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			auth, err := authFor(tc.url, creds)
+			if tc.wantErr {
+				if err == nil || strings.Contains(err.Error(), "pw") || strings.Contains(err.Error(), "token") {
+					t.Fatalf("err = %v, want a refusal that does not echo the credentials", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := auth.(*gitssh.PublicKeys).User; got != tc.wantUser {
+				t.Errorf("SSH user = %q, want %q", got, tc.wantUser)
+			}
+		})
+	}
+	if creds.Username != "" {
+		t.Error("authFor changed the caller's credentials")
+	}
+}
+
+func sshIdentity(t *testing.T) []byte {
+	t.Helper()
+	identity, _, err := components.NewSSHIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return identity
+}
+
+// Over SSH the Fetcher lists refs and fetches from a real git-upload-pack,
+// verifying the host against known_hosts: a host key known_hosts does not
+// hold is refused.
+func TestFetchOverSSH(t *testing.T) {
+	srv := testenv.StartGitServer(t)
+	repo := srv.NewRepo(t, "app")
+	rev := repo.Commit(t, "first", map[string]string{"apps/a.yaml": "a: 1\n"})
+	sshd := srv.ServeSSH(t)
+	ctx := context.Background()
+
+	f := NewFetcher(Options{Timeout: 30 * time.Second})
+	creds := &Credentials{Identity: sshd.Identity, KnownHosts: []byte(sshd.KnownHosts)}
+	got, err := f.Revision(ctx, sshd.URL("app"), Ref{}, creds, 0)
+	if err != nil || got != rev {
+		t.Fatalf("Revision over SSH = %s, %v; want %s", got, err, rev)
+	}
+	s, err := f.Fetch(ctx, sshd.URL("app"), Ref{}, rev, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files := readAll(t, s, "apps"); files["a.yaml"] != "a: 1\n" {
+		t.Errorf("files over SSH = %v", files)
+	}
+
+	other := &Credentials{Identity: sshd.Identity, KnownHosts: []byte(strings.Fields(sshd.KnownHosts)[0] +
+		" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE\n")}
+	if _, err := NewFetcher(Options{}).Revision(ctx, sshd.URL("app"), Ref{}, other, 0); err == nil ||
+		!strings.Contains(err.Error(), "not in known_hosts") {
+		t.Errorf("a host key known_hosts does not hold: err = %v, want a refusal", err)
 	}
 }

@@ -48,4 +48,5 @@ const (
 	flagMaxFetchBytes = "--git-max-fetch-bytes"
 	flagMaxFileBytes  = "--git-max-file-bytes"
 	flagMaxBytes      = "--git-max-revision-bytes"
+	flagTimeout       = "--git-timeout"
 )

@@ -66,3 +66,21 @@ func TestPublishOnlyFastForwards(t *testing.T) {
 		}
 	})
 }
+
+// Publishing over SSH pushes through a real git-receive-pack, with the
+// identity and known_hosts of the Sync's Secret.
+func TestPublishOverSSH(t *testing.T) {
+	srv := testenv.StartGitServer(t)
+	repo := srv.NewRepo(t, "app")
+	rev := repo.Commit(t, "R1", map[string]string{"a.yaml": "a: 1\n"})
+	sshd := srv.ServeSSH(t)
+	creds := &Credentials{Identity: sshd.Identity, KnownHosts: []byte(sshd.KnownHosts)}
+	_, err := NewFetcher(Options{}).Publish(context.Background(), Publication{
+		URL: sshd.URL("app"), Branch: "verified/dev", Revision: rev, From: "main", Creds: creds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := repo.Ref(t, "verified/dev"); got != rev {
+		t.Errorf("the branch published over SSH holds %.8s, want %.8s", got, rev)
+	}
+}
