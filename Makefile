@@ -52,8 +52,8 @@ bench: build tools flux ## Run the benchmarks under bench/ (scanner vs gitleaks,
 
 SOAK_FLAGS ?= -syncs 200 -duration 30m -sample 1m
 
-soak: build tools ## Soak the controller (bench/soak): 200 Syncs for 30 minutes under commits, rotations, edits and Vault restarts; SOAK_FLAGS='-syncs 20 -duration 3m -sample 20s' for a short run
-	LATCHKEY_BIN=$(abspath $(BIN)) $(GO) test ./bench/soak -run '^$$' -bench Soak -benchtime 1x -timeout 90m $(SOAK_FLAGS)
+soak: tools ## Soak the controller (bench/soak): 200 Syncs for 30 minutes under commits, rotations, edits and Vault restarts; SOAK_FLAGS='-syncs 20 -duration 3m -sample 20s' for a short run
+	$(GO) test ./bench/soak -run '^$$' -bench Soak -benchtime 1x -timeout 90m $(SOAK_FLAGS)
 
 bench-precommit: ## First use of the pre-commit hook and binary size, latchkey-scan vs gitleaks (needs pre-commit; minutes: cold Go caches)
 	bench/precommit.sh

@@ -27,10 +27,10 @@
 // every Secret at its newest value), and every error line of the controller's
 // log is classified; one that no injected fault explains fails the bench.
 //
-//	make build
-//	LATCHKEY_BIN=$PWD/bin/latchkey go test ./bench/soak -run '^$' -bench Soak -benchtime 1x -timeout 60m \
+//	go test ./bench/soak -run '^$' -bench Soak -benchtime 1x -timeout 60m \
 //	    -syncs 200 -duration 30m -sample 1m -plot $PWD/docs/reliability/soak.png
 //
-// (a short run: -syncs 20 -duration 3m -sample 20s). It is not part of `make
+// (a short run: -syncs 20 -duration 3m -sample 20s). The controller is built
+// from the checkout (components.Controller). The soak is not part of `make
 // test` nor of `make bench`: `make soak` runs it.
 package soak

@@ -21,6 +21,10 @@ import (
 // that commits add and remove.
 const configMaps = 10
 
+// extraConfigMap is the ConfigMap every other commit of a group adds, and the
+// next one removes: a prune.
+const extraConfigMap = "extra"
+
 // tenantServiceAccount is the ServiceAccount each Sync acts as (--tenancy
 // --default-service-account): it may manage the application's kinds in its
 // namespace and nothing else.
@@ -40,10 +44,8 @@ func groupOf(i, groups int) int { return i % groups }
 func secretValue(g, v int) string {
 	return fmt.Sprintf("soak-g%02d-v%d-%d", g, v, time.Now().UnixNano())
 }
-func configMapName(i int) string    { return fmt.Sprintf("config-%d", i) }
-func extraConfigMap() string        { return "extra" }
-func generationOf(s string) int     { n, _ := strconv.Atoi(s); return n }
-func generationText(gen int) string { return strconv.Itoa(gen) }
+func configMapName(i int) string { return fmt.Sprintf("config-%d", i) }
+func generationOf(s string) int  { n, _ := strconv.Atoi(s); return n }
 
 // groupFiles is the group's directory at state st. Removing the extra
 // ConfigMap empties its file rather than deleting it, so that every change
@@ -64,7 +66,7 @@ func groupFiles(g int, st groupState) map[string]string {
 		files[fmt.Sprintf("%s/config-%d.yaml", dir, i)] = cm(configMapName(i), i)
 	}
 	if st.extra {
-		files[dir+"/extra.yaml"] = cm(extraConfigMap(), configMaps)
+		files[dir+"/extra.yaml"] = cm(extraConfigMap, configMaps)
 	}
 	return files
 }
@@ -77,7 +79,7 @@ func expected(st groupState) map[string]int {
 		out[configMapName(i)] = st.generation
 	}
 	if st.extra {
-		out[extraConfigMap()] = st.generation
+		out[extraConfigMap] = st.generation
 	}
 	return out
 }

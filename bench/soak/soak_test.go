@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,7 +44,6 @@ const restartGrace = 15 * time.Second
 func BenchmarkSoak(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	bin := latchkeyBinary(b)
 	n, G := *syncs, min(*groups, *syncs)
 
 	kube := testenv.StartKube(b, testenv.WithScheme(v1alpha1.AddToScheme))
@@ -75,7 +73,7 @@ func BenchmarkSoak(b *testing.B) {
 	if err := prepareTenants(ctx, c, namespaces); err != nil {
 		b.Fatalf("preparing the namespaces: %v", err)
 	}
-	ctl := startController(b, bin, *logPath, []string{"--kubeconfig", kube.WriteKubeconfig(b), "--namespace", "latchkey-system",
+	ctl := startController(b, *logPath, []string{"--kubeconfig", kube.WriteKubeconfig(b), "--namespace", "latchkey-system",
 		"--concurrency", strconv.Itoa(*concurrency), "--tenancy", "--default-service-account", tenantServiceAccount,
 		"--vault-default-namespaces", strings.Join(namespaces, ",")},
 		[]string{"VAULT_ADDR=" + v.addr(), "VAULT_TOKEN=" + v.rootToken()})
@@ -111,19 +109,19 @@ func BenchmarkSoak(b *testing.B) {
 	b.StopTimer()
 
 	stopAt := time.Now()
-	if err := ctl.stop(); err != nil {
-		b.Errorf("the controller did not exit cleanly on SIGTERM: %v", err)
+	if err := ctl.Stop(); err != nil {
+		b.Errorf("stopping the controller at the end: %v", err)
 	}
 	why := append(restarts, explanation{class: "controller shutdown (SIGTERM at the end)", from: stopAt, to: time.Now().Add(time.Second),
 		mentions: []string{"context canceled", "shutdown", "stopping"}})
-	f, err := os.Open(ctl.log)
+	f, err := os.Open(ctl.Log)
 	if err != nil {
 		b.Fatal(err)
 	}
 	logs, err := classifyLog(f, why)
 	f.Close()
 	if err != nil {
-		b.Fatalf("reading the controller log %s: %v", ctl.log, err)
+		b.Fatalf("reading the controller log %s: %v", ctl.Log, err)
 	}
 
 	r := report{n: n, groups: G, firstReady: firstReady, settled: settled, samples: smp.samples, events: tr.events,
@@ -137,7 +135,7 @@ func BenchmarkSoak(b *testing.B) {
 		}
 	}
 	if logs.byClass[unexplainedClass] > 0 {
-		b.Errorf("%d error lines of the controller log are not explained by an injected fault (log %s)", logs.byClass[unexplainedClass], ctl.log)
+		b.Errorf("%d error lines of the controller log are not explained by an injected fault (log %s)", logs.byClass[unexplainedClass], ctl.Log)
 	}
 	if len(dr.failures) > 0 {
 		b.Errorf("%d manual edits were not reverted", len(dr.failures))
@@ -168,7 +166,7 @@ func soak(ctx context.Context, b *testing.B, e soakEnv, start time.Time, restart
 	period := map[string]time.Duration{"commit": *commitEvery, "rotation": *rotateEvery, "edit": *editEvery, "vault restart": *restartEvery}
 	counts := map[string]int{}
 	for time.Now().Before(end) {
-		if why := e.ctl.exited(); why != "" {
+		if why := e.ctl.Exited(); why != "" {
 			b.Fatal(why)
 		}
 		for _, kind := range []string{"vault restart", "commit", "rotation", "edit"} {
@@ -247,25 +245,13 @@ func waitConverged(ctx context.Context, b *testing.B, c client.Client, d *desire
 		if len(diff) == 0 {
 			return
 		}
-		if why := ctl.exited(); why != "" {
+		if why := ctl.Exited(); why != "" {
 			b.Fatal(why)
 		}
 		if time.Now().After(deadline) {
 			b.Fatalf("%s: %d of %d Syncs not converged after %s, e.g.:\n  %s\ncontroller log: %s", what, len(diff), tr.n, limit,
-				strings.Join(diff[:min(10, len(diff))], "\n  "), ctl.log)
+				strings.Join(diff[:min(10, len(diff))], "\n  "), ctl.Log)
 		}
 		time.Sleep(2 * time.Second)
 	}
-}
-
-// latchkeyBinary is $LATCHKEY_BIN, or bin/latchkey of the checkout (make build).
-func latchkeyBinary(b *testing.B) string {
-	if p := os.Getenv("LATCHKEY_BIN"); p != "" {
-		return p
-	}
-	p := filepath.Join(testenv.ModuleRoot(b), "bin", "latchkey")
-	if _, err := os.Stat(p); err != nil {
-		b.Skipf("%s is not built: run `make build` (or set LATCHKEY_BIN)", p)
-	}
-	return p
 }
