@@ -155,7 +155,7 @@ type soakEnv struct {
 }
 
 // soak injects commits, rotations, edits and Vault restarts at their periods
-// until -duration has passed, one at a time. The restarts' explanations of
+// until -duration has passed. The restarts' explanations of
 // errors are appended to restarts.
 func soak(ctx context.Context, b *testing.B, e soakEnv, start time.Time, restarts *[]explanation) {
 	end := start.Add(*duration)
@@ -165,12 +165,23 @@ func soak(ctx context.Context, b *testing.B, e soakEnv, start time.Time, restart
 	}
 	period := map[string]time.Duration{"commit": *commitEvery, "rotation": *rotateEvery, "edit": *editEvery, "vault restart": *restartEvery}
 	counts := map[string]int{}
+	// The restart runs beside the other changes, so commits go on while
+	// Vault is down; rotations wait for it to be back.
+	var pending *restart
 	for time.Now().Before(end) {
 		if why := e.ctl.Exited(); why != "" {
 			b.Fatal(why)
 		}
+		if pending != nil {
+			select {
+			case <-pending.done:
+				pending.report(b, start, restarts)
+				pending = nil
+			default:
+			}
+		}
 		for _, kind := range []string{"vault restart", "commit", "rotation", "edit"} {
-			if time.Now().Before(next[kind]) || !next[kind].Before(end) {
+			if time.Now().Before(next[kind]) || !next[kind].Before(end) || (kind == "rotation" && pending != nil) {
 				continue
 			}
 			next[kind] = next[kind].Add(period[kind])
@@ -209,26 +220,49 @@ func soak(ctx context.Context, b *testing.B, e soakEnv, start time.Time, restart
 			case "vault restart":
 				ev := &event{kind: kind, at: time.Now(), group: -1}
 				e.tr.add(ev)
-				var up time.Time
-				err := e.v.restart(ctx, *vaultDown, func() { up = time.Now() })
-				back := time.Now()
-				e.tr.mu.Lock()
-				ev.back = back
-				e.tr.mu.Unlock()
-				if err != nil {
-					b.Fatalf("vault restart %d: %v", k+1, err)
-				}
-				fmt.Printf("  %s vault restart %d: down %s, secrets back %s later\n", ev.at.Sub(start).Round(time.Second), k+1,
-					up.Sub(ev.at).Round(time.Millisecond), back.Sub(up).Round(time.Millisecond))
-				*restarts = append(*restarts, explanation{
-					class: "Vault restart window (Vault down, then up without its secrets until re-written)",
-					from:  ev.at.Add(-time.Second), to: back.Add(restartGrace),
-					mentions: []string{"vault", "connection refused", "secret/", "resolve"},
-				})
+				pending = &restart{n: k + 1, ev: ev, done: make(chan struct{})}
+				go pending.run(ctx, e)
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	if pending != nil {
+		<-pending.done
+		pending.report(b, start, restarts)
+	}
+}
+
+// restart is a Vault restart under way while the other changes go on.
+type restart struct {
+	n        int
+	ev       *event
+	up, back time.Time
+	err      error
+	done     chan struct{}
+}
+
+func (r *restart) run(ctx context.Context, e soakEnv) {
+	defer close(r.done)
+	r.err = e.v.restart(ctx, *vaultDown, func() { r.up = time.Now() })
+	r.back = time.Now()
+	e.tr.mu.Lock()
+	r.ev.back = r.back
+	e.tr.mu.Unlock()
+}
+
+// report fails the bench if the restart failed, or prints it and adds the
+// errors it explains.
+func (r *restart) report(b *testing.B, start time.Time, restarts *[]explanation) {
+	if r.err != nil {
+		b.Fatalf("vault restart %d: %v", r.n, r.err)
+	}
+	fmt.Printf("  %s vault restart %d: down %s, secrets back %s later\n", r.ev.at.Sub(start).Round(time.Second), r.n,
+		r.up.Sub(r.ev.at).Round(time.Millisecond), r.back.Sub(r.up).Round(time.Millisecond))
+	*restarts = append(*restarts, explanation{
+		class: "Vault restart window (Vault down, then up without its secrets until re-written)",
+		from:  r.ev.at.Add(-time.Second), to: r.back.Add(restartGrace),
+		mentions: []string{"vault", "connection refused", "secret/", "resolve"},
+	})
 }
 
 // waitConverged waits until the fleet holds exactly what Git and Vault hold.
