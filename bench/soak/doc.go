@@ -17,8 +17,9 @@
 //   - a Vault restart every -vault-restart-every. The test Vault is dev mode
 //     (in-memory), so a restart loses the data: the restart event re-writes
 //     every secret with its whole version history (same values, same version
-//     numbers), as persistent storage would have kept them. Syncs that need
-//     Vault while it is down or not yet re-written fail closed and recover.
+//     numbers), as persistent storage would have kept them. Commits and edits
+//     go on meanwhile (rotations wait for Vault): Syncs that must resolve
+//     while it is down or not yet re-written fail closed and recover.
 //
 // Every -sample the controller's RSS (VmRSS of /proc/PID/status) and its
 // goroutines (go_goroutines from its metrics endpoint) are recorded. At the
