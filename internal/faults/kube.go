@@ -16,7 +16,6 @@ import (
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
 	"github.com/latchkey-dev/latchkey/reconcile"
-	"github.com/latchkey-dev/latchkey/reconcile/inventory"
 )
 
 // KubeFaults runs the Kubernetes faults, c.Trials trials each, on one
@@ -117,7 +116,7 @@ func wrongPrunes(before, after map[string]types.UID, kept func(key string) bool)
 // label and by inventory) with want ("ConfigMap/name"), records orphans
 // in row and fails the trial on any difference.
 func (w *World) checkOwnedIn(ctx context.Context, row *Row, trial int, syncNS, objNS string, want []string) {
-	o, err := w.ownedIn(ctx, syncNS, objNS)
+	o, err := w.OwnedIn(ctx, syncNS, objNS)
 	if err != nil {
 		row.Fail(trial, "%s: reading what the Sync owns: %v", syncNS, err)
 		return
@@ -132,47 +131,6 @@ func (w *World) checkOwnedIn(ctx context.Context, row *Row, trial int, syncNS, o
 	if len(o.Orphans) > 0 {
 		row.Fail(trial, "%s: orphans %v", syncNS, o.Orphans)
 	}
-}
-
-// ownedIn is Owned for a Sync whose objects live in another namespace
-// (spec.targetNamespace): ConfigMaps of objNS labelled as Sync syncNS/app,
-// and the ConfigMaps of objNS in its inventory.
-func (w *World) ownedIn(ctx context.Context, syncNS, objNS string) (Ownership, error) {
-	if syncNS == objNS {
-		return w.Owned(ctx, syncNS)
-	}
-	var o Ownership
-	var cms corev1.ConfigMapList
-	if err := w.Client.List(ctx, &cms, client.InNamespace(objNS),
-		client.MatchingLabels{reconcile.LabelSync: "app", reconcile.LabelSyncNamespace: syncNS}); err != nil {
-		return o, err
-	}
-	for _, cm := range cms.Items {
-		o.Labelled = append(o.Labelled, "ConfigMap/"+cm.Name)
-	}
-	s, err := w.Sync(ctx, syncNS, "app")
-	if err != nil {
-		return o, err
-	}
-	if s.Status.Inventory != nil {
-		for _, e := range s.Status.Inventory.Entries {
-			obj, err := inventory.Object(e)
-			if err != nil {
-				return o, err
-			}
-			if obj.GetKind() == "ConfigMap" && obj.GetNamespace() == objNS {
-				o.Inventory = append(o.Inventory, "ConfigMap/"+obj.GetName())
-			}
-		}
-	}
-	slices.Sort(o.Labelled)
-	slices.Sort(o.Inventory)
-	for _, l := range o.Labelled {
-		if !slices.Contains(o.Inventory, l) {
-			o.Orphans = append(o.Orphans, l)
-		}
-	}
-	return o, nil
 }
 
 // waitSync polls Sync ns/app until ok accepts it, and returns it; after

@@ -217,26 +217,33 @@ type Ownership struct {
 	Orphans []string
 }
 
-// Owned reads what Sync ns/app owns: ConfigMaps and Secrets by label and by
-// inventory, each as "Kind/name", sorted.
+// Owned reads what Sync ns/app owns in its own namespace: ConfigMaps and
+// Secrets by label and by inventory, each as "Kind/name", sorted.
 func (w *World) Owned(ctx context.Context, ns string) (Ownership, error) {
+	return w.OwnedIn(ctx, ns, ns)
+}
+
+// OwnedIn is Owned for the objects Sync syncNS/app keeps in namespace objNS
+// (its own, or spec.targetNamespace): those labelled as that Sync's there,
+// and the entries of its inventory there.
+func (w *World) OwnedIn(ctx context.Context, syncNS, objNS string) (Ownership, error) {
 	var o Ownership
-	sel := client.MatchingLabels{reconcile.LabelSync: "app"}
+	sel := client.MatchingLabels{reconcile.LabelSync: "app", reconcile.LabelSyncNamespace: syncNS}
 	var cms corev1.ConfigMapList
-	if err := w.Client.List(ctx, &cms, client.InNamespace(ns), sel); err != nil {
+	if err := w.Client.List(ctx, &cms, client.InNamespace(objNS), sel); err != nil {
 		return o, err
 	}
 	for _, cm := range cms.Items {
 		o.Labelled = append(o.Labelled, "ConfigMap/"+cm.Name)
 	}
 	var secrets corev1.SecretList
-	if err := w.Client.List(ctx, &secrets, client.InNamespace(ns), sel); err != nil {
+	if err := w.Client.List(ctx, &secrets, client.InNamespace(objNS), sel); err != nil {
 		return o, err
 	}
 	for _, s := range secrets.Items {
 		o.Labelled = append(o.Labelled, "Secret/"+s.Name)
 	}
-	s, err := w.Sync(ctx, ns, "app")
+	s, err := w.Sync(ctx, syncNS, "app")
 	if err != nil {
 		return o, err
 	}
@@ -246,7 +253,7 @@ func (w *World) Owned(ctx context.Context, ns string) (Ownership, error) {
 			if err != nil {
 				return o, err
 			}
-			if k := obj.GetKind(); k == "ConfigMap" || k == "Secret" {
+			if k := obj.GetKind(); (k == "ConfigMap" || k == "Secret") && obj.GetNamespace() == objNS {
 				o.Inventory = append(o.Inventory, k+"/"+obj.GetName())
 			}
 		}
