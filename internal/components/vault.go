@@ -94,23 +94,7 @@ func (v *Vault) Start(ctx context.Context) error {
 		// window in which another process can take it.
 		listen = "127.0.0.1:0"
 	}
-	v.cmd = exec.Command(bin, "server", "-dev", "-dev-listen-address="+listen, "-dev-root-token-id="+v.RootToken)
-	v.cmd.Env = environWithoutVault()
-	v.cmd.Dir = v.Dir
-	v.out = &serverOutput{copy: v.Output}
-	v.cmd.Stdout, v.cmd.Stderr = v.out, v.out
-	// Its own process group: a Ctrl-C at the terminal of `latchkey dev`
-	// reaches the launcher, which stops the server in order.
-	v.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := v.cmd.Start(); err != nil {
-		return fmt.Errorf("starting vault %s: %w", bin, err)
-	}
-	v.exited = make(chan struct{})
-	go func() {
-		v.waitErr = v.cmd.Wait()
-		close(v.exited)
-	}()
-	addr, err := v.out.waitReady(ctx, v.exited, 60*time.Second)
+	addr, err := v.launch(ctx, bin, "server", "-dev", "-dev-listen-address="+listen, "-dev-root-token-id="+v.RootToken)
 	if err == nil {
 		v.Addr = addr
 		err = v.waitHealthy(ctx)
@@ -119,6 +103,28 @@ func (v *Vault) Start(ctx context.Context) error {
 		return errors.Join(fmt.Errorf("vault %s did not start: %w\n%s", VaultVersion, err, v.out.tail()), v.Stop())
 	}
 	return nil
+}
+
+// launch starts the server with args and waits for the line saying where
+// it listens; the caller checks it further (healthy, unsealed).
+func (v *Vault) launch(ctx context.Context, bin string, args ...string) (string, error) {
+	v.cmd = exec.Command(bin, args...)
+	v.cmd.Env = environWithoutVault()
+	v.cmd.Dir = v.Dir
+	v.out = &serverOutput{copy: v.Output}
+	v.cmd.Stdout, v.cmd.Stderr = v.out, v.out
+	// Its own process group: a Ctrl-C at the terminal of `latchkey dev`
+	// reaches the launcher, which stops the server in order.
+	v.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := v.cmd.Start(); err != nil {
+		return "", fmt.Errorf("starting vault %s: %w", bin, err)
+	}
+	v.exited = make(chan struct{})
+	go func() {
+		v.waitErr = v.cmd.Wait()
+		close(v.exited)
+	}()
+	return v.out.waitReady(ctx, v.exited, 60*time.Second)
 }
 
 // Client returns a new API client authenticated with the root token. Each

@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
-	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
 )
@@ -53,21 +50,7 @@ func (v *Vault) startFile(ctx context.Context) error {
 	if err := os.WriteFile(config, []byte(text), 0o600); err != nil {
 		return fmt.Errorf("writing the Vault configuration: %w", err)
 	}
-	v.cmd = exec.Command(bin, "server", "-config", config)
-	v.cmd.Env = environWithoutVault()
-	v.cmd.Dir = v.Dir
-	v.out = &serverOutput{copy: v.Output}
-	v.cmd.Stdout, v.cmd.Stderr = v.out, v.out
-	v.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := v.cmd.Start(); err != nil {
-		return fmt.Errorf("starting vault %s: %w", bin, err)
-	}
-	v.exited = make(chan struct{})
-	go func() {
-		v.waitErr = v.cmd.Wait()
-		close(v.exited)
-	}()
-	addr, err := v.out.waitReady(ctx, v.exited, 60*time.Second)
+	addr, err := v.launch(ctx, bin, "server", "-config", config)
 	if err == nil {
 		v.Addr = addr
 		err = v.initAndUnseal(ctx)
