@@ -10,7 +10,7 @@ TOOLS_DIR := $(shell tools/install.sh --dir)
 
 export LATCHKEY_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: all build tools flux generate test test-unit lint bench soak bench-precommit demo clean help
+.PHONY: all build tools flux generate test test-unit lint bench soak faults bench-precommit demo clean help
 
 all: build
 
@@ -54,12 +54,17 @@ lint: ## gofmt, go vet, staticcheck
 
 bench: build tools flux ## Run the benchmarks under bench/ (scanner vs gitleaks, render, reconcile vs Flux) and print their figures
 	LATCHKEY=$(BIN) bench/scan.sh
-	LATCHKEY_BIN=$(abspath $(BIN)) $(GO) test -run '^$$' -bench . -benchtime 1x -benchmem $$($(GO) list ./bench/... | grep -v /bench/soak)
+	LATCHKEY_BIN=$(abspath $(BIN)) $(GO) test -run '^$$' -bench . -benchtime 1x -benchmem $$($(GO) list ./bench/... | grep -v -e /bench/soak -e /bench/faults)
 
 SOAK_FLAGS ?= -syncs 200 -duration 30m -sample 1m
 
 soak: tools ## Soak the controller (bench/soak): 200 Syncs for 30 minutes under commits, rotations, edits and Vault restarts; SOAK_FLAGS='-syncs 20 -duration 3m -sample 20s' for a short run
 	$(GO) test ./bench/soak -run '^$$' -bench Soak -benchtime 1x -timeout 90m $(SOAK_FLAGS)
+
+FAULTS_FLAGS ?= -trials 50
+
+faults: tools ## The whole fault campaign (bench/faults): every fault family, 50 trials each, printing the faults table; FAULTS_FLAGS='-families crash,git -trials 10' for a part
+	$(GO) test ./bench/faults -run '^$$' -bench . -benchtime 1x -timeout 300m $(FAULTS_FLAGS)
 
 bench-precommit: ## First use of the pre-commit hook and binary size, latchkey-scan vs gitleaks (needs pre-commit; minutes: cold Go caches)
 	bench/precommit.sh

@@ -4,7 +4,7 @@
 // result, and recovery p50/max. `make test` runs a seeded subset of the same
 // trials; this is the long run.
 //
-//	go test ./bench/faults -run '^$' -bench . -benchtime 1x -timeout 180m
+//	make faults   (or: go test ./bench/faults -run '^$' -bench . -benchtime 1x -timeout 300m -trials 50)
 //	go test ./bench/faults -run '^$' -bench . -benchtime 1x -timeout 60m -families crash -trials 20
 //
 // The seed is printed; LATCHKEY_FAULTS_SEED replays a run.
