@@ -89,7 +89,7 @@ func driftSummary(d []v1alpha1.DriftedObject) string {
 }
 
 // patchStatus applies mutate to the status and sends it as a merge patch of
-// the status subresource.
+// the status subresource; s keeps the metadata and spec it was read with.
 func (r *Reconciler) patchStatus(ctx context.Context, s *v1alpha1.Sync, mutate func(*v1alpha1.SyncStatus)) error {
 	before := s.DeepCopy()
 	mutate(&s.Status)
@@ -98,9 +98,15 @@ func (r *Reconciler) patchStatus(ctx context.Context, s *v1alpha1.Sync, mutate f
 		ready = 1
 	}
 	r.metrics.Ready.WithLabelValues(s.Namespace, s.Name).Set(ready)
-	if err := r.client.Status().Patch(ctx, s, client.MergeFrom(before)); err != nil {
+	// The API server answers with the whole object, whose spec and
+	// generation may be newer than what this reconciliation works from:
+	// only the status is taken from the answer, so that a later write of
+	// the same reconciliation still names the generation it observed.
+	patched := s.DeepCopy()
+	if err := r.client.Status().Patch(ctx, patched, client.MergeFrom(before)); err != nil {
 		return fmt.Errorf("updating the status: %w", err)
 	}
+	s.Status = patched.Status
 	return nil
 }
 
