@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/latchkey-dev/latchkey/internal/components"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
 
@@ -383,45 +383,8 @@ func tail(s string, n int) string {
 	return fmt.Sprintf("...\n%s", s[len(s)-n:])
 }
 
-// buildLatchkey builds the latchkey binary of this checkout once per test
-// process; LATCHKEY_TEST_BINARY names a prebuilt one instead.
-var buildLatchkey = sync.OnceValues(func() (string, error) {
-	if bin := os.Getenv("LATCHKEY_TEST_BINARY"); bin != "" {
-		return bin, nil
-	}
-	dir, err := os.MkdirTemp("", "latchkey-chart-test-")
-	if err != nil {
-		return "", err
-	}
-	binDir = dir
-	bin := filepath.Join(dir, "latchkey")
-	root, err := moduleRoot()
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/latchkey")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/latchkey: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// binDir is removed by TestMain.
-var binDir string
-
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Dir(strings.TrimSpace(string(out))), nil
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	_ = components.RemoveLatchkeyBinary()
 	os.Exit(code)
 }

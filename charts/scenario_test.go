@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
+	"github.com/latchkey-dev/latchkey/internal/components"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
 	"github.com/latchkey-dev/latchkey/sealing"
 )
@@ -74,7 +75,7 @@ func startWorld(t *testing.T) *world {
 	// A world's components are its own (an audited API server, Vault, Git,
 	// the controller): worlds run in parallel (no t.Setenv in their tests).
 	t.Parallel()
-	bin, err := buildLatchkey()
+	bin, err := components.LatchkeyBinary()
 	if err != nil {
 		t.Fatal(err)
 	}

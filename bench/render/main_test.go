@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/latchkey-dev/latchkey/internal/components"
 	"github.com/latchkey-dev/latchkey/render/sandbox"
 )
 
@@ -12,5 +13,7 @@ func TestMain(m *testing.M) {
 		// BenchmarkSandbox starts this binary as its render worker.
 		sandbox.Main()
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	_ = components.RemoveLatchkeyBinary()
+	os.Exit(code)
 }

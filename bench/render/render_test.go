@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/latchkey-dev/latchkey/config"
+	"github.com/latchkey-dev/latchkey/internal/components"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
 	"github.com/latchkey-dev/latchkey/resolver"
 	"github.com/latchkey-dev/latchkey/resolver/vault"
@@ -288,10 +289,9 @@ type cliResult struct {
 // and counts its requests at the server.
 func (f *fixture) cliRun(t *testing.T) cliResult {
 	t.Helper()
-	root := testenv.ModuleRoot(t)
-	bin := filepath.Join(t.TempDir(), "latchkey")
-	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "latchkey")).CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := components.LatchkeyBinary()
+	if err != nil {
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	for file := range 10 {

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/latchkey-dev/latchkey/internal/components"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
 	"github.com/latchkey-dev/latchkey/render"
 	"github.com/latchkey-dev/latchkey/render/sandbox"
@@ -122,14 +121,12 @@ spec:
 	return fsys
 }
 
-// latchkeyBinary builds cmd/latchkey into a temporary directory, or
-// returns nil.
+// latchkeyBinary is the latchkey render worker command, or nil when the
+// binary cannot be built.
 func latchkeyBinary(b *testing.B) []string {
-	exe := filepath.Join(b.TempDir(), "latchkey")
-	cmd := exec.Command("go", "build", "-o", exe, "./cmd/latchkey")
-	cmd.Dir = testenv.ModuleRoot(b)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Logf("building latchkey: %v: %s", err, strings.TrimSpace(string(out)))
+	exe, err := components.LatchkeyBinary()
+	if err != nil {
+		b.Logf("building latchkey: %v", err)
 		return nil
 	}
 	return []string{exe, sandbox.Subcommand}

@@ -5,45 +5,28 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/latchkey-dev/latchkey/internal/components"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
 
-// buildLatchkey builds the binary, so a test sees every byte it writes
+// buildLatchkey builds the binary (components.LatchkeyBinary, once per test
+// binary; TestMain removes it), so a test sees every byte it writes
 // (including what libraries print on their own) and every file it leaves.
-// It is built once per test binary (the tests only run it) into builtDir,
-// which TestMain removes.
 func buildLatchkey(t *testing.T) string {
 	t.Helper()
-	bin, err := builtLatchkey()
+	bin, err := components.LatchkeyBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return bin
 }
-
-var builtDir string
-
-var builtLatchkey = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "latchkey-test-bin-")
-	if err != nil {
-		return "", err
-	}
-	builtDir = dir
-	bin := filepath.Join(dir, "latchkey")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %w\n%s", err, out)
-	}
-	return bin, nil
-})
 
 // A unique value written to Vault is resolved into the manifest on stdout,
 // and appears nowhere else: not on stderr, not in error messages (which

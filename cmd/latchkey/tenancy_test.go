@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/latchkey-dev/latchkey/api/v1alpha1"
+	"github.com/latchkey-dev/latchkey/internal/components"
 	"github.com/latchkey-dev/latchkey/internal/testenv"
 )
 
@@ -44,9 +44,7 @@ type tenants struct {
 	repoA   *testenv.GitRepo
 	repoB   *testenv.GitRepo
 	canary  [2]string // team-a's and team-b's database passwords
-	ctl     *exec.Cmd
-	ctlLog  string
-	exited  chan struct{}
+	ctl     *components.Controller
 	hook    string // the webhook receiver's URL
 	secret  string // its GitLab token
 	metrics string // the metrics endpoint
@@ -130,7 +128,6 @@ path "sys/internal/ui/mounts/*" { capabilities = ["read"] }`, team))
 // controller's own Vault token in its environment.
 func (tn *tenants) startController(t *testing.T) {
 	t.Helper()
-	bin := buildLatchkey(t)
 	dir := t.TempDir()
 	tn.secret = "hook-" + rand.Text()
 	secretFile := filepath.Join(dir, "webhook-secret")
@@ -139,35 +136,11 @@ func (tn *tenants) startController(t *testing.T) {
 	}
 	hookAddr, metricsAddr := testenv.FreeLoopbackAddr(t), testenv.FreeLoopbackAddr(t)
 	tn.hook, tn.metrics = "http://"+hookAddr+"/hook", "http://"+metricsAddr+"/metrics"
-	tn.ctlLog = filepath.Join(dir, "controller.log")
-	logFile, err := os.Create(tn.ctlLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn.ctl = exec.Command(bin, "controller", "--kubeconfig", tn.kube.WriteKubeconfig(t),
+	tn.ctl = testenv.StartController(t, "controller", []string{"controller", "--kubeconfig", tn.kube.WriteKubeconfig(t),
 		"--namespace", "latchkey-system", "--metrics-addr", metricsAddr, "--health-addr", "0",
 		"--webhook-addr", hookAddr, "--webhook-secret-file", secretFile,
-		"--tenancy", "--default-service-account", tenantSA, "--concurrency", "4")
-	tn.ctl.Env = append(os.Environ(), "VAULT_ADDR="+tn.vault.Addr, "VAULT_TOKEN="+tn.vault.RootToken,
-		EnvMemoryLimit+"="+strconv.Itoa(1<<30))
-	tn.ctl.Stdout, tn.ctl.Stderr = logFile, logFile
-	if err := tn.ctl.Start(); err != nil {
-		t.Fatal(err)
-	}
-	tn.exited = make(chan struct{})
-	go func() { _ = tn.ctl.Wait(); logFile.Close(); close(tn.exited) }()
-	t.Cleanup(func() {
-		_ = tn.ctl.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-tn.exited:
-		case <-time.After(30 * time.Second):
-			_ = tn.ctl.Process.Kill()
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(tn.ctlLog)
-			t.Logf("controller log (tail):\n%s", tail(string(b), 30000))
-		}
-	})
+		"--tenancy", "--default-service-account", tenantSA, "--concurrency", "4"},
+		[]string{"VAULT_ADDR=" + tn.vault.Addr, "VAULT_TOKEN=" + tn.vault.RootToken, EnvMemoryLimit + "=" + strconv.Itoa(1<<30)})
 }
 
 func tail(s string, n int) string {
@@ -180,18 +153,15 @@ func tail(s string, n int) string {
 // alive fails the test if the controller process ended.
 func (tn *tenants) alive(t *testing.T) {
 	t.Helper()
-	select {
-	case <-tn.exited:
-		b, _ := os.ReadFile(tn.ctlLog)
-		t.Fatalf("the controller process ended: %v\n%s", tn.ctl.ProcessState, tail(string(b), 5000))
-	default:
+	if why := tn.ctl.Exited(); why != "" {
+		t.Fatal(why)
 	}
 }
 
 // peakRSS is the controller's high-water resident set, in bytes.
 func (tn *tenants) peakRSS(t *testing.T) int64 {
 	t.Helper()
-	return testenv.PeakRSS(t, tn.ctl.Process.Pid)
+	return testenv.PeakRSS(t, tn.ctl.Pid())
 }
 
 // push tells the controller, as GitLab would, that repo changed.
@@ -567,7 +537,7 @@ func (tn *tenants) noCanary(t *testing.T) {
 	ctx := context.Background()
 	var outputs []struct{ name, text string }
 	add := func(name, text string) { outputs = append(outputs, struct{ name, text string }{name, text}) }
-	logText, err := os.ReadFile(tn.ctlLog)
+	logText, err := os.ReadFile(tn.ctl.Log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -179,10 +179,19 @@ func (c *Controller) LogTail(n int) string {
 	return strings.Join(lines, "")
 }
 
+// EnvTestBinary names a prebuilt latchkey binary for LatchkeyBinary to
+// return instead of building one (a suite run many times over one checkout).
+const EnvTestBinary = "LATCHKEY_TEST_BINARY"
+
 // LatchkeyBinary builds ./cmd/latchkey of the checkout once per process into
-// a temporary directory and returns its path; RemoveLatchkeyBinary removes it
-// (from TestMain, after the tests).
-func LatchkeyBinary() (string, error) { return latchkeyBinary() }
+// a temporary directory and returns its path, or returns $LATCHKEY_TEST_BINARY;
+// RemoveLatchkeyBinary removes what it built (from TestMain, after the tests).
+func LatchkeyBinary() (string, error) {
+	if bin := os.Getenv(EnvTestBinary); bin != "" {
+		return bin, nil
+	}
+	return latchkeyBinary()
+}
 
 var (
 	builtMu  sync.Mutex
