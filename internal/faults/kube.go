@@ -99,6 +99,25 @@ func (w *World) uids(ctx context.Context, namespaces ...string) (map[string]type
 	return out, nil
 }
 
+// checkKept reads the UIDs of the ConfigMaps of namespaces again and fails
+// the trial for each one kept says Git still has whose UID changed or that
+// is gone since before: pruned, or deleted and re-created.
+func (w *World) checkKept(ctx context.Context, tb testing.TB, row *Row, trial int, before map[string]types.UID, kept func(key string) bool, namespaces ...string) {
+	tb.Helper()
+	after, err := w.uids(ctx, namespaces...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if lost := wrongPrunes(before, after, kept); len(lost) > 0 {
+		row.WrongPrunes += len(lost)
+		row.Fail(trial, "deleted while Git kept them: %v", lost)
+	}
+}
+
+// keepsAll is the kept of checkKept for a trial whose Git keeps every
+// ConfigMap it had.
+func keepsAll(string) bool { return true }
+
 // wrongPrunes names the ConfigMaps of before that Git still has (kept says
 // so) and that are gone or were deleted and created again in after.
 func wrongPrunes(before, after map[string]types.UID, kept func(key string) bool) []string {

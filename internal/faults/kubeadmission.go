@@ -96,14 +96,7 @@ func AdmissionRejects(tb testing.TB, c Campaign, w *World) Row {
 			row.Fail(trial, "not every ConfigMap at the revision after recovery: %v", got)
 		}
 		w.controllerAlive(tb, &row, trial)
-		after, err := w.uids(ctx, ns)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if lost := wrongPrunes(before, after, func(key string) bool { return slices.Contains(names, strings.TrimPrefix(key, ns+"/")) }); len(lost) > 0 {
-			row.WrongPrunes += len(lost)
-			row.Fail(trial, "deleted while Git kept them: %v", lost)
-		}
+		w.checkKept(ctx, tb, &row, trial, before, func(key string) bool { return slices.Contains(names, strings.TrimPrefix(key, ns+"/")) }, ns)
 		w.checkOwnedIn(ctx, &row, trial, ns, ns, kinded(next))
 		// The next trial's set drops this one's refused ConfigMap: pruned.
 		prev = gen

@@ -147,14 +147,7 @@ func CRDRemoved(tb testing.TB, c Campaign, w *World) Row {
 			row.Fail(trial, "ConfigMaps not at the commit: %v", got)
 		}
 		w.controllerAlive(tb, &row, trial)
-		after, err := w.uids(ctx, ns)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if lost := wrongPrunes(before, after, func(string) bool { return true }); len(lost) > 0 {
-			row.WrongPrunes += len(lost)
-			row.Fail(trial, "deleted while Git kept them: %v", lost)
-		}
+		w.checkKept(ctx, tb, &row, trial, before, keepsAll, ns)
 		w.checkOwnedIn(ctx, &row, trial, ns, ns, kinded(names))
 	}
 	return row

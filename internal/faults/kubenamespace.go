@@ -120,14 +120,7 @@ func NamespaceTerminating(tb testing.TB, c Campaign, w *World) Row {
 			}
 		}
 		w.controllerAlive(tb, &row, trial)
-		after, err := w.uids(ctx, other)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if lost := wrongPrunes(before, after, func(string) bool { return true }); len(lost) > 0 {
-			row.WrongPrunes += len(lost)
-			row.Fail(trial, "deleted while Git kept them: %v", lost)
-		}
+		w.checkKept(ctx, tb, &row, trial, before, keepsAll, other)
 		w.checkOwnedIn(ctx, &row, trial, ns, target, kinded(next))
 		w.checkOwnedIn(ctx, &row, trial, other, other, kinded([]string{"cm-0"}))
 	}

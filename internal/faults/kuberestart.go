@@ -109,17 +109,10 @@ func ControlPlaneRestart(tb testing.TB, c Campaign, w *World, which ControlPlane
 			return row
 		}
 		row.Recovery = append(row.Recovery, took)
-		after, err := w.uids(ctx, namespaces...)
-		if err != nil {
-			tb.Fatalf("%s: %v", prefix, err)
-		}
-		if lost := wrongPrunes(before, after, func(key string) bool {
+		w.checkKept(ctx, tb, &row, trial, before, func(key string) bool {
 			_, name, _ := strings.Cut(key, "/")
 			return slices.Contains(next, name)
-		}); len(lost) > 0 {
-			row.WrongPrunes += len(lost)
-			row.Fail(trial, "deleted while Git kept them: %v", lost)
-		}
+		}, namespaces...)
 		for _, ns := range namespaces {
 			w.checkOwnedIn(ctx, &row, trial, ns, ns, kinded(next))
 		}
