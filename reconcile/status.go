@@ -101,12 +101,13 @@ func (r *Reconciler) patchStatus(ctx context.Context, s *v1alpha1.Sync, mutate f
 	// The API server answers with the whole object, whose spec and
 	// generation may be newer than what this reconciliation works from:
 	// only the status is taken from the answer, so that a later write of
-	// the same reconciliation still names the generation it observed.
-	patched := s.DeepCopy()
-	if err := r.client.Status().Patch(ctx, patched, client.MergeFrom(before)); err != nil {
+	// the same reconciliation still names the generation it observed;
+	// before, a copy taken for the patch, gives them back.
+	err := r.client.Status().Patch(ctx, s, client.MergeFrom(before))
+	s.TypeMeta, s.ObjectMeta, s.Spec = before.TypeMeta, before.ObjectMeta, before.Spec
+	if err != nil {
 		return fmt.Errorf("updating the status: %w", err)
 	}
-	s.Status = patched.Status
 	return nil
 }
 
