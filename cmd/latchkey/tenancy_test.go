@@ -143,13 +143,6 @@ func (tn *tenants) startController(t *testing.T) {
 		[]string{"VAULT_ADDR=" + tn.vault.Addr, "VAULT_TOKEN=" + tn.vault.RootToken, EnvMemoryLimit + "=" + strconv.Itoa(1<<30)})
 }
 
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
 // alive fails the test if the controller process ended.
 func (tn *tenants) alive(t *testing.T) {
 	t.Helper()
